@@ -1,0 +1,141 @@
+/**
+ * The extract month and its 3-month window, by calendar, never by 30-day steps.
+ * Everything here works on plain year/month integers so that no host time zone can shift a date;
+ * "now" is turned into a calendar date in the stage's time zone exactly once, in `calendarDateIn`.
+ */
+import { InvalidInputError } from './errors';
+
+export interface ExtractMonth {
+  readonly year: number;
+  /** 1..12 */
+  readonly month: number;
+}
+
+export interface MonthWindow {
+  /** M as `YYYY-MM`, the value of the `month` column. */
+  readonly month: string;
+  /** First day of M-2 (inclusive), `YYYY-MM-DD`. */
+  readonly windowStart: string;
+  /** First day of M (inclusive), `YYYY-MM-DD`. */
+  readonly monthStart: string;
+  /** First day of M+1 (exclusive end of both M and the window), `YYYY-MM-DD`. */
+  readonly windowEnd: string;
+  /** Last calendar day of M as `YYYYMMDD`, used in file names. */
+  readonly fileDate: string;
+  readonly year: string;
+  /** Two digits. */
+  readonly monthOfYear: string;
+}
+
+const MONTH_PATTERN = /^(\d{4})-(\d{2})$/;
+
+/** Parses `YYYY-MM`; anything else is an InvalidInput naming the `month` field. */
+export function parseMonth(text: unknown): ExtractMonth {
+  if (typeof text !== 'string') {
+    throw new InvalidInputError('month', `must be a string "YYYY-MM", got ${describe(text)}`);
+  }
+  const match = MONTH_PATTERN.exec(text);
+  if (!match) {
+    throw new InvalidInputError('month', `must look like "YYYY-MM" (for example "2024-03"), got "${text}"`);
+  }
+  const year = Number(match[1]);
+  const month = Number(match[2]);
+  if (month < 1 || month > 12) {
+    throw new InvalidInputError('month', `"${text}" has month ${match[2]}; months run from 01 to 12`);
+  }
+  if (year < 1900) {
+    throw new InvalidInputError('month', `"${text}" is before 1900; no loan data is that old`);
+  }
+  return { year, month };
+}
+
+export function formatMonth(m: ExtractMonth): string {
+  return `${pad(m.year, 4)}-${pad(m.month, 2)}`;
+}
+
+/** Adds (or, with a negative count, subtracts) whole calendar months. */
+export function addMonths(m: ExtractMonth, count: number): ExtractMonth {
+  const index = m.year * 12 + (m.month - 1) + count;
+  return { year: Math.floor(index / 12), month: (index % 12) + 1 };
+}
+
+export function compareMonths(a: ExtractMonth, b: ExtractMonth): number {
+  return a.year * 12 + a.month - (b.year * 12 + b.month);
+}
+
+export function daysInMonth(m: ExtractMonth): number {
+  if (m.month === 2) {
+    const leap = (m.year % 4 === 0 && m.year % 100 !== 0) || m.year % 400 === 0;
+    return leap ? 29 : 28;
+  }
+  return [4, 6, 9, 11].includes(m.month) ? 30 : 31;
+}
+
+export function monthWindow(m: ExtractMonth): MonthWindow {
+  const firstDay = (x: ExtractMonth) => `${formatMonth(x)}-01`;
+  return {
+    month: formatMonth(m),
+    windowStart: firstDay(addMonths(m, -2)),
+    monthStart: firstDay(m),
+    windowEnd: firstDay(addMonths(m, 1)),
+    fileDate: `${pad(m.year, 4)}${pad(m.month, 2)}${pad(daysInMonth(m), 2)}`,
+    year: pad(m.year, 4),
+    monthOfYear: pad(m.month, 2),
+  };
+}
+
+export interface CalendarDate {
+  readonly year: number;
+  readonly month: number;
+  readonly day: number;
+}
+
+/** The calendar date that `instant` falls on in `timeZone` (an IANA name such as `Africa/Johannesburg`). */
+export function calendarDateIn(instant: Date, timeZone: string): CalendarDate {
+  let parts: Intl.DateTimeFormatPart[];
+  try {
+    parts = new Intl.DateTimeFormat('en-CA', {
+      timeZone,
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+    }).formatToParts(instant);
+  } catch {
+    throw new Error(`time zone "${timeZone}" is not a valid IANA time zone name`);
+  }
+  const get = (type: string) => Number(parts.find((p) => p.type === type)?.value);
+  return { year: get('year'), month: get('month'), day: get('day') };
+}
+
+/** The last calendar month that has fully ended at `now` in `timeZone`: the default extract month. */
+export function lastCompleteMonth(now: Date, timeZone: string): ExtractMonth {
+  const today = calendarDateIn(now, timeZone);
+  return addMonths({ year: today.year, month: today.month }, -1);
+}
+
+/**
+ * Resolves the month a run is for: the given text, or the last complete month when absent.
+ * A month that has not ended yet in the stage's time zone is refused, since its data is still moving.
+ */
+export function resolveExtractMonth(text: unknown, now: Date, timeZone: string): ExtractMonth {
+  const latest = lastCompleteMonth(now, timeZone);
+  if (text === undefined) return latest;
+  const requested = parseMonth(text);
+  if (compareMonths(requested, latest) > 0) {
+    throw new InvalidInputError(
+      'month',
+      `${formatMonth(requested)} is not complete yet in ${timeZone}; the latest complete month is ${formatMonth(latest)}`,
+    );
+  }
+  return requested;
+}
+
+function pad(value: number, width: number): string {
+  return String(value).padStart(width, '0');
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value === 'string') return `"${value}"`;
+  return typeof value === 'object' ? JSON.stringify(value) : `${typeof value} ${String(value)}`;
+}

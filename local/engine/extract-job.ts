@@ -1,0 +1,105 @@
+/**
+ * The local stand-in for the Glue Spark job: the same SQL, run by DuckDB, on only the rows the
+ * month's window needs, written in the staging layout glue/etl.py writes on AWS.
+ */
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { EXTRACT_COLUMNS, EXTRACT_HEADER, csvLine } from '../../functions/core/extract-csv';
+import type { MonthWindow } from '../../functions/core/month';
+import {
+  STAGING_FOLDERS,
+  bankRowsFolder,
+  type RejectedCount,
+  type SourceRowCount,
+  type StagedBank,
+} from '../../functions/core/staging-layout';
+import { withClient } from '../postgres';
+import { BRANCH_LOANS_SQL, REJECTED_LOANS_SQL, extractWindowSql } from './extract-sql';
+import { copySourceIntoDuckDb } from './source-reader';
+import type { StagingSink } from './staging-sink';
+
+export interface ExtractJobInput {
+  /** postgres:// URL of the ODS (embedded or real). */
+  readonly sourceUrl: string;
+  readonly window: MonthWindow;
+  readonly sink: StagingSink;
+  /** Names the part files, as Spark's job UUID does. */
+  readonly runId: string;
+}
+
+export interface StagedPart {
+  readonly bankId: number;
+  readonly key: string;
+  readonly rows: number;
+}
+
+export interface ExtractJobResult {
+  readonly banks: readonly StagedBank[];
+  readonly parts: readonly StagedPart[];
+  readonly sourceRows: readonly SourceRowCount[];
+  readonly rejected: readonly RejectedCount[];
+}
+
+export async function runExtractJob(input: ExtractJobInput): Promise<ExtractJobResult> {
+  const instance = await DuckDBInstance.create(':memory:');
+  const duck = await instance.connect();
+  try {
+    // The SQL's integer division: built into Spark and PostgreSQL, DuckDB spells it //.
+    await duck.run('CREATE MACRO div(a, b) AS a // b');
+    const sourceRows = await withClient(input.sourceUrl, (pg) => copySourceIntoDuckDb(pg, duck, input.window));
+    await duck.run(`CREATE TABLE extract_window AS ${extractWindowSql(input.window)}`);
+    await duck.run(`CREATE TABLE extract_rows AS ${BRANCH_LOANS_SQL}`);
+    await assertExtractColumns(duck);
+
+    const rejected = (await readAll(duck, REJECTED_LOANS_SQL)).map((r) => ({ reason: String(r[0]), loan_count: Number(r[1]) }));
+    const banks = (await readAll(duck, 'SELECT idbank, name FROM bank ORDER BY idbank')).map((r) => ({
+      bank_id: Number(r[0]),
+      bank_name: r[1] === null ? '' : String(r[1]),
+    }));
+
+    const parts: StagedPart[] = [];
+    const partName = `part-00000-${input.runId}.c000.csv`;
+    for (const bank of banks) {
+      const rows = Number((await readAll(duck, `SELECT count(*) FROM extract_rows WHERE bank_id = ${bank.bank_id}`))[0]![0]);
+      // Like Spark's partitionBy, a bank without rows gets no part; publishing writes its header-only file.
+      if (rows === 0) continue;
+      const key = `${bankRowsFolder(bank.bank_id)}/${partName}`;
+      await input.sink.putObject(key, bankCsv(duck, bank.bank_id));
+      parts.push({ bankId: bank.bank_id, key, rows });
+    }
+    const jsonPart = `part-00000-${input.runId}.json`;
+    await input.sink.putObject(`${STAGING_FOLDERS.banks}/${jsonPart}`, jsonLines(banks));
+    await input.sink.putObject(`${STAGING_FOLDERS.rejected}/${jsonPart}`, jsonLines(rejected));
+    await input.sink.putObject(`${STAGING_FOLDERS.sourceRows}/${jsonPart}`, jsonLines(sourceRows));
+    return { banks, parts, sourceRows, rejected };
+  } finally {
+    duck.closeSync();
+    instance.closeSync();
+  }
+}
+
+/** The CSV text of one bank's rows, streamed chunk by chunk from DuckDB. */
+async function* bankCsv(duck: DuckDBConnection, bankId: number): AsyncIterable<string> {
+  yield EXTRACT_HEADER;
+  const columns = EXTRACT_COLUMNS.map((c) => `CAST(${c} AS VARCHAR)`).join(', ');
+  const result = await duck.stream(`SELECT ${columns} FROM extract_rows WHERE bank_id = ${bankId} ORDER BY branch_id`);
+  for await (const rows of result.yieldRows()) {
+    yield rows.map((row) => csvLine(row.map((v) => (v === null ? null : String(v))))).join('');
+  }
+}
+
+async function assertExtractColumns(duck: DuckDBConnection): Promise<void> {
+  const result = await duck.runAndReadAll('SELECT * FROM extract_rows LIMIT 0');
+  const actual = result.columnNames();
+  const expected = ['bank_id', ...EXTRACT_COLUMNS];
+  if (actual.join(',') !== expected.join(',')) {
+    throw new Error(`glue/sql/branch_loans_3m.sql returns columns ${actual.join(', ')}; the contract needs ${expected.join(', ')}`);
+  }
+}
+
+async function readAll(duck: DuckDBConnection, sql: string): Promise<unknown[][]> {
+  return (await duck.runAndReadAll(sql)).getRowsJS();
+}
+
+function jsonLines(records: readonly object[]): string {
+  return records.map((r) => `${JSON.stringify(r)}\n`).join('');
+}
