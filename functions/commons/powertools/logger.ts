@@ -1,0 +1,4 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+
+/** One JSON logger for every handler; handlers append month, runId and execution to it. */
+export const logger = new Logger({ serviceName: 'monthly-loan-extract' });
