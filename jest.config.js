@@ -1,4 +1,7 @@
-/** Jest runs the TypeScript sources directly through SWC; `npm run typecheck` is the type gate. */
+/**
+ * Jest runs the TypeScript sources directly through SWC; `npm run typecheck` is the type gate.
+ * `npm run test:jest` sets --experimental-vm-modules: PGlite loads parts of itself with import().
+ */
 module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],

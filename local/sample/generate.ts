@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ClientBase } from 'pg';
 import { addMonths, daysInMonth, formatMonth, type CalendarDate, type ExtractMonth } from '../../functions/core/month';
+import { insertRowsByUnnest } from '../postgres';
 import { seededRandom, type Random } from './random';
 
 export interface SampleOptions {
@@ -111,8 +112,8 @@ async function insertBanksAndBranches(client: ClientBase, random: Random): Promi
       }
     }
   }
-  await insertRows(client, 'branch', ['idbranch int', 'bank_idbank int', 'address varchar'], branchRows);
-  await insertRows(client, 'worker', ['idworker int', 'name varchar', 'surname varchar', 'branch_idbranch int', 'position varchar'], workerRows);
+  await insertRowsByUnnest(client, 'branch', ['idbranch int', 'bank_idbank int', 'address varchar'], branchRows);
+  await insertRowsByUnnest(client, 'worker', ['idworker int', 'name varchar', 'surname varchar', 'branch_idbranch int', 'position varchar'], workerRows);
   return branches;
 }
 
@@ -138,8 +139,8 @@ async function insertClientsAndAccounts(client: ClientBase, random: Random, bran
     const opened = `${random.int(2005, 2020)}-${String(random.int(1, 12)).padStart(2, '0')}-${String(random.int(1, 28)).padStart(2, '0')}`;
     accountRows.push([id, random.int(0, 500_000), id, opened]);
   }
-  await insertRows(client, 'client', ['idclient int', 'name varchar', 'surname varchar', 'branch_idbranch int'], clientRows);
-  await insertRows(client, 'account', ['idaccount int', 'balance int', 'client_idclient int', 'open_date date'], accountRows);
+  await insertRowsByUnnest(client, 'client', ['idclient int', 'name varchar', 'surname varchar', 'branch_idbranch int'], clientRows);
+  await insertRowsByUnnest(client, 'account', ['idaccount int', 'balance int', 'client_idclient int', 'open_date date'], accountRows);
   return clientBranches;
 }
 
@@ -155,20 +156,9 @@ async function insertLoans(client: ClientBase, random: Random, accounts: number,
     const quality = random.next();
     batch.push([id, quality < 0.0003 ? null : amount, random.int(1, accounts), quality > 0.9998 ? null : date]);
     if (batch.length === 10_000) {
-      await insertRows(client, 'loans', ['idloan int', 'amount int', 'account_idaccount int', 'loan_date date'], batch);
+      await insertRowsByUnnest(client, 'loans', ['idloan int', 'amount int', 'account_idaccount int', 'loan_date date'], batch);
       batch = [];
     }
   }
-  if (batch.length > 0) await insertRows(client, 'loans', ['idloan int', 'amount int', 'account_idaccount int', 'loan_date date'], batch);
-}
-
-/** One INSERT per batch through unnest(): fast on any PostgreSQL, with no SQL built from data. */
-async function insertRows(client: ClientBase, table: string, columns: string[], rows: readonly (readonly unknown[])[]): Promise<void> {
-  for (let start = 0; start < rows.length; start += 10_000) {
-    const chunk = rows.slice(start, start + 10_000);
-    const names = columns.map((c) => c.split(' ')[0]);
-    const arrays = columns.map((_, i) => chunk.map((row) => row[i]));
-    const unnest = columns.map((c, i) => `$${i + 1}::${c.split(' ')[1]}[]`).join(', ');
-    await client.query(`INSERT INTO ${table} (${names.join(', ')}) SELECT * FROM unnest(${unnest})`, arrays);
-  }
+  if (batch.length > 0) await insertRowsByUnnest(client, 'loans', ['idloan int', 'amount int', 'account_idaccount int', 'loan_date date'], batch);
 }
