@@ -1,0 +1,25 @@
+/**
+ * Where published files live in the extract bucket (contract section 3). The one definition of
+ * these keys: publishing, the manifest, tests and the local runner all take them from here.
+ */
+import type { MonthWindow } from './month';
+
+export const EXTRACTS_PREFIX = 'extracts/';
+
+export type KeyMonth = Pick<MonthWindow, 'year' | 'monthOfYear' | 'fileDate'>;
+
+const FILE_SAFE = /^[A-Za-z0-9]+$/;
+
+/** `extracts/bank_name=<Bank>/year=<YYYY>/month=<MM>/<Bank>_<YYYYMMDD>.csv`; `fileBankName` comes from bank-naming. */
+export function extractFileKey(fileBankName: string, month: KeyMonth): string {
+  // A guard, not validation: callers pass names from fileSafeBankName, and a bad one must never reach S3.
+  if (!FILE_SAFE.test(fileBankName)) {
+    throw new Error(`"${fileBankName}" is not a file-safe bank name (A-Z a-z 0-9 only)`);
+  }
+  return `${EXTRACTS_PREFIX}bank_name=${fileBankName}/year=${month.year}/month=${month.monthOfYear}/${fileBankName}_${month.fileDate}.csv`;
+}
+
+/** `extracts/_manifests/year=<YYYY>/month=<MM>/manifest.json` */
+export function manifestKey(month: KeyMonth): string {
+  return `${EXTRACTS_PREFIX}_manifests/year=${month.year}/month=${month.monthOfYear}/manifest.json`;
+}

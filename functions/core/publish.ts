@@ -1,0 +1,377 @@
+/**
+ * Publishing one run's staging (contract section 3): the Spark part files become the contract's
+ * files under their final keys, then the manifest, then staging is deleted.
+ *
+ * Three phases, so a failure never leaves a month half-published:
+ *   1. validate everything (bank names, staging layout, every part's content) and read each chosen
+ *      part once for the manifest — no final key is touched until all of it passed;
+ *   2. write: server-side copy per file (put for header-only files), the manifest last, each write
+ *      atomic per object; on any failure the keys already written are rolled back to what they held;
+ *   3. delete staging (its failure is reported, never undoes a published month).
+ */
+import { createHash } from 'node:crypto';
+import { nameBanks, type NamedBank } from './bank-naming';
+import { CsvFormatError, scanExtractCsv, type ExtractCsvScan } from './csv-reader';
+import { EXTRACT_HEADER } from './extract-csv';
+import { EXTRACTS_PREFIX, extractFileKey, manifestKey } from './extract-keys';
+import { parseManifest, serializeManifest, type Manifest, type ManifestFile } from './manifest';
+import type { ListedObject, ObjectStore, ObjectVersion } from './object-store';
+import type { RunContext } from './run-context';
+import { STAGING_FOLDERS, parseRowsPartKey, type StagedBank } from './staging-layout';
+
+export const EXTRACT_CONTENT_TYPE = 'text/csv; charset=utf-8';
+export const MANIFEST_CONTENT_TYPE = 'application/json';
+/** Under the staging prefix; `_` makes it a hidden folder to the layout checks, and cleanup removes it. */
+const BACKUP_FOLDER = '_previous/';
+
+/** The staging the extract job left cannot be published as it is; nothing was published. */
+export class StagingError extends Error {
+  override readonly name = 'StagingError';
+}
+
+/** A write failed and some final keys could not be put back: the message lists them for an operator. */
+export class PublishRollbackError extends Error {
+  override readonly name = 'PublishRollbackError';
+}
+
+export type PublishedFile = ManifestFile;
+
+export interface PublishResult {
+  readonly month: string;
+  readonly runId: string;
+  readonly manifestKey: string;
+  /** Sorted by key. */
+  readonly files: readonly PublishedFile[];
+  /** The run had already published this staging (a retried invocation): nothing was rewritten. */
+  readonly alreadyPublished: boolean;
+  /** Cleanup comes after the month is published, so its failure is reported here rather than thrown. */
+  readonly stagingCleanup: { readonly deletedObjects: number; readonly error?: string };
+}
+
+interface StagedObject extends ListedObject {
+  /** Key relative to the staging prefix. */
+  readonly relativeKey: string;
+}
+
+interface PlannedWrite {
+  readonly key: string;
+  readonly write: (store: ObjectStore) => Promise<void>;
+}
+
+interface Plan {
+  readonly files: PublishedFile[];
+  readonly writes: PlannedWrite[];
+  readonly sourceRowsRead: Record<string, number>;
+  readonly rowsRejected: Record<string, number>;
+}
+
+export async function publishExtracts(store: ObjectStore, run: RunContext, now: Date): Promise<PublishResult> {
+  assertRunContext(run);
+  const prefix = run.stagingPrefix;
+  const mKey = manifestKey(run.window);
+  const staged: StagedObject[] = (await store.list(prefix)).map((o) => ({ ...o, relativeKey: o.key.slice(prefix.length) }));
+
+  if (!staged.some((o) => inFolder(o.relativeKey, STAGING_FOLDERS.banks))) {
+    // Cleanup deletes banks/ first, so a retried invocation after a complete publish lands here.
+    const published = await readManifest(store, mKey);
+    if (published?.runId === run.runId) {
+      return { ...resultOf(published, mKey), alreadyPublished: true, stagingCleanup: await deleteStaging(store, prefix) };
+    }
+    throw new StagingError(
+      `No banks/ list under ${prefix}: the extract job of run ${run.runId} did not finish, or wrote elsewhere. Nothing was published.`,
+    );
+  }
+
+  const plan = await planPublication(store, run, staged);
+  const manifest: Manifest = {
+    month: run.month,
+    runId: run.runId,
+    generatedAt: now.toISOString(),
+    sourceRowsRead: plan.sourceRowsRead,
+    rowsRejected: plan.rowsRejected,
+    files: plan.files,
+  };
+  const manifestText = serializeManifest(manifest);
+  await writeAllOrRollBack(store, `${prefix}${BACKUP_FOLDER}`, [
+    ...plan.writes,
+    { key: mKey, write: (s) => s.put(mKey, manifestText, MANIFEST_CONTENT_TYPE) },
+  ]);
+
+  return { ...resultOf(manifest, mKey), alreadyPublished: false, stagingCleanup: await deleteStaging(store, prefix) };
+}
+
+/** Phase 1: everything that can be wrong with the staging is found here, before any final key is touched. */
+async function planPublication(store: ObjectStore, run: RunContext, staged: readonly StagedObject[]): Promise<Plan> {
+  const banks = await readStagedBanks(store, dataObjects(staged, STAGING_FOLDERS.banks));
+  const named = nameBanks(banks);
+  const rowsRejected = await readCounts(store, staged, STAGING_FOLDERS.rejected, 'reason', 'loan_count');
+  const sourceRowsRead = await readCounts(store, staged, STAGING_FOLDERS.sourceRows, 'table', 'row_count');
+  const partsByBank = groupParts(staged, named);
+
+  const files: PublishedFile[] = [];
+  const writes: PlannedWrite[] = [];
+  for (const bank of named) {
+    const key = extractFileKey(bank.fileName, run.window);
+    const chosen = await choosePart(store, bank, partsByBank.get(bank.bankId) ?? [], run.month);
+    if (chosen) {
+      files.push(fileEntry(key, bank, chosen.scan));
+      writes.push({ key, write: (s) => s.copy(chosen.part.key, key, { contentType: EXTRACT_CONTENT_TYPE }) });
+    } else {
+      // Spark writes no part for a bank without rows; the contract still wants its file.
+      files.push(fileEntry(key, bank, headerOnlyScan()));
+      writes.push({ key, write: (s) => s.put(key, EXTRACT_HEADER, EXTRACT_CONTENT_TYPE) });
+    }
+  }
+  const order = (a: { key: string }, b: { key: string }) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+  return { files: files.sort(order), writes: writes.sort(order), sourceRowsRead, rowsRejected };
+}
+
+/**
+ * The one part that holds a bank's rows. Empty parts (0 bytes, or the header alone) are what Spark
+ * leaves for empty partitions and are ignored. Several parts with rows are refused: glue/etl.py
+ * repartitions by bank so each bank is one part, and more means the job changed; joining them here
+ * would have to re-sort and re-hash, and would hide that change (see docs/publishing.md).
+ */
+async function choosePart(
+  store: ObjectStore,
+  bank: NamedBank,
+  parts: readonly StagedObject[],
+  month: string,
+): Promise<{ part: StagedObject; scan: ExtractCsvScan } | undefined> {
+  const withRows: Array<{ part: StagedObject; scan: ExtractCsvScan }> = [];
+  for (const part of parts) {
+    if (part.size === 0) continue;
+    let scan: ExtractCsvScan;
+    try {
+      scan = await scanExtractCsv(await store.read(part.key), { bankName: bank.bankName, month });
+    } catch (error) {
+      if (error instanceof CsvFormatError) {
+        throw new StagingError(`${part.key} is not a valid extract file: ${error.message}. Nothing was published.`);
+      }
+      throw error;
+    }
+    if (scan.rows > 0) withRows.push({ part, scan });
+  }
+  if (withRows.length > 1) {
+    throw new StagingError(
+      `Bank ${bank.bankId} ${JSON.stringify(bank.bankName)} has ${withRows.length} part files with rows ` +
+        `(${withRows.map((p) => p.part.key).join(', ')}); the extract job must write one part per bank. ` +
+        'The job\'s partitioning has changed; fix it and re-run the month. Nothing was published.',
+    );
+  }
+  return withRows[0];
+}
+
+function groupParts(staged: readonly StagedObject[], banks: readonly NamedBank[]): Map<number, StagedObject[]> {
+  const known = new Set(banks.map((b) => b.bankId));
+  const byBank = new Map<number, StagedObject[]>();
+  for (const object of dataObjects(staged, STAGING_FOLDERS.rows)) {
+    const part = parseRowsPartKey(object.relativeKey);
+    if (!part) {
+      throw new StagingError(`Unexpected object ${object.key} in the staged rows (expected rows/bank_id=<id>/part-*.csv).`);
+    }
+    if (!known.has(part.bankId)) {
+      throw new StagingError(`${object.key} holds rows for bank_id ${part.bankId}, which is not in the staged banks list.`);
+    }
+    byBank.set(part.bankId, [...(byBank.get(part.bankId) ?? []), object]);
+  }
+  return byBank;
+}
+
+async function readStagedBanks(store: ObjectStore, objects: readonly StagedObject[]): Promise<StagedBank[]> {
+  const banks: StagedBank[] = [];
+  const seen = new Set<number>();
+  for (const { key, line, value } of await readJsonLines(store, objects)) {
+    const id = value.bank_id;
+    if (typeof id !== 'number' || !Number.isSafeInteger(id)) {
+      throw new StagingError(`${key} line ${line}: bank_id ${JSON.stringify(id)} is not a whole number.`);
+    }
+    if (seen.has(id)) throw new StagingError(`${key} line ${line}: bank_id ${id} is listed twice.`);
+    seen.add(id);
+    // Spark leaves a NULL name out of the JSON line: it becomes '', which the naming rule refuses by name.
+    const name = value.bank_name ?? '';
+    if (typeof name !== 'string') throw new StagingError(`${key} line ${line}: bank_name is not a string.`);
+    banks.push({ bank_id: id, bank_name: name });
+  }
+  return banks.sort((a, b) => a.bank_id - b.bank_id);
+}
+
+/** Sums `countField` per `nameField` over a folder of JSON lines the job must have written (it may hold no lines). */
+async function readCounts(
+  store: ObjectStore,
+  staged: readonly StagedObject[],
+  folder: string,
+  nameField: string,
+  countField: string,
+): Promise<Record<string, number>> {
+  if (!staged.some((o) => inFolder(o.relativeKey, folder))) {
+    throw new StagingError(`No ${folder}/ under the staging prefix: the extract job did not finish. Nothing was published.`);
+  }
+  const counts: Record<string, number> = {};
+  for (const { key, line, value } of await readJsonLines(store, dataObjects(staged, folder))) {
+    const name = value[nameField];
+    const count = value[countField];
+    if (typeof name !== 'string' || typeof count !== 'number' || !Number.isSafeInteger(count) || count < 0) {
+      throw new StagingError(`${key} line ${line}: expected {"${nameField}": text, "${countField}": whole number}.`);
+    }
+    counts[name] = (counts[name] ?? 0) + count;
+  }
+  return counts;
+}
+
+async function readJsonLines(
+  store: ObjectStore,
+  objects: readonly StagedObject[],
+): Promise<Array<{ key: string; line: number; value: Record<string, unknown> }>> {
+  const records: Array<{ key: string; line: number; value: Record<string, unknown> }> = [];
+  for (const object of objects) {
+    const lines = (await readText(store, object.key)).split('\n');
+    for (const [index, text] of lines.entries()) {
+      if (text.trim() === '') continue;
+      let value: unknown;
+      try {
+        value = JSON.parse(text);
+      } catch {
+        throw new StagingError(`${object.key} line ${index + 1} is not JSON.`);
+      }
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+        throw new StagingError(`${object.key} line ${index + 1} is not a JSON object.`);
+      }
+      records.push({ key: object.key, line: index + 1, value: value as Record<string, unknown> });
+    }
+  }
+  return records;
+}
+
+interface Touched {
+  readonly key: string;
+  /** What the key held before this run, or undefined when it did not exist. */
+  readonly before: ObjectVersion | undefined;
+  /** Where the previous object was copied when the store keeps no versions. */
+  readonly backupKey: string | undefined;
+}
+
+/**
+ * Phase 2. Each write is atomic per object; across objects, a failure rolls back every key already
+ * written (and the one that failed) to what it held before, so the month's previous files stand.
+ */
+async function writeAllOrRollBack(store: ObjectStore, backupPrefix: string, writes: readonly PlannedWrite[]): Promise<void> {
+  const before = new Map<string, ObjectVersion | undefined>();
+  for (const { key } of writes) before.set(key, await store.head(key));
+
+  const touched: Touched[] = [];
+  try {
+    for (const { key, write } of writes) {
+      const previous = before.get(key);
+      // A versioned bucket keeps the old object by version id; otherwise keep a copy to restore from.
+      const backupKey = previous && previous.versionId === undefined ? `${backupPrefix}${key}` : undefined;
+      if (backupKey) await store.copy(key, backupKey);
+      touched.push({ key, before: previous, backupKey });
+      await write(store);
+    }
+  } catch (error) {
+    const unrestored = await rollBack(store, touched);
+    if (unrestored.length > 0) {
+      throw new PublishRollbackError(
+        `Publishing failed (${messageOf(error)}) and these files could not be put back as they were: ${unrestored.join('; ')}. ` +
+          'Restore them from their previous versions in the bucket before re-running the month.',
+        { cause: error },
+      );
+    }
+    throw error;
+  }
+}
+
+async function rollBack(store: ObjectStore, touched: readonly Touched[]): Promise<string[]> {
+  const unrestored: string[] = [];
+  for (const t of [...touched].reverse()) {
+    try {
+      const current = await store.head(t.key);
+      if (t.before === undefined) {
+        if (current) await store.delete(t.key);
+      } else if (t.backupKey) {
+        await store.copy(t.backupKey, t.key);
+      } else if (current?.versionId !== t.before.versionId) {
+        await store.copy(t.key, t.key, { sourceVersionId: t.before.versionId });
+      }
+    } catch (error) {
+      unrestored.push(`${t.key} (${messageOf(error)})`);
+    }
+  }
+  return unrestored;
+}
+
+/** Phase 3. The banks list goes first: without it a half-deleted staging can never be published again by mistake. */
+async function deleteStaging(store: ObjectStore, prefix: string): Promise<PublishResult['stagingCleanup']> {
+  try {
+    const objects = await store.list(prefix);
+    const isBanks = (o: ListedObject) => inFolder(o.key.slice(prefix.length), STAGING_FOLDERS.banks);
+    await store.deleteMany(objects.filter(isBanks).map((o) => o.key));
+    await store.deleteMany(objects.filter((o) => !isBanks(o)).map((o) => o.key));
+    return { deletedObjects: objects.length };
+  } catch (error) {
+    return { deletedObjects: 0, error: `staging under ${prefix} was not (fully) deleted: ${messageOf(error)}` };
+  }
+}
+
+async function readManifest(store: ObjectStore, key: string): Promise<Manifest | undefined> {
+  if (!(await store.head(key))) return undefined;
+  return parseManifest(await readText(store, key));
+}
+
+async function readText(store: ObjectStore, key: string): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of await store.read(key)) chunks.push(Buffer.from(chunk));
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function resultOf(manifest: Manifest, key: string): Omit<PublishResult, 'alreadyPublished' | 'stagingCleanup'> {
+  return { month: manifest.month, runId: manifest.runId, manifestKey: key, files: manifest.files };
+}
+
+function fileEntry(key: string, bank: NamedBank, scan: ExtractCsvScan): PublishedFile {
+  return {
+    key,
+    bankId: bank.bankId,
+    bankName: bank.bankName,
+    rows: scan.rows,
+    bytes: scan.bytes,
+    sha256: scan.sha256,
+    controlTotals: { loan_count: scan.loanCount.toString(), loan_amount: scan.loanAmount.toString() },
+  };
+}
+
+function headerOnlyScan(): ExtractCsvScan {
+  const bytes = Buffer.from(EXTRACT_HEADER, 'utf8');
+  return { rows: 0, bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex'), loanCount: 0n, loanAmount: 0n };
+}
+
+function inFolder(relativeKey: string, folder: string): boolean {
+  return relativeKey.startsWith(`${folder}/`);
+}
+
+/** Objects of a folder that carry data: Hadoop-style hidden files (`_SUCCESS`, `_temporary/`, `.crc`) are not. */
+function dataObjects(staged: readonly StagedObject[], folder: string): StagedObject[] {
+  return staged.filter((o) => inFolder(o.relativeKey, folder) && !o.relativeKey.split('/').some((s) => s.startsWith('_') || s.startsWith('.')));
+}
+
+/** Everything under the staging prefix is deleted at the end, so the prefix must be this run's and nothing more. */
+function assertRunContext(run: RunContext): void {
+  const prefix = run.stagingPrefix;
+  if (
+    typeof prefix !== 'string' ||
+    !prefix.endsWith('/') ||
+    !run.runId ||
+    !prefix.split('/').some((segment) => segment.includes(run.runId)) ||
+    prefix.startsWith(EXTRACTS_PREFIX)
+  ) {
+    throw new Error(`stagingPrefix ${JSON.stringify(prefix)} is not a per-run staging prefix of run ${JSON.stringify(run.runId)}`);
+  }
+  if (run.window?.month !== run.month) {
+    throw new Error(`run window is for ${run.window?.month}, but the run is for ${run.month}`);
+  }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}

@@ -1,0 +1,455 @@
+import { createHash } from 'node:crypto';
+import { CsvRecordParser } from '../../functions/core/csv-reader';
+import { BankNamingError } from '../../functions/core/errors';
+import { EXTRACT_HEADER } from '../../functions/core/extract-csv';
+import { monthWindow } from '../../functions/core/month';
+import type { CopyOptions, ListedObject, ObjectStore, ObjectVersion } from '../../functions/core/object-store';
+import { PublishRollbackError, StagingError, publishExtracts } from '../../functions/core/publish';
+import { stagingPrefixFor, type RunContext } from '../../functions/core/run-context';
+
+/** An in-memory bucket: versioned like the extract bucket (or not), with a log of every write and injectable failures. */
+class MemoryStore implements ObjectStore {
+  private readonly versions = new Map<string, Array<{ versionId: string; body: Buffer | null }>>();
+  private nextVersion = 1;
+  /** Mutating calls in order: `copy <src> -> <dst>`, `put <key>`, `delete <key>`, `deleteMany <keys>`. */
+  readonly writes: string[] = [];
+  failWhen: (operation: string, key: string) => boolean = () => false;
+
+  constructor(
+    private readonly versioned = true,
+    private readonly chunkSize = 7,
+  ) {}
+
+  seed(key: string, body: string | Buffer): void {
+    this.store(key, Buffer.from(body));
+  }
+
+  text(key: string): string | undefined {
+    return this.current(key)?.body?.toString('utf8');
+  }
+
+  versionCount(key: string): number {
+    return this.versions.get(key)?.length ?? 0;
+  }
+
+  keys(prefix = ''): string[] {
+    return [...this.versions.keys()].filter((k) => k.startsWith(prefix) && this.current(k)).sort();
+  }
+
+  async list(prefix: string): Promise<ListedObject[]> {
+    return this.keys(prefix).map((key) => ({ key, size: this.current(key)!.body!.length }));
+  }
+
+  async read(key: string): Promise<AsyncIterable<Uint8Array>> {
+    const body = this.current(key)?.body;
+    if (!body) throw new Error(`NoSuchKey ${key}`);
+    const size = this.chunkSize;
+    // Small chunks, so records, quoted fields and UTF-8 characters straddle chunk boundaries.
+    return (async function* () {
+      for (let i = 0; i < body.length; i += size) yield body.subarray(i, i + size);
+    })();
+  }
+
+  async head(key: string): Promise<ObjectVersion | undefined> {
+    const version = this.current(key);
+    return version && { size: version.body!.length, versionId: this.versioned ? version.versionId : undefined };
+  }
+
+  async copy(sourceKey: string, targetKey: string, options: CopyOptions = {}): Promise<void> {
+    this.writes.push(`copy ${sourceKey} -> ${targetKey}`);
+    if (this.failWhen('copy', targetKey)) throw new Error(`copy to ${targetKey} failed`);
+    const source = options.sourceVersionId
+      ? this.versions.get(sourceKey)?.find((v) => v.versionId === options.sourceVersionId)
+      : this.current(sourceKey);
+    if (!source?.body) throw new Error(`NoSuchKey ${sourceKey}`);
+    this.store(targetKey, source.body);
+  }
+
+  async put(key: string, body: string | Uint8Array): Promise<void> {
+    this.writes.push(`put ${key}`);
+    if (this.failWhen('put', key)) throw new Error(`put ${key} failed`);
+    this.store(key, Buffer.from(body));
+  }
+
+  async delete(key: string): Promise<void> {
+    this.writes.push(`delete ${key}`);
+    if (this.failWhen('delete', key)) throw new Error(`delete ${key} failed`);
+    this.store(key, null);
+  }
+
+  async deleteMany(keys: readonly string[]): Promise<void> {
+    this.writes.push(`deleteMany ${keys.join(' ')}`);
+    if (keys.some((k) => this.failWhen('deleteMany', k))) throw new Error('deleteMany failed');
+    for (const key of keys) this.store(key, null);
+  }
+
+  private current(key: string) {
+    const version = this.versions.get(key)?.at(-1);
+    return version?.body ? version : undefined;
+  }
+
+  private store(key: string, body: Buffer | null): void {
+    const entry = { versionId: `v${this.nextVersion++}`, body };
+    this.versions.set(key, this.versioned ? [...(this.versions.get(key) ?? []), entry] : [entry]);
+  }
+}
+
+const window = monthWindow({ year: 2024, month: 2 });
+const run: RunContext = {
+  month: '2024-02',
+  runId: 'exec-1',
+  executionArn: 'arn:aws:states:af-south-1:123456789012:execution:monthly-loan-extract-dev:exec-1',
+  force: false,
+  window,
+  stagingPrefix: stagingPrefixFor('2024-02', 'exec-1'),
+};
+const NOW = new Date('2024-03-01T00:05:00.000Z');
+const S = run.stagingPrefix;
+
+const FNB_KEY = 'extracts/bank_name=FirstNationalBank/year=2024/month=02/FirstNationalBank_20240229.csv';
+const NED_KEY = 'extracts/bank_name=Nedbank/year=2024/month=02/Nedbank_20240229.csv';
+const SG_KEY = 'extracts/bank_name=SocieteGenerale/year=2024/month=02/SocieteGenerale_20240229.csv';
+const MANIFEST_KEY = 'extracts/_manifests/year=2024/month=02/manifest.json';
+
+// Bank 1: the address of branch 101 holds a comma, quotes and a line break, so the file has 4 lines and 2 rows.
+const FNB_CSV =
+  EXTRACT_HEADER +
+  'First National Bank,101,"Shop 33, ""Menlyn Park""\nNelson Mandela Drive",2024-02,130,27894012,343,69793470,23264490.00\n' +
+  'First National Bank,102,95 Voortrekker Road,2024-02,0,0,2,1500,500.00\n';
+// Bank 2: amounts above 2^53, where a float sum would be off.
+const NED_CSV =
+  EXTRACT_HEADER +
+  'Nedbank,201,61 Louis Botha Avenue,2024-02,3,9007199254740993,3,9007199254740993,3002399751580331.00\n' +
+  'Nedbank,202,Église Street 1,2024-02,4,9007199254740993,4,9007199254740993,3002399751580331.00\n';
+
+const sha256 = (text: string) => createHash('sha256').update(Buffer.from(text, 'utf8')).digest('hex');
+
+/** The staging layout the extract job leaves (see functions/core/staging-layout.ts), as Spark writes it. */
+function stage(store: MemoryStore, overrides: Record<string, string | null> = {}): void {
+  const objects: Record<string, string | null> = {
+    'banks/part-00000-exec-1.json':
+      '{"bank_id":1,"bank_name":"First National Bank"}\n{"bank_id":2,"bank_name":"Nedbank"}\n{"bank_id":3,"bank_name":"Société Générale"}\n',
+    'banks/_SUCCESS': '',
+    'rejected/part-00000-exec-1.json': '{"reason":"null_amount","loan_count":7}\n{"reason":"null_loan_date","loan_count":27}\n',
+    'rejected/part-00001-exec-1.json': '{"reason":"null_amount","loan_count":1}\n',
+    'source_rows/part-00000-exec-1.json': '{"table":"bank","row_count":3}\n{"table":"loans","row_count":12440}\n',
+    'rows/_SUCCESS': '',
+    'rows/bank_id=1/part-00000-exec-1.c000.csv': FNB_CSV,
+    'rows/bank_id=1/part-00001-exec-1.c000.csv': '', // empty Spark partition: 0 bytes
+    'rows/bank_id=1/part-00002-exec-1.c000.csv': EXTRACT_HEADER, // empty Spark partition: header only
+    'rows/bank_id=2/part-00003-exec-1.c000.csv': NED_CSV,
+    // bank 3 has no branches: Spark wrote no part for it
+    ...overrides,
+  };
+  for (const [key, body] of Object.entries(objects)) if (body !== null) store.seed(S + key, body);
+}
+
+function staged(): MemoryStore {
+  const store = new MemoryStore();
+  stage(store);
+  return store;
+}
+
+async function failure(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('expected the publish to fail');
+}
+
+describe('publishExtracts', () => {
+  it('publishes exactly one file per staged bank, byte for byte, at the contract keys', async () => {
+    const store = staged();
+    const result = await publishExtracts(store, run, NOW);
+
+    expect(store.keys('extracts/')).toEqual([FNB_KEY, NED_KEY, SG_KEY, MANIFEST_KEY].sort());
+    expect(store.text(FNB_KEY)).toBe(FNB_CSV);
+    expect(store.text(NED_KEY)).toBe(NED_CSV);
+    // No part for bank 3: the header alone.
+    expect(store.text(SG_KEY)).toBe(EXTRACT_HEADER);
+    expect(result.files.map((f) => f.key)).toEqual([FNB_KEY, NED_KEY, SG_KEY]);
+    expect(result.manifestKey).toBe(MANIFEST_KEY);
+    expect(result.alreadyPublished).toBe(false);
+  });
+
+  it('renames by server-side copy, writes the manifest last, then deletes staging (banks list first)', async () => {
+    const store = staged();
+    await publishExtracts(store, run, NOW);
+
+    expect(store.writes).toEqual([
+      `copy ${S}rows/bank_id=1/part-00000-exec-1.c000.csv -> ${FNB_KEY}`,
+      `copy ${S}rows/bank_id=2/part-00003-exec-1.c000.csv -> ${NED_KEY}`,
+      `put ${SG_KEY}`,
+      `put ${MANIFEST_KEY}`,
+      `deleteMany ${S}banks/_SUCCESS ${S}banks/part-00000-exec-1.json`,
+      expect.stringMatching(/^deleteMany /),
+    ]);
+    expect(store.keys(S)).toEqual([]);
+  });
+
+  it('writes a manifest whose counts, sizes, SHA-256 and control totals match the files', async () => {
+    const store = staged();
+    const result = await publishExtracts(store, run, NOW);
+    const manifest = JSON.parse(store.text(MANIFEST_KEY)!);
+
+    expect(manifest).toEqual({
+      month: '2024-02',
+      runId: 'exec-1',
+      generatedAt: '2024-03-01T00:05:00.000Z',
+      sourceRowsRead: { bank: 3, loans: 12440 },
+      rowsRejected: { null_amount: 8, null_loan_date: 27 },
+      files: [
+        {
+          key: FNB_KEY,
+          bankId: 1,
+          bankName: 'First National Bank',
+          rows: 2,
+          bytes: Buffer.byteLength(FNB_CSV),
+          sha256: sha256(FNB_CSV),
+          controlTotals: { loan_count: '130', loan_amount: '27894012' },
+        },
+        {
+          key: NED_KEY,
+          bankId: 2,
+          bankName: 'Nedbank',
+          rows: 2,
+          bytes: Buffer.byteLength(NED_CSV),
+          sha256: sha256(NED_CSV),
+          controlTotals: { loan_count: '7', loan_amount: '18014398509481986' },
+        },
+        {
+          key: SG_KEY,
+          bankId: 3,
+          bankName: 'Société Générale',
+          rows: 0,
+          bytes: Buffer.byteLength(EXTRACT_HEADER),
+          sha256: sha256(EXTRACT_HEADER),
+          controlTotals: { loan_count: '0', loan_amount: '0' },
+        },
+      ],
+    });
+    // What the state machine gets is what the manifest says.
+    expect(result.files).toEqual(manifest.files);
+    // And the manifest describes the published bytes, not just the staged ones.
+    for (const file of manifest.files) {
+      expect(sha256(store.text(file.key)!)).toBe(file.sha256);
+      expect(Buffer.byteLength(store.text(file.key)!)).toBe(file.bytes);
+    }
+  });
+
+  it('counts a row whose quoted field holds a line break once, whatever the chunking', async () => {
+    for (const chunkSize of [1, 3, 64 * 1024]) {
+      const store = new MemoryStore(true, chunkSize);
+      stage(store);
+      const result = await publishExtracts(store, run, NOW);
+      expect(result.files[0]).toMatchObject({ key: FNB_KEY, rows: 2, sha256: sha256(FNB_CSV) });
+      expect(result.files[1]).toMatchObject({ key: NED_KEY, rows: 2, sha256: sha256(NED_CSV) });
+    }
+  });
+
+  it('refuses several non-empty parts for one bank, naming them, and publishes nothing', async () => {
+    const store = new MemoryStore();
+    const second = EXTRACT_HEADER + 'Nedbank,203,Pier 1,2024-02,1,10,1,10,3.33\n';
+    stage(store, { 'rows/bank_id=2/part-00004-exec-1.c000.csv': second });
+
+    const error = await failure(publishExtracts(store, run, NOW));
+    expect(error).toBeInstanceOf(StagingError);
+    expect(error.message).toContain('Bank 2 "Nedbank" has 2 part files with rows');
+    expect(error.message).toContain(`${S}rows/bank_id=2/part-00003-exec-1.c000.csv`);
+    expect(error.message).toContain(`${S}rows/bank_id=2/part-00004-exec-1.c000.csv`);
+    expect(store.writes).toEqual([]);
+  });
+
+  it.each([
+    ['a header that is not the contract\'s', { 'rows/bank_id=2/part-00003-exec-1.c000.csv': NED_CSV.replace('loan_amount,', 'amount,') }, /header is/],
+    ['a byte order mark', { 'rows/bank_id=2/part-00003-exec-1.c000.csv': `\uFEFF${NED_CSV}` }, /byte order mark/],
+    ['CRLF line ends', { 'rows/bank_id=2/part-00003-exec-1.c000.csv': NED_CSV.replace(/\n/g, '\r\n') }, /carriage return/],
+    ['a truncated part', { 'rows/bank_id=2/part-00003-exec-1.c000.csv': NED_CSV.slice(0, -20) }, /no line break/],
+    ['an unclosed quote', { 'rows/bank_id=2/part-00003-exec-1.c000.csv': `${EXTRACT_HEADER}Nedbank,201,"open,2024-02,1,1,1,1,0.33\n` }, /never closed/],
+    ['a header-only part with the wrong header', { 'rows/bank_id=1/part-00002-exec-1.c000.csv': 'bank,branch\n' }, /header is "bank,branch"/],
+    ['a row of another month', { 'rows/bank_id=2/part-00003-exec-1.c000.csv': NED_CSV.replace('2024-02', '2024-01') }, /month "2024-01", not 2024-02/],
+    ['a row of another bank', { 'rows/bank_id=2/part-00003-exec-1.c000.csv': NED_CSV.replace('Nedbank,202', 'Absa,202') }, /bank "Absa", not "Nedbank"/],
+    ['rows not sorted by branch_id', { 'rows/bank_id=2/part-00003-exec-1.c000.csv': NED_CSV.replace('Nedbank,202', 'Nedbank,200') }, /sorted by branch_id/],
+    ['a loan amount that is not a whole number', { 'rows/bank_id=2/part-00003-exec-1.c000.csv': NED_CSV.replace(',9007199254740993,3,', ',90.5,3,') }, /loan_amount "90.5"/],
+    ['a missing field', { 'rows/bank_id=2/part-00003-exec-1.c000.csv': NED_CSV.replace(',2024-02,4,', ',4,') }, /row 2 has 8 fields/],
+    ['a part of a bank not in the banks list', { 'rows/bank_id=9/part-00009-exec-1.c000.csv': NED_CSV }, /bank_id 9, which is not in the staged banks list/],
+    ['a stray object among the rows', { 'rows/bank_id=2/notes.txt': 'x' }, /Unexpected object/],
+    ['no banks list', { 'banks/part-00000-exec-1.json': null, 'banks/_SUCCESS': null }, /No banks\/ list/],
+    ['no rejected counts', { 'rejected/part-00000-exec-1.json': null, 'rejected/part-00001-exec-1.json': null }, /No rejected\//],
+    ['no source row counts', { 'source_rows/part-00000-exec-1.json': null }, /No source_rows\//],
+    ['a banks line that is not JSON', { 'banks/part-00000-exec-1.json': '{"bank_id":1,\n' }, /line 1 is not JSON/],
+    ['a bank listed twice', { 'banks/part-00000-exec-1.json': '{"bank_id":1,"bank_name":"A"}\n{"bank_id":1,"bank_name":"B"}\n' }, /listed twice/],
+  ])('validates before touching any final key: %s', async (_what, overrides, message) => {
+    const store = new MemoryStore();
+    stage(store, overrides);
+    const error = await failure(publishExtracts(store, run, NOW));
+    expect(error).toBeInstanceOf(StagingError);
+    expect(error.message).toMatch(message);
+    expect(store.writes).toEqual([]);
+  });
+
+  it('names the offending part file in a content error', async () => {
+    const store = new MemoryStore();
+    stage(store, { 'rows/bank_id=2/part-00003-exec-1.c000.csv': NED_CSV.replace(/\n/g, '\r\n') });
+    expect((await failure(publishExtracts(store, run, NOW))).message).toContain(`${S}rows/bank_id=2/part-00003-exec-1.c000.csv is not a valid extract file: line 1:`);
+  });
+
+  it('refuses bank names that collide or fold to nothing, naming the banks, before writing anything', async () => {
+    const store = new MemoryStore();
+    stage(store, {
+      'banks/part-00000-exec-1.json':
+        '{"bank_id":1,"bank_name":"First National Bank"}\n{"bank_id":2,"bank_name":"Nedbank"}\n{"bank_id":3,"bank_name":"First-National Bank"}\n{"bank_id":4}\n',
+    });
+    const error = await failure(publishExtracts(store, run, NOW));
+    expect(error).toBeInstanceOf(BankNamingError);
+    expect(error.message).toContain('1 "First National Bank" and 3 "First-National Bank"');
+    expect(error.message).toContain('bank 4 "" has no letter or digit');
+    expect(store.writes).toEqual([]);
+    expect(store.keys(S).length).toBeGreaterThan(0);
+  });
+
+  it('overwrites an existing final file of the month, keeping the old one as a previous version', async () => {
+    const store = staged();
+    store.seed(FNB_KEY, `${EXTRACT_HEADER}First National Bank,101,old,2024-02,1,1,1,1,0.33\n`);
+    await publishExtracts(store, run, NOW);
+    expect(store.text(FNB_KEY)).toBe(FNB_CSV);
+    expect(store.versionCount(FNB_KEY)).toBe(2);
+  });
+
+  describe('when a write fails half way', () => {
+    const OLD = { [FNB_KEY]: 'old FNB\n', [NED_KEY]: 'old Nedbank\n', [SG_KEY]: 'old SG\n', [MANIFEST_KEY]: '{"old":true}\n' };
+
+    function withPreviousMonth(versioned: boolean): MemoryStore {
+      const store = new MemoryStore(versioned);
+      for (const [key, body] of Object.entries(OLD)) store.seed(key, body);
+      stage(store);
+      return store;
+    }
+
+    it('puts back the files already replaced, leaves the others untouched and rethrows', async () => {
+      const store = withPreviousMonth(true);
+      const stagedKeys = store.keys(S);
+      store.failWhen = (op, key) => op === 'copy' && key === NED_KEY;
+
+      const error = await failure(publishExtracts(store, run, NOW));
+      expect(error.message).toBe(`copy to ${NED_KEY} failed`);
+      for (const [key, body] of Object.entries(OLD)) expect(store.text(key)).toBe(body);
+      // Nedbank's copy never landed and Société Générale's and the manifest were never reached: no new versions.
+      expect(store.versionCount(NED_KEY)).toBe(1);
+      expect(store.versionCount(SG_KEY)).toBe(1);
+      expect(store.versionCount(MANIFEST_KEY)).toBe(1);
+      // Staging stays for a retry.
+      expect(store.keys(S)).toEqual(stagedKeys);
+    });
+
+    it('removes files that did not exist before when the manifest cannot be written', async () => {
+      const store = staged();
+      store.failWhen = (op, key) => op === 'put' && key === MANIFEST_KEY;
+
+      await failure(publishExtracts(store, run, NOW));
+      expect(store.keys('extracts/')).toEqual([]);
+      expect(store.keys(S).length).toBeGreaterThan(0);
+    });
+
+    it('restores from a backup copy when the bucket keeps no versions', async () => {
+      const store = withPreviousMonth(false);
+      store.failWhen = (op, key) => op === 'put' && key === SG_KEY;
+
+      await failure(publishExtracts(store, run, NOW));
+      for (const [key, body] of Object.entries(OLD)) expect(store.text(key)).toBe(body);
+    });
+
+    it('says which files could not be put back when the rollback fails too', async () => {
+      const store = withPreviousMonth(true);
+      let copiesToFnb = 0;
+      // Nedbank's copy fails, then so does putting First National Bank's previous version back.
+      store.failWhen = (op, key) => op === 'copy' && (key === NED_KEY || (key === FNB_KEY && ++copiesToFnb > 1));
+
+      const error = await failure(publishExtracts(store, run, NOW));
+      expect(error).toBeInstanceOf(PublishRollbackError);
+      expect(error.message).toContain(`copy to ${NED_KEY} failed`);
+      expect(error.message).toContain(`could not be put back as they were: ${FNB_KEY}`);
+    });
+  });
+
+  it('publishes the same staging twice to the same files', async () => {
+    const store = staged();
+    const first = await publishExtracts(store, run, NOW);
+    const firstFiles = [FNB_KEY, NED_KEY, SG_KEY].map((k) => store.text(k));
+    const firstManifest = JSON.parse(store.text(MANIFEST_KEY)!);
+
+    stage(store);
+    const second = await publishExtracts(store, run, new Date('2024-03-02T00:00:00.000Z'));
+    expect([FNB_KEY, NED_KEY, SG_KEY].map((k) => store.text(k))).toEqual(firstFiles);
+    expect(second.files).toEqual(first.files);
+    const secondManifest = JSON.parse(store.text(MANIFEST_KEY)!);
+    expect(secondManifest.generatedAt).toBe('2024-03-02T00:00:00.000Z');
+    expect({ ...secondManifest, generatedAt: 'x' }).toEqual({ ...firstManifest, generatedAt: 'x' });
+  });
+
+  it('answers a retried invocation after a complete publish from the manifest, rewriting nothing', async () => {
+    const store = staged();
+    const first = await publishExtracts(store, run, NOW);
+    const writesBefore = store.writes.length;
+
+    const again = await publishExtracts(store, run, NOW);
+    expect(again).toMatchObject({ alreadyPublished: true, files: first.files, manifestKey: MANIFEST_KEY });
+    expect(store.writes.slice(writesBefore).filter((w) => !w.startsWith('deleteMany'))).toEqual([]);
+  });
+
+  it('finishes a cleanup that was cut short after the banks list was deleted', async () => {
+    const store = staged();
+    store.failWhen = (op, key) => op === 'deleteMany' && key.includes('/rows/');
+    const first = await publishExtracts(store, run, NOW);
+    expect(first.stagingCleanup.error).toMatch(/was not \(fully\) deleted/);
+    expect(store.text(FNB_KEY)).toBe(FNB_CSV);
+    expect(store.keys(`${S}banks/`)).toEqual([]);
+
+    store.failWhen = () => false;
+    const retry = await publishExtracts(store, run, NOW);
+    expect(retry.alreadyPublished).toBe(true);
+    expect(store.keys(S)).toEqual([]);
+  });
+
+  it('does not take another run\'s manifest for its own', async () => {
+    const store = new MemoryStore();
+    store.seed(MANIFEST_KEY, JSON.stringify({ month: '2024-02', runId: 'exec-0', files: [] }));
+    await expect(publishExtracts(store, run, NOW)).rejects.toThrow(/No banks\/ list/);
+  });
+
+  it('refuses a staging prefix that is not the run\'s own (everything under it is deleted)', async () => {
+    const store = staged();
+    for (const stagingPrefix of ['', 'staging/', 'extracts/exec-1/', `${S}`.slice(0, -1)]) {
+      await expect(publishExtracts(store, { ...run, stagingPrefix }, NOW)).rejects.toThrow(/not a per-run staging prefix/);
+    }
+    expect(store.writes).toEqual([]);
+  });
+});
+
+describe('CsvRecordParser', () => {
+  it('splits records on unquoted line breaks only and undoes doubled quotes', () => {
+    const parser = new CsvRecordParser();
+    const records = [...parser.push('a,"b\n""c"",d",\n'), ...parser.push('"",x\n')];
+    parser.end();
+    expect(records).toEqual([
+      ['a', 'b\n"c",d', ''],
+      ['', 'x'],
+    ]);
+  });
+
+  it('keeps a quoted field whole when it arrives in pieces', () => {
+    const parser = new CsvRecordParser();
+    const records = ['"a', '""', '"', ',"b', '"', '""', '\n', 'x\n'].flatMap((t) => parser.push(t));
+    expect(() => parser.end()).not.toThrow();
+    expect(records).toEqual([['a"', 'b"'], ['x']]);
+  });
+
+  it('rejects what the contract does not write', () => {
+    expect(() => new CsvRecordParser().push('a"b\n')).toThrow(/quote inside an unquoted field/);
+    expect(() => new CsvRecordParser().push('"a"b\n')).toThrow(/after a closing quote/);
+    expect(() => new CsvRecordParser().push('a\r\n')).toThrow(/line 1: carriage return/);
+    expect(() => new CsvRecordParser().push('a\n"b\nc\n\nd"x')).toThrow(/line 5: unexpected "x"/);
+  });
+});
