@@ -1,18 +1,19 @@
 /**
  * Jest runs the TypeScript sources through ts-jest (transpile only, as tsconfig sets isolatedModules;
- * `npm run typecheck` is the type gate). `npm run test:jest` sets --experimental-vm-modules because
- * PGlite loads parts of itself with import(). ts-jest and jest 29 are plain JavaScript: no native
- * binary that `npm ci` would need for every platform.
+ * `npm run typecheck` is the type gate). ts-jest and jest 29 are plain JavaScript: no native binary
+ * that `npm ci` would need for every platform.
  */
 module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
+  testPathIgnorePatterns: ['/node_modules/', '/test/support/'],
   testMatch: ['**/*.test.ts'],
   transform: {
     '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }],
+    '/node_modules/@electric-sql/.+\\.cjs$': '<rootDir>/test/support/builtin-import-transformer.js',
     // Middy ships ESM only; Jest's module system needs it as CommonJS.
     '^.+\\.m?js$': ['ts-jest', { tsconfig: { allowJs: true, isolatedModules: true, module: 'commonjs', target: 'ES2022' } }],
   },
-  transformIgnorePatterns: ['/node_modules/(?!@middy/)'],
+  transformIgnorePatterns: ['/node_modules/(?!(@middy|@electric-sql)/)'],
   testTimeout: 120000,
 };
