@@ -1,0 +1,245 @@
+/**
+ * Telling support that an execution failed, exactly once per execution, and freeing its month.
+ *
+ * Two paths lead here:
+ *   - caught: a Task failed, its Catch sent the state to NotifyFailure (we know the step, error, cause);
+ *   - status change: EventBridge's "Step Functions Execution Status Change" for FAILED, TIMED_OUT
+ *     or ABORTED executions, which covers what no Catch sees (timeouts, aborts, a failed NotifyFailure).
+ * Both claim the execution's failure notice in the ledger before emailing. A caught failure claims
+ * it before the execution ends, so its later FAILED status change finds the claim and stays quiet.
+ */
+import { formatMonth } from './month';
+import type { RunContext } from './run-context';
+import { parseRunInput } from './run-input';
+import type { RunLedger } from './run-ledger';
+import {
+  failureBody,
+  failureSubject,
+  readableCause,
+  type ExecutionEnd,
+  type FailureReport,
+  type LedgerNote,
+  type RerunInput,
+} from './failure-message';
+
+export interface AlertSender {
+  send(subject: string, body: string): Promise<void>;
+}
+
+export interface NotifyDeps {
+  readonly ledger: RunLedger;
+  readonly alerts: AlertSender;
+  readonly stage: string;
+  readonly region: string;
+  readonly timeZone: string;
+  readonly now: Date;
+}
+
+/** What a Catch puts at `$.failure.<StepName>`. */
+export interface CaughtError {
+  readonly Error?: string;
+  readonly Cause?: string;
+}
+
+/** The payload of the NotifyFailure state (flat: the execution's fields come from `$$.Execution`). */
+export interface CaughtFailureEvent {
+  /** The whole state: `run` once ResolveRun took the month, `failure` with one key, the failed step. */
+  readonly state: { readonly run?: RunContext; readonly failure?: Readonly<Record<string, CaughtError>> };
+  readonly executionArn: string;
+  readonly executionName: string;
+  /** The execution input, as given. */
+  readonly executionInput: unknown;
+  /** ISO-8601. */
+  readonly executionStartTime: string;
+}
+
+export const STATUS_CHANGE = 'Step Functions Execution Status Change';
+
+/** The EventBridge event Step Functions sends when an execution ends (the fields we read). */
+export interface ExecutionStatusChangeEvent {
+  readonly 'detail-type': typeof STATUS_CHANGE;
+  readonly source: 'aws.states';
+  readonly detail: {
+    readonly executionArn: string;
+    readonly stateMachineArn: string;
+    readonly name: string;
+    readonly status: string;
+    /** Epoch milliseconds. */
+    readonly startDate: number;
+    /** The execution input as a JSON string. */
+    readonly input: string | null;
+    readonly error?: string | null;
+    readonly cause?: string | null;
+  };
+}
+
+/** NotifyFailure's result: the Fail state after it ends the execution with this error and cause. */
+export interface NoticeResult {
+  readonly month: string | null;
+  readonly failedStep: string | null;
+  readonly error: string;
+  readonly cause: string;
+  /** False when this execution's failure had already been emailed. */
+  readonly emailed: boolean;
+}
+
+interface FailureFacts {
+  readonly executionArn: string;
+  readonly runId: string;
+  readonly status: ExecutionEnd;
+  readonly month: string | null;
+  readonly force: boolean;
+  readonly failedStep: string | null;
+  readonly error: string;
+  readonly cause: string;
+}
+
+export async function notifyCaughtFailure(event: CaughtFailureEvent, deps: NotifyDeps): Promise<NoticeResult> {
+  const { run, failure } = event.state;
+  const [failedStep, caught] = Object.entries(failure ?? {})[0] ?? [null, {}];
+  const fromInput = run ? undefined : monthFromInput(event.executionInput, new Date(event.executionStartTime), deps.timeZone);
+  return notify(
+    {
+      executionArn: event.executionArn,
+      runId: event.executionName,
+      status: 'FAILED',
+      month: run?.month ?? fromInput?.month ?? null,
+      force: run?.force ?? fromInput?.force ?? false,
+      failedStep,
+      error: caught.Error || 'Unknown',
+      cause: readableCause(caught.Cause) || 'no cause was recorded',
+    },
+    deps,
+  );
+}
+
+export async function notifyStatusChange(
+  event: ExecutionStatusChangeEvent,
+  deps: NotifyDeps,
+): Promise<NoticeResult | { readonly ignored: string }> {
+  const { detail } = event;
+  if (!isExecutionEnd(detail.status)) return { ignored: `status ${detail.status} needs no email` };
+  const fromInput = monthFromInput(parseJson(detail.input), new Date(detail.startDate), deps.timeZone);
+  return notify(
+    {
+      executionArn: detail.executionArn,
+      runId: detail.name,
+      status: detail.status,
+      month: fromInput?.month ?? null,
+      force: fromInput?.force ?? false,
+      failedStep: null,
+      error: detail.error || DEFAULT_ERROR[detail.status],
+      cause: readableCause(detail.cause) || DEFAULT_CAUSE[detail.status],
+    },
+    deps,
+  );
+}
+
+const DEFAULT_ERROR: Record<ExecutionEnd, string> = {
+  FAILED: 'Unknown',
+  TIMED_OUT: 'States.Timeout',
+  ABORTED: 'ExecutionAborted',
+};
+
+const DEFAULT_CAUSE: Record<ExecutionEnd, string> = {
+  FAILED: 'the execution failed outside any step that records its error; see its history',
+  TIMED_OUT: "the execution ran longer than the state machine's TimeoutSeconds and was stopped",
+  ABORTED: 'the execution was stopped (by a person or through the API) before it finished',
+};
+
+async function notify(facts: FailureFacts, deps: NotifyDeps): Promise<NoticeResult> {
+  const result: NoticeResult = {
+    month: facts.month,
+    failedStep: facts.failedStep,
+    error: facts.error,
+    cause: facts.cause,
+    emailed: false,
+  };
+  if (!(await deps.ledger.claimFailureNotice(facts.executionArn, deps.now))) return result;
+
+  const ledger = await markMonthFailed(facts, deps);
+  const report: FailureReport = {
+    stage: deps.stage,
+    region: deps.region,
+    executionArn: facts.executionArn,
+    status: facts.status,
+    month: facts.month,
+    failedStep: facts.failedStep,
+    error: facts.error,
+    cause: facts.cause,
+    ledger,
+    rerunInput: rerunInputFor(facts),
+  };
+  try {
+    await deps.alerts.send(failureSubject(report), failureBody(report));
+  } catch (error) {
+    // Leave the notice unclaimed so a retry, or the status-change event, can still send it.
+    await deps.ledger.releaseFailureNotice(facts.executionArn).catch(() => undefined);
+    throw error;
+  }
+  return { ...result, emailed: true };
+}
+
+/** Frees the month if this execution holds it; never touches a month another execution holds. */
+async function markMonthFailed(
+  facts: FailureFacts,
+  deps: NotifyDeps,
+): Promise<LedgerNote> {
+  if (!facts.month) return { kind: 'not-taken' };
+  try {
+    const marked = await deps.ledger.fail({
+      month: facts.month,
+      executionArn: facts.executionArn,
+      runId: facts.runId,
+      failure: { failedStep: facts.failedStep ?? `(execution ${facts.status})`, error: facts.error, cause: facts.cause },
+      now: deps.now,
+    });
+    if (marked.kind === 'marked') return { kind: 'marked-failed' };
+    const record = marked.record;
+    // Failed before ResolveRun took the month: nothing of ours to mark.
+    if (!record) return { kind: 'not-taken' };
+    // A retried NotifyFailure whose first try did mark it.
+    if (record.executionArn === facts.executionArn && record.status === 'FAILED') return { kind: 'marked-failed' };
+    return { kind: 'held-by-other', executionArn: record.executionArn, status: record.status };
+  } catch (error) {
+    // The email matters more than the ledger: say what happened and send it anyway.
+    return { kind: 'unavailable', reason: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+/**
+ * Re-run with the same month, with `force` only when this run was forced: a month another
+ * execution has since completed needs no re-run, and forcing it would redo finished work.
+ * Bad input has no re-run input: it must be fixed first.
+ */
+function rerunInputFor(facts: FailureFacts): RerunInput | null {
+  if (!facts.month || facts.error === 'InvalidInput') return null;
+  return facts.force ? { month: facts.month, force: true } : { month: facts.month };
+}
+
+/** The month ResolveRun would have chosen for this input at the execution's start; null if the input is bad. */
+function monthFromInput(input: unknown, startTime: Date, timeZone: string): { month: string; force: boolean } | null {
+  try {
+    const parsed = parseRunInput(input, startTime, timeZone);
+    return { month: formatMonth(parsed.month), force: parsed.force };
+  } catch {
+    return null;
+  }
+}
+
+function parseJson(text: string | null): unknown {
+  if (text === null) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function isExecutionEnd(status: string): status is ExecutionEnd {
+  return status === 'FAILED' || status === 'TIMED_OUT' || status === 'ABORTED';
+}
+
+export function isStatusChangeEvent(event: unknown): event is ExecutionStatusChangeEvent {
+  return typeof event === 'object' && event !== null && (event as { 'detail-type'?: unknown })['detail-type'] === STATUS_CHANGE;
+}

@@ -1,0 +1,23 @@
+/** ResolveRun: validate the execution input, resolve the month and take it in the run ledger. */
+import middy from '@middy/core';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { dynamoDocumentClient } from './commons/clients/aws';
+import { DynamoDbRunLedger } from './commons/clients/dynamodb-run-ledger';
+import { logger } from './commons/powertools/logger';
+import { getIntegerFromEnv, getStringFromEnv } from './core/config';
+import { resolveRun, type ResolveRunRequest, type ResolveRunResult } from './core/resolve-run';
+
+const ledger = new DynamoDbRunLedger(dynamoDocumentClient, getStringFromEnv('RUN_LEDGER_TABLE'));
+const timeZone = getStringFromEnv('STAGE_TIME_ZONE');
+const leaseMinutes = getIntegerFromEnv('RUN_LEASE_MINUTES');
+if (leaseMinutes < 1) throw new Error(`RUN_LEASE_MINUTES must be at least 1, got ${leaseMinutes}`);
+
+export async function functionHandler(event: ResolveRunRequest): Promise<ResolveRunResult> {
+  logger.appendKeys({ runId: event.executionName, executionArn: event.executionArn });
+  const result = await resolveRun(event, { ledger, timeZone, leaseMinutes, now: new Date() });
+  logger.appendKeys({ month: result.month });
+  logger.info(result.message, { outcome: result.outcome });
+  return result;
+}
+
+export const handler = middy(functionHandler).use(injectLambdaContext(logger, { clearState: true }));

@@ -1,0 +1,191 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-jest';
+import { DynamoDbRunLedger } from '../../functions/commons/clients/dynamodb-run-ledger';
+import type { CaughtFailureEvent, ExecutionStatusChangeEvent, NoticeResult } from '../../functions/core/notify-failure';
+import type { MonthRecord } from '../../functions/core/run-ledger';
+import { FakeLedgerTable } from './dynamodb-run-ledger.fake';
+import { captureLogs, lambdaContext, recordedEvent } from './lambda-harness';
+
+const TOPIC = 'arn:aws:sns:af-south-1:123456789012:monthly-loan-extract-test-alerts';
+const ddb = mockClient(DynamoDBDocumentClient);
+const sns = mockClient(SNSClient);
+const ledger = new DynamoDbRunLedger(DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'af-south-1' })), 'run-ledger');
+let table: FakeLedgerTable;
+let handler: (event: CaughtFailureEvent | ExecutionStatusChangeEvent, context: typeof lambdaContext) => Promise<NoticeResult | { ignored: string }>;
+
+beforeAll(async () => {
+  Object.assign(process.env, {
+    RUN_LEDGER_TABLE: 'run-ledger',
+    ALERT_TOPIC_ARN: TOPIC,
+    STAGE: 'test',
+    AWS_REGION: 'af-south-1',
+    STAGE_TIME_ZONE: 'Africa/Johannesburg',
+  });
+  ({ handler } = await import('../../functions/notify-failure'));
+});
+
+beforeEach(() => {
+  ddb.reset();
+  sns.reset();
+  sns.on(PublishCommand).resolves({ MessageId: 'm-1' });
+  table = new FakeLedgerTable(ddb);
+});
+
+const caught = () => recordedEvent<CaughtFailureEvent>('notify-failure.json');
+const caughtBadInput = () => recordedEvent<CaughtFailureEvent>('notify-failure-invalid-input.json');
+const timedOut = () => recordedEvent<ExecutionStatusChangeEvent>('execution-status-timed-out.json');
+const failedStatus = () => recordedEvent<ExecutionStatusChangeEvent>('execution-status-failed.json');
+const EXECUTION = caught().executionArn;
+const OTHER = EXECUTION.replace(/:[^:]+$/, ':someone-else');
+const monthItem = () => table.items.get('month#2024-03') as unknown as MonthRecord;
+
+async function invoke(event: CaughtFailureEvent | ExecutionStatusChangeEvent) {
+  const logs = captureLogs();
+  try {
+    return await handler(event, lambdaContext);
+  } finally {
+    logs.restore();
+  }
+}
+
+async function holdMarch(executionArn: string, force = false) {
+  await ledger.take({
+    month: '2024-03',
+    executionArn,
+    runId: executionArn.split(':').pop()!,
+    force,
+    now: new Date('2024-03-31T22:00:01Z'),
+    leaseExpiresAt: new Date('2024-04-01T04:00:01Z'),
+  });
+}
+
+function emails(): { Subject?: string; Message?: string; TopicArn?: string }[] {
+  return sns.commandCalls(PublishCommand).map((call) => call.args[0].input);
+}
+
+describe('a failure caught in the state machine', () => {
+  it('emails support once with the step, the readable cause and the re-run input, and marks the month FAILED', async () => {
+    await holdMarch(EXECUTION);
+    const result = await invoke(caught());
+
+    expect(result).toEqual({
+      month: '2024-03',
+      failedStep: 'GetExtractJobState',
+      error: 'ExtractJobFailed',
+      cause:
+        'Glue job monthly-loan-extract-prod run jr_5b0e6c1c3f4d2a1b9e8f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b7c6d ended FAILED: ' +
+        'An error occurred while calling o112.jdbc. Connection refused',
+      emailed: true,
+    });
+    expect(emails()).toHaveLength(1);
+    const [email] = emails();
+    expect(email).toMatchObject({ TopicArn: TOPIC, Subject: '[test] Loan extract 2024-03 failed at GetExtractJobState: ExtractJobFailed' });
+    expect(email!.Message).toContain('Cause:        Glue job monthly-loan-extract-prod run jr_5b0e');
+    expect(email!.Message).toContain(`https://af-south-1.console.aws.amazon.com/states/home?region=af-south-1#/v2/executions/details/${EXECUTION}`);
+    expect(email!.Message).toContain('\n    {"month":"2024-03"}\n');
+    expect(email!.Message).toContain('Ledger:       2024-03 is marked FAILED; it can be re-run now.');
+    expect(monthItem()).toMatchObject({
+      status: 'FAILED',
+      lastError: { executionArn: EXECUTION, failedStep: 'GetExtractJobState', error: 'ExtractJobFailed' },
+    });
+  });
+
+  it('the FAILED status-change event that follows sends no second email', async () => {
+    await holdMarch(EXECUTION);
+    await invoke(caught());
+    const afterCatch = structuredClone(monthItem());
+
+    await expect(invoke(failedStatus())).resolves.toMatchObject({ emailed: false });
+    expect(emails()).toHaveLength(1);
+    expect(monthItem()).toEqual(afterCatch);
+  });
+
+  it('a retried NotifyFailure does not email twice but still ends the execution with the original error', async () => {
+    await holdMarch(EXECUTION);
+    await invoke(caught());
+    await expect(invoke(caught())).resolves.toMatchObject({ error: 'ExtractJobFailed', emailed: false });
+    expect(emails()).toHaveLength(1);
+  });
+
+  it('a forced run that failed is re-run with force', async () => {
+    await holdMarch(EXECUTION, true);
+    const event = caught();
+    const state = event.state as { run: { force: boolean } };
+    state.run.force = true;
+    await invoke(event);
+    expect(emails()[0]!.Message).toContain('\n    {"month":"2024-03","force":true}\n');
+  });
+
+  it('never marks FAILED a month another execution holds (it lost the lease)', async () => {
+    await holdMarch(OTHER);
+    const before = structuredClone(monthItem());
+    await invoke(caught());
+    expect(monthItem()).toEqual(before);
+    expect(emails()[0]!.Message).toContain(`Ledger:       2024-03 was not marked: the ledger shows it RUNNING by ${OTHER}.`);
+  });
+
+  it('bad input: emails without a month or re-run input, and returns the clean InvalidInput cause for the Fail state', async () => {
+    const result = await invoke(caughtBadInput());
+    expect(result).toEqual({
+      month: null,
+      failedStep: 'ResolveRun',
+      error: 'InvalidInput',
+      cause: 'month: "2024-13" has month 13; months run from 01 to 12',
+      emailed: true,
+    });
+    expect(emails()[0]!.Subject).toBe('[test] Loan extract (no month) failed at ResolveRun: InvalidInput');
+    expect(emails()[0]!.Message).toContain('Fix the input and start a new execution');
+    expect(ddb).not.toHaveReceivedCommand(UpdateCommand);
+  });
+
+  it('when SNS fails the invocation fails and the notice is released, so the status-change event still emails', async () => {
+    await holdMarch(EXECUTION);
+    sns.on(PublishCommand).rejectsOnce(Object.assign(new Error('Rate exceeded'), { name: 'ThrottledException' }));
+    await expect(invoke(caught())).rejects.toMatchObject({ name: 'ThrottledException' });
+    expect(table.items.has(`notice#${EXECUTION}`)).toBe(false);
+
+    await expect(invoke(failedStatus())).resolves.toMatchObject({ emailed: true });
+    expect(emails()).toHaveLength(2);
+    expect(emails()[1]!.Subject).toBe('[test] Loan extract 2024-03 failed: ExtractJobFailed');
+  });
+
+  it('still emails when the ledger cannot be updated, saying so', async () => {
+    await holdMarch(EXECUTION);
+    ddb.on(UpdateCommand).rejects(Object.assign(new Error('Requested resource not found'), { name: 'ResourceNotFoundException' }));
+    await expect(invoke(caught())).resolves.toMatchObject({ emailed: true });
+    expect(emails()[0]!.Message).toContain('Ledger:       could not be updated (Requested resource not found)');
+  });
+});
+
+describe('executions that time out or are aborted (status-change events)', () => {
+  it('a timed-out execution emails once and frees its month at once', async () => {
+    await holdMarch(EXECUTION);
+    await expect(invoke(timedOut())).resolves.toMatchObject({ month: '2024-03', error: 'States.Timeout', emailed: true });
+    await expect(invoke(timedOut())).resolves.toMatchObject({ emailed: false }); // EventBridge delivers at least once
+
+    expect(emails()).toHaveLength(1);
+    expect(emails()[0]!.Subject).toBe('[test] Loan extract 2024-03 timed out: States.Timeout');
+    expect(emails()[0]!.Message).toContain("Cause:        the execution ran longer than the state machine's TimeoutSeconds and was stopped");
+    expect(monthItem()).toMatchObject({ status: 'FAILED', lastError: { failedStep: '(execution TIMED_OUT)', error: 'States.Timeout' } });
+  });
+
+  it('an aborted execution that did not hold its month emails but leaves the holder alone', async () => {
+    await holdMarch(OTHER);
+    const before = structuredClone(monthItem());
+    const event = timedOut();
+    const aborted = { ...event, detail: { ...event.detail, status: 'ABORTED', input: '{"month":"2024-03"}' } };
+    await expect(invoke(aborted)).resolves.toMatchObject({ error: 'ExecutionAborted', emailed: true });
+    expect(emails()[0]!.Subject).toBe('[test] Loan extract 2024-03 was aborted: ExecutionAborted');
+    expect(monthItem()).toEqual(before);
+  });
+
+  it('ignores statuses that are not failures', async () => {
+    const event = timedOut();
+    await expect(invoke({ ...event, detail: { ...event.detail, status: 'SUCCEEDED' } })).resolves.toEqual({ ignored: 'status SUCCEEDED needs no email' });
+    expect(emails()).toHaveLength(0);
+    expect(ddb.calls()).toHaveLength(0);
+  });
+});
