@@ -1,7 +1,7 @@
 /** CompleteRun: mark the month SUCCEEDED in the run ledger with what was published. */
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { dynamoDocumentClient } from './commons/clients/aws';
+import { dynamoDocumentClient } from './commons/clients/dynamodb';
 import { DynamoDbRunLedger } from './commons/clients/dynamodb-run-ledger';
 import { logger } from './commons/powertools/logger';
 import { getStringFromEnv } from './core/config';

@@ -1,7 +1,7 @@
 /** GetExtractJobState: one poll of the Spark job run; a run that ended badly fails the run with its state and message. */
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { glueClient } from './commons/clients/aws';
+import { glueClient } from './commons/clients/glue';
 import { SdkGlueApi } from './commons/clients/glue-api';
 import { logger } from './commons/powertools/logger';
 import { getStringFromEnv } from './core/config';

@@ -5,7 +5,8 @@
  */
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { dynamoDocumentClient, snsClient } from './commons/clients/aws';
+import { dynamoDocumentClient } from './commons/clients/dynamodb';
+import { snsClient } from './commons/clients/sns';
 import { DynamoDbRunLedger } from './commons/clients/dynamodb-run-ledger';
 import { SnsAlertSender } from './commons/clients/sns-alerts';
 import { logger } from './commons/powertools/logger';

@@ -1,7 +1,7 @@
 /** ResolveRun: validate the execution input, resolve the month and take it in the run ledger. */
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { dynamoDocumentClient } from './commons/clients/aws';
+import { dynamoDocumentClient } from './commons/clients/dynamodb';
 import { DynamoDbRunLedger } from './commons/clients/dynamodb-run-ledger';
 import { logger } from './commons/powertools/logger';
 import { getIntegerFromEnv, getStringFromEnv } from './core/config';

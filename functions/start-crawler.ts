@@ -1,7 +1,7 @@
 /** StartCrawler: start the Glue crawler over the ODS; one already running is waited for, not an error. */
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { glueClient } from './commons/clients/aws';
+import { glueClient } from './commons/clients/glue';
 import { SdkGlueApi } from './commons/clients/glue-api';
 import { logger } from './commons/powertools/logger';
 import { getStringFromEnv } from './core/config';

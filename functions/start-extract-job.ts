@@ -1,7 +1,7 @@
 /** StartExtractJob: start the Glue Spark job for the run's month, writing to the run's staging prefix. */
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { glueClient } from './commons/clients/aws';
+import { glueClient } from './commons/clients/glue';
 import { SdkGlueApi } from './commons/clients/glue-api';
 import { logger } from './commons/powertools/logger';
 import { getStringFromEnv } from './core/config';
