@@ -3,7 +3,7 @@ import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { dynamoDocumentClient } from './commons/clients/dynamodb';
 import { DynamoDbRunLedger } from './commons/clients/dynamodb-run-ledger';
-import { logger } from './commons/powertools/logger';
+import { appendRunKeys, logger } from './commons/powertools/logger';
 import { getStringFromEnv } from './core/config';
 import { completeRun, type CompleteRunOutput, type PublishOutput } from './core/complete-run';
 import type { RunContext } from './core/run-context';
@@ -11,8 +11,7 @@ import type { RunContext } from './core/run-context';
 const ledger = new DynamoDbRunLedger(dynamoDocumentClient, getStringFromEnv('RUN_LEDGER_TABLE'));
 
 export async function functionHandler(event: { run: RunContext; published: PublishOutput }): Promise<CompleteRunOutput> {
-  const { month, runId, executionArn } = event.run;
-  logger.appendKeys({ month, runId, executionArn });
+  appendRunKeys(event.run);
   const output = await completeRun(event.run, event.published, ledger, new Date());
   logger.info(output.message);
   return output;

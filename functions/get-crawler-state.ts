@@ -3,7 +3,7 @@ import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { glueClient } from './commons/clients/glue';
 import { SdkGlueApi } from './commons/clients/glue-api';
-import { logger } from './commons/powertools/logger';
+import { appendRunKeys, logger } from './commons/powertools/logger';
 import { getStringFromEnv } from './core/config';
 import { getCrawlerProgress, type CrawlerProgress } from './core/glue-steps';
 import type { RunContext } from './core/run-context';
@@ -12,8 +12,7 @@ const glue = new SdkGlueApi(glueClient);
 const crawlerName = getStringFromEnv('GLUE_CRAWLER_NAME');
 
 export async function functionHandler(event: { run: RunContext }): Promise<CrawlerProgress> {
-  const { month, runId, executionArn } = event.run;
-  logger.appendKeys({ month, runId, executionArn });
+  appendRunKeys(event.run);
   const progress = await getCrawlerProgress(glue, crawlerName);
   logger.info('Crawler polled', { ...progress });
   return progress;

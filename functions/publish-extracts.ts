@@ -6,7 +6,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import { s3Client } from './commons/clients/s3';
 import { S3ObjectStore } from './commons/clients/s3-object-store';
-import { logger } from './commons/powertools/logger';
+import { appendRunKeys, logger } from './commons/powertools/logger';
 import { getStringFromEnv } from './core/config';
 import type { ObjectStore } from './core/object-store';
 import { publishExtracts, type PublishResult } from './core/publish';
@@ -29,7 +29,7 @@ async function publishExtractsHandler(event: PublishExtractsEvent): Promise<Publ
   if (!run || typeof run.month !== 'string' || typeof run.runId !== 'string' || typeof run.stagingPrefix !== 'string' || !run.window) {
     throw new Error('PublishExtracts expects {"run": RunContext} as ResolveRun returns it (month, runId, window, stagingPrefix)');
   }
-  logger.appendKeys({ month: run.month, runId: run.runId, executionArn: run.executionArn });
+  appendRunKeys(run);
 
   const result = await publishExtracts(extractStore(), run, new Date());
   logger.info('month published', {

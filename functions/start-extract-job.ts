@@ -3,7 +3,7 @@ import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { glueClient } from './commons/clients/glue';
 import { SdkGlueApi } from './commons/clients/glue-api';
-import { logger } from './commons/powertools/logger';
+import { appendRunKeys, logger } from './commons/powertools/logger';
 import { getStringFromEnv } from './core/config';
 import { startExtractJob, type JobStarted } from './core/glue-steps';
 import type { RunContext } from './core/run-context';
@@ -13,8 +13,7 @@ const jobName = getStringFromEnv('GLUE_JOB_NAME');
 const extractBucket = getStringFromEnv('EXTRACT_BUCKET');
 
 export async function functionHandler(event: { run: RunContext }): Promise<JobStarted> {
-  const { month, runId, executionArn } = event.run;
-  logger.appendKeys({ month, runId, executionArn });
+  appendRunKeys(event.run);
   const started = await startExtractJob(glue, jobName, event.run, extractBucket);
   logger.info(started.reused ? 'Extract job already started by an earlier try' : 'Extract job started', { ...started });
   return started;
