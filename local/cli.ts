@@ -1,63 +1,145 @@
 /**
- * `npm start` / `npm run extract`: the monthly extract on this machine, on the embedded sample ODS
- * (or a real PostgreSQL with --source). Runs the extract job (glue/sql on DuckDB) for the month and
- * leaves its staging output under the data dir.
+ * `npm start` / `npm run extract`: the monthly extract, end to end, on this machine. The production
+ * state machine (statemachines/) runs in aws-local-stepfunctions over the real handlers
+ * (functions/), against stand-ins for S3, DynamoDB, Glue and SNS kept under the data dir, and the
+ * embedded sample ODS (or a real PostgreSQL with --source). docs/local.md.
  */
-import { randomUUID } from 'node:crypto';
-import { resolve } from 'node:path';
-import { formatMonth, monthWindow, resolveExtractMonth, calendarDateIn } from '../functions/core/month';
-import { stagingPrefixFor } from '../functions/core/run-context';
+import { readdir, writeFile } from 'node:fs/promises';
+import { join, relative, resolve } from 'node:path';
+import { formatMonth, calendarDateIn } from '../functions/core/month';
+import { InvalidInputError } from '../functions/core/errors';
+import { parseRunInput } from '../functions/core/run-input';
 import { parseCommandLine, parseCount, parsePostgresUrl, redactUrl, reportFailure } from './cli-options';
-import { runExtractJob } from './engine/extract-job';
-import { FolderStagingSink } from './engine/staging-sink';
 import { startSampleOds } from './ods';
+import { lockDataDir } from './pipeline/data-dir-lock';
+import { SIMULATED_FAILURES, startLocalStack, type ExecutionResult, type LocalStack, type SimulatedFailure } from './pipeline/local-stack';
+import { ExecutionProgress, formatDuration, type StateTiming } from './pipeline/progress';
+import { readPublishedMonth, type PublishedMonth } from './pipeline/published-month';
 import { DEFAULT_SAMPLE_LOANS } from './sample/generate';
 
-const TIME_ZONE = process.env.STAGE_TIME_ZONE ?? 'Africa/Johannesburg';
+const DEFAULT_TIME_ZONE = 'Africa/Johannesburg';
 
 async function main(): Promise<void> {
   const args = parseCommandLine(process.argv.slice(2), {
     month: { type: 'string' },
+    force: { type: 'boolean' },
     source: { type: 'string' },
     'data-dir': { type: 'string' },
     loans: { type: 'string' },
+    'simulate-failure': { type: 'string' },
+    report: { type: 'string' },
   });
+  const timeZone = process.env.STAGE_TIME_ZONE || DEFAULT_TIME_ZONE;
+  // The execution input, as the schedule ({}) or an operator ({"month": ..., "force": true}) sends it.
+  const input: Record<string, unknown> = {};
+  if (args.month !== undefined) input.month = args.month;
+  if (args.force) input.force = true;
   const now = new Date();
-  const month = resolveExtractMonth(args.month, now, TIME_ZONE);
-  const window = monthWindow(month);
+  const month = formatMonth(parseRunInput(input, now, timeZone).month);
+  const failure = parseSimulatedFailure(args['simulate-failure']);
   const loans = parseCount(args.loans, 'loans', DEFAULT_SAMPLE_LOANS);
-  const dataDir = resolve(args['data-dir'] ?? '.local');
   const sourceUrl = parsePostgresUrl(args.source, 'source');
+  const dataDir = resolve(args['data-dir'] ?? '.local');
 
-  console.log(`Monthly loan extract for ${window.month} (window ${window.windowStart} to ${window.windowEnd}, exclusive)`);
+  console.log(`Monthly loan extract for ${month}${args.month ? '' : ` (last complete month in ${timeZone})`}${args.force ? ', forced' : ''}`);
+  const lock = await lockDataDir(dataDir);
   const started = Date.now();
-  const ods = sourceUrl ? undefined : await startSampleOds({ loans, today: calendarDateIn(now, TIME_ZONE) });
-  if (ods) {
-    const s = ods.summary;
-    console.log(`  sample ODS: ${s.banks} banks, ${s.branches} branches, ${s.clients} clients, ${s.loans} loans ${s.firstMonth}..${s.lastMonth} (${seconds(started)})`);
-  }
+  let ods: Awaited<ReturnType<typeof startSampleOds>> | undefined;
   try {
-    const url = sourceUrl ?? ods!.url;
-    console.log(`  source: ${redactUrl(url)}`);
-    const runId = randomUUID();
-    const stagingFolder = resolve(dataDir, ...stagingPrefixFor(formatMonth(month), runId).split('/'));
-    const jobStarted = Date.now();
-    const result = await runExtractJob({ sourceUrl: url, window, sink: new FolderStagingSink(stagingFolder), runId });
-    console.log(`  extract job: ${seconds(jobStarted)}`);
-    console.log(`  rows read from the ODS: ${result.sourceRows.map((r) => `${r.table} ${r.row_count}`).join(', ')}`);
-    console.log(`  loans not counted: ${result.rejected.length ? result.rejected.map((r) => `${r.reason} ${r.loan_count}`).join(', ') : 'none'}`);
-    for (const bank of result.banks) {
-      const part = result.parts.find((p) => p.bankId === bank.bank_id);
-      console.log(`  ${bank.bank_name}: ${part ? `${part.rows} branch rows → ${part.key}` : 'no branches (header-only file)'}`);
+    if (sourceUrl) {
+      console.log(`  source: ${redactUrl(sourceUrl)}`);
+    } else {
+      ods = await startSampleOds({ loans, today: calendarDateIn(now, timeZone) });
+      const s = ods.summary;
+      console.log(`  source: embedded sample ODS, ${s.banks} banks, ${s.branches} branches, ${s.loans} loans ${s.firstMonth}..${s.lastMonth} (${formatDuration(Date.now() - started)})`);
     }
-    console.log(`\n✔ staged under ${stagingFolder}`);
+    const stack = await startLocalStack({ dataDir, sourceUrl: sourceUrl ?? ods!.url, timeZone });
+    try {
+      stack.simulateFailure(failure);
+      if (failure) console.log(`  simulating a failure of: ${failure}`);
+      const outboxBefore = await listFolder(stack.outboxDir);
+      const progress = new ExecutionProgress((line) => console.log(line));
+      const execution = stack.startExecution(input, (event) => progress.onEvent(event));
+      console.log(`  execution ${execution.name}`);
+      const stop = () => {
+        console.log('\n  interrupted: stopping the execution (as "Stop execution" in the console)');
+        execution.abort();
+      };
+      process.once('SIGINT', stop);
+      const result = await execution.result.finally(() => process.off('SIGINT', stop));
+      await stack.syncPublishedFiles();
+      const emails = (await listFolder(stack.outboxDir)).filter((name) => !outboxBefore.includes(name));
+      const report = await summarize(stack, month, result, progress.timings, emails, Date.now() - started);
+      if (args.report) await writeFile(args.report, `${JSON.stringify(report, null, 2)}\n`);
+      if (report.outcome === 'failed') process.exitCode = 1;
+    } finally {
+      await stack.stop();
+    }
   } finally {
     await ods?.stop();
+    await lock.release();
   }
 }
 
-function seconds(since: number): string {
-  return `${((Date.now() - since) / 1000).toFixed(1)} s`;
+function parseSimulatedFailure(text: string | undefined): SimulatedFailure | undefined {
+  if (text === undefined) return undefined;
+  if (!(SIMULATED_FAILURES as readonly string[]).includes(text)) {
+    throw new InvalidInputError('simulate-failure', `must be one of ${SIMULATED_FAILURES.join(', ')}, got "${text}"`);
+  }
+  return text as SimulatedFailure;
+}
+
+type Outcome = 'succeeded' | 'skipped' | 'busy' | 'failed';
+
+/** Prints what happened and returns it as the --report JSON. */
+async function summarize(stack: LocalStack, month: string, result: ExecutionResult, states: readonly StateTiming[], emails: readonly string[], totalMs: number) {
+  const output = (result.output ?? {}) as { outcome?: string; message?: string };
+  const outcome: Outcome = result.status !== 'SUCCEEDED' ? 'failed' : output.outcome === 'skipped' ? 'skipped' : output.outcome === 'busy' ? 'busy' : 'succeeded';
+  const published = await readPublishedMonth(stack.publishedRoot, month);
+  const record = await stack.ledger.get(month);
+  const here = (path: string) => {
+    const fromHere = relative(process.cwd(), path);
+    return fromHere.startsWith('..') ? path : fromHere || '.';
+  };
+
+  console.log('');
+  if (outcome === 'failed') {
+    console.log(`✖ ${result.error ?? result.status}: ${result.cause ?? `the execution ended ${result.status}`}`);
+  } else {
+    console.log(`${outcome === 'succeeded' ? '✔' : '●'} ${output.message ?? `${month} ${outcome}`}`);
+  }
+  if (published) printPublished(published, outcome === 'failed' || outcome === 'busy' ? 'still published, unchanged' : 'published', here);
+  else console.log(`  no files published for ${month}`);
+  console.log(`  ledger: ${record ? `${record.status} (attempt ${record.attempt}, execution ${record.executionArn.split(':').pop()})` : 'no record of the month'}`);
+  for (const email of emails) console.log(`  email to data-support: ${here(join(stack.outboxDir, email))}`);
+  if (result.statusChangeError) console.log(`  the status-change rule could not notify: ${result.statusChangeError}`);
+  console.log(`  files: ${here(stack.publishedRoot)}/   logs: ${here(stack.logPath)}   (${formatDuration(totalMs)})`);
+
+  return {
+    outcome,
+    month,
+    executionName: result.name,
+    status: result.status,
+    error: result.error,
+    cause: result.cause,
+    totalMs,
+    states,
+    files: (published?.files ?? []).map((f) => ({ key: f.key, path: f.path, rows: f.rows, bytes: f.bytes, sha256: f.sha256 })),
+    ledgerStatus: record?.status,
+    emails: emails.map((email) => join(stack.outboxDir, email)),
+  };
+}
+
+function printPublished(published: PublishedMonth, label: string, here: (path: string) => string): void {
+  console.log(`  ${label} by run ${published.runId}: ${here(published.manifestPath)}`);
+  for (const file of published.files) {
+    const check = file.matchesManifest ? '' : '  ✖ DOES NOT MATCH THE MANIFEST';
+    console.log(`  ${here(file.path)}\n      ${file.rows} rows, ${file.bytes} bytes, sha256 ${file.sha256}${check}`);
+  }
+}
+
+async function listFolder(folder: string): Promise<string[]> {
+  return (await readdir(folder).catch(() => [] as string[])).sort();
 }
 
 main().catch(reportFailure);

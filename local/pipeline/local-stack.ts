@@ -1,0 +1,295 @@
+/**
+ * The AWS side of the pipeline on this machine: S3, DynamoDB, Glue and SNS stand-ins on loopback
+ * ports, the real handlers loaded behind a local Lambda runtime, and the production state machine
+ * definition run by aws-local-stepfunctions. Handlers find the stand-ins through the AWS SDK's
+ * standard endpoint variables (AWS_ENDPOINT_URL_S3, ...), the only thing that differs from AWS.
+ *
+ * Handlers read their configuration when first loaded and the SDK keeps its endpoints, so one
+ * process runs one stack at a time.
+ */
+import './promise-with-resolvers';
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { StateMachine } from 'aws-local-stepfunctions';
+import { DynamoDbRunLedger } from '../../functions/commons/clients/dynamodb-run-ledger';
+import { EXTRACTS_PREFIX } from '../../functions/core/extract-keys';
+import type { RunLedger } from '../../functions/core/run-ledger';
+import { startDynamoDbStandIn } from '../stand-ins/dynamodb';
+import { startGlueStandIn, type GlueStandIn } from '../stand-ins/glue';
+import type { LoopbackServer } from '../stand-ins/loopback-server';
+import { startS3StandIn, type S3StandIn } from '../stand-ins/s3';
+import { startSnsStandIn } from '../stand-ins/sns';
+import { loadLocalDefinition, type LocalDefinition } from './definition';
+import { loadLambdas, routeHandlerLogs, type LambdaInvoke, type LogRoute } from './lambda-runtime';
+import { readServerlessFunctions } from './serverless-config';
+
+/** One event of an execution's history (the library does not export the type). */
+export type EventLog = ReturnType<StateMachine['run']>['eventLogs'] extends AsyncGenerator<infer E> ? E : never;
+
+export const SIMULATED_FAILURES = ['crawler', 'glue-job', 'publish'] as const;
+export type SimulatedFailure = (typeof SIMULATED_FAILURES)[number];
+
+/** The names of the local stage's resources (DNS-style bucket names: s3rver checks them as S3 does). */
+export const LOCAL_STAGE = {
+  service: 'monthly-loan-extract',
+  stage: 'local',
+  region: 'af-south-1',
+  account: '000000000000',
+  extractBucket: 'monthly-loan-extract-local-extracts',
+  ledgerTable: 'monthly-loan-extract-local-run-ledger',
+  crawlerName: 'monthly-loan-extract-local-ods',
+  jobName: 'monthly-loan-extract-local-extract',
+  topicName: 'monthly-loan-extract-local-alerts',
+  supportEmail: 'data-support@mybigbank.co.za',
+  sourceSchema: 'public',
+  leaseMinutes: 360,
+} as const;
+
+// Lambdas run Node 22; the SDK's warning about this machine's Node 20 says nothing about them.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+const ARN = `${LOCAL_STAGE.region}:${LOCAL_STAGE.account}`;
+const functionName = (key: string) => `${LOCAL_STAGE.service}-${LOCAL_STAGE.stage}-${key}`;
+const functionArn = (key: string) => `arn:aws:lambda:${ARN}:function:${functionName(key)}`;
+export const STATE_MACHINE_ARN = `arn:aws:states:${ARN}:stateMachine:${LOCAL_STAGE.service}-${LOCAL_STAGE.stage}`;
+export const ALERT_TOPIC_ARN = `arn:aws:sns:${ARN}:${LOCAL_STAGE.topicName}`;
+
+/** How long the local run waits where the definition says 30 or 60 s: the stand-ins answer at once. */
+const LOCAL_WAIT_MS = 250;
+/** Retries keep their count and order; only the pause between attempts is shortened. */
+const LOCAL_RETRY_INTERVAL_MS = 100;
+
+export interface LocalStackOptions {
+  /** Keeps buckets, ledger, catalog, outbox and logs between runs. */
+  readonly dataDir: string;
+  /** postgres:// URL of the ODS the Glue stand-in's connection points at. */
+  readonly sourceUrl: string;
+  /** The stage's time zone (STAGE_TIME_ZONE). */
+  readonly timeZone: string;
+}
+
+export type ExecutionStatus = 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
+
+export interface ExecutionResult {
+  readonly executionArn: string;
+  readonly name: string;
+  readonly status: ExecutionStatus;
+  readonly output?: unknown;
+  /** Error name and cause of a failed execution, as the console shows them. */
+  readonly error?: string;
+  readonly cause?: string;
+  readonly startedAt: Date;
+  readonly stoppedAt: Date;
+  /** The status-change rule's invocation of NotifyFailure failed (it is what emails a stopped execution). */
+  readonly statusChangeError?: string;
+}
+
+export interface LocalExecution {
+  readonly executionArn: string;
+  readonly name: string;
+  readonly result: Promise<ExecutionResult>;
+  /** Stops the execution as the console's "Stop execution" does; result then ends ABORTED. */
+  abort(): void;
+}
+
+export interface LocalStack {
+  readonly dataDir: string;
+  /** Plain-file copy of the extract bucket: `<publishedRoot>/<key>`. */
+  readonly publishedRoot: string;
+  readonly outboxDir: string;
+  readonly logPath: string;
+  readonly ledger: RunLedger;
+  /** Makes the given step fail in the executions started from now on (undefined: none). */
+  simulateFailure(step: SimulatedFailure | undefined): void;
+  startExecution(input: unknown, onEvent?: (event: EventLog) => void): LocalExecution;
+  /** Copies the published keys out of the S3 stand-in as plain files; returns the keys. */
+  syncPublishedFiles(): Promise<string[]>;
+  stop(): Promise<void>;
+}
+
+export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  const dataDir = options.dataDir;
+  const started: { close(): Promise<void> }[] = [];
+  let logs: LogRoute | undefined;
+  try {
+    const s3 = await startS3StandIn(join(dataDir, 's3rver'), [LOCAL_STAGE.extractBucket]);
+    started.push(s3);
+    const dynamo = await startDynamoDbStandIn(join(dataDir, 'dynamodb'), LOCAL_STAGE.ledgerTable);
+    started.push(dynamo);
+    const outboxDir = join(dataDir, 'outbox');
+    const sns = await startSnsStandIn({ topicArn: ALERT_TOPIC_ARN, subscriber: LOCAL_STAGE.supportEmail, outboxDir });
+    started.push(sns);
+    const s3Client = new S3Client({ endpoint: s3.url, forcePathStyle: true, region: LOCAL_STAGE.region, credentials: STAND_IN_CREDENTIALS });
+    const glue = await startGlueStandIn({
+      crawlerName: LOCAL_STAGE.crawlerName,
+      jobName: LOCAL_STAGE.jobName,
+      sourceUrl: options.sourceUrl,
+      sourceSchema: LOCAL_STAGE.sourceSchema,
+      catalogDir: join(dataDir, 'glue-catalog'),
+      s3: s3Client,
+    });
+    started.push({ close: async () => { await glue.idle(); await glue.close(); s3Client.destroy(); } });
+
+    Object.assign(process.env, lambdaEnvironment(options, { s3, dynamo, glue, sns }));
+    const functions = readServerlessFunctions();
+    const local = loadLocalDefinition(functions, functionArn);
+    const lambdas = await loadLambdas(functions, { functionName, functionArn, region: LOCAL_STAGE.region });
+    logs = routeHandlerLogs(join(dataDir, 'logs', 'lambda.jsonl'));
+
+    const ledgerClient = DynamoDBDocumentClient.from(
+      new DynamoDBClient({ endpoint: dynamo.url, region: LOCAL_STAGE.region, credentials: STAND_IN_CREDENTIALS }),
+    );
+    started.push({ close: async () => ledgerClient.destroy() });
+    const publishedRoot = join(dataDir, 's3', LOCAL_STAGE.extractBucket);
+    const logRoute = logs;
+
+    return {
+      dataDir,
+      publishedRoot,
+      outboxDir,
+      logPath: logRoute.path,
+      ledger: new DynamoDbRunLedger(ledgerClient, LOCAL_STAGE.ledgerTable),
+      simulateFailure(step) {
+        glue.simulateFailure(step === 'crawler' || step === 'glue-job' ? step : undefined);
+        s3.denyWritesUnder(LOCAL_STAGE.extractBucket, step === 'publish' ? EXTRACTS_PREFIX : undefined);
+      },
+      startExecution: (input, onEvent) => startExecution(local, lambdas, input, onEvent),
+      syncPublishedFiles: () => s3.mirrorPrefix(LOCAL_STAGE.extractBucket, EXTRACTS_PREFIX, publishedRoot),
+      async stop() {
+        await logRoute.restore();
+        await closeAll(started);
+      },
+    };
+  } catch (error) {
+    await logs?.restore();
+    await closeAll(started);
+    throw error;
+  }
+}
+
+/** s3rver checks request signatures against its fixed key pair; the other stand-ins accept any. */
+const STAND_IN_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+
+/** What each deployed Lambda gets from serverless.yml, with local values, plus the SDK's endpoint settings. */
+export function lambdaEnvironment(
+  options: Pick<LocalStackOptions, 'timeZone'>,
+  endpoints: { s3: LoopbackServer; dynamo: LoopbackServer; glue: GlueStandIn | LoopbackServer; sns: LoopbackServer },
+): Record<string, string> {
+  return {
+    STAGE: LOCAL_STAGE.stage,
+    STAGE_TIME_ZONE: options.timeZone,
+    RUN_LEDGER_TABLE: LOCAL_STAGE.ledgerTable,
+    RUN_LEASE_MINUTES: String(LOCAL_STAGE.leaseMinutes),
+    GLUE_CRAWLER_NAME: LOCAL_STAGE.crawlerName,
+    GLUE_JOB_NAME: LOCAL_STAGE.jobName,
+    EXTRACT_BUCKET: LOCAL_STAGE.extractBucket,
+    ALERT_TOPIC_ARN,
+    AWS_REGION: LOCAL_STAGE.region,
+    AWS_ACCESS_KEY_ID: STAND_IN_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: STAND_IN_CREDENTIALS.secretAccessKey,
+    // A developer's own AWS session must never reach the stand-ins, nor the stand-ins' keys AWS.
+    AWS_SESSION_TOKEN: '',
+    AWS_PROFILE: '',
+    AWS_ENDPOINT_URL_S3: endpoints.s3.url,
+    AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamo.url,
+    AWS_ENDPOINT_URL_GLUE: endpoints.glue.url,
+    AWS_ENDPOINT_URL_SNS: endpoints.sns.url,
+    S3_FORCE_PATH_STYLE: 'true',
+  };
+}
+
+function startExecution(
+  local: LocalDefinition,
+  lambdas: ReadonlyMap<string, LambdaInvoke>,
+  input: unknown,
+  onEvent?: (event: EventLog) => void,
+): LocalExecution {
+  const name = randomUUID();
+  const executionArn = `${STATE_MACHINE_ARN.replace(':stateMachine:', ':execution:')}:${name}`;
+  const machine = new StateMachine(local.definition as never);
+  const taskResourceLocalHandlers = Object.fromEntries(
+    [...local.taskFunctions].map(([state, key]) => [state, (payload: unknown) => lambdas.get(key)!(payload) as Promise<never>]),
+  );
+  const startedAt = new Date();
+  const execution = machine.run(input as never, {
+    overrides: {
+      taskResourceLocalHandlers,
+      waitTimeOverrides: Object.fromEntries(local.waitStates.map((state) => [state, LOCAL_WAIT_MS])),
+      retryIntervalOverrides: Object.fromEntries([...local.taskFunctions.keys()].map((state) => [state, LOCAL_RETRY_INTERVAL_MS])),
+    },
+    context: { Execution: { Id: executionArn, Name: name, StartTime: startedAt.toISOString() } },
+    noThrowOnAbort: true,
+  });
+
+  const ended = (async (): Promise<ExecutionResult> => {
+    let ended: EventLog | undefined;
+    for await (const event of execution.eventLogs) {
+      onEvent?.(event);
+      if (event.type.startsWith('Execution') && event.type !== 'ExecutionStarted') ended = event;
+    }
+    const output = await execution.result.catch(() => undefined);
+    const base = { executionArn, name, startedAt, stoppedAt: new Date() };
+    switch (ended?.type) {
+      case 'ExecutionSucceeded':
+        return { ...base, status: 'SUCCEEDED', output };
+      case 'ExecutionFailed':
+        return { ...base, status: 'FAILED', error: ended.Error, cause: String(ended.Cause ?? '') };
+      case 'ExecutionTimeout':
+        return { ...base, status: 'TIMED_OUT', error: 'States.Timeout', cause: 'The execution ran longer than its TimeoutSeconds.' };
+      default:
+        return { ...base, status: 'ABORTED' };
+    }
+  })();
+  const result = ended.then(async (outcome) => {
+    if (outcome.status === 'SUCCEEDED') return outcome;
+    // The EventBridge rule of serverless.yml: a stopped execution reaches NotifyFailure as a status
+    // change, which emails only if the Catch path did not (TIMED_OUT, ABORTED, a failed NotifyFailure).
+    const statusChange = lambdas.get(STATUS_CHANGE_TARGET);
+    const ruleError = await statusChange?.(statusChangeEvent(outcome, input)).then(
+      () => undefined,
+      (error: unknown) => (error as Error).message,
+    );
+    return ruleError ? { ...outcome, statusChangeError: ruleError } : outcome;
+  });
+  return { executionArn, name, result, abort: execution.abort };
+}
+
+/** The function the execution status-change rule targets. */
+const STATUS_CHANGE_TARGET = 'notifyFailure';
+
+function statusChangeEvent(outcome: ExecutionResult, input: unknown) {
+  return {
+    version: '0',
+    id: randomUUID(),
+    'detail-type': 'Step Functions Execution Status Change',
+    source: 'aws.states',
+    account: LOCAL_STAGE.account,
+    time: outcome.stoppedAt.toISOString(),
+    region: LOCAL_STAGE.region,
+    resources: [outcome.executionArn],
+    detail: {
+      executionArn: outcome.executionArn,
+      stateMachineArn: STATE_MACHINE_ARN,
+      name: outcome.name,
+      status: outcome.status,
+      startDate: outcome.startedAt.getTime(),
+      stopDate: outcome.stoppedAt.getTime(),
+      input: JSON.stringify(input),
+      output: null,
+      error: outcome.error ?? null,
+      cause: outcome.cause ?? null,
+    },
+  };
+}
+
+async function closeAll(started: { close(): Promise<void> }[]): Promise<void> {
+  const errors: unknown[] = [];
+  for (const service of started.reverse()) {
+    await service.close().catch((error: unknown) => errors.push(error));
+  }
+  started.length = 0;
+  if (errors.length > 0) throw errors[0];
+}

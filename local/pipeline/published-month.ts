@@ -1,0 +1,66 @@
+/**
+ * What a month's published files look like from the outside: its manifest, and each file checked
+ * against it (bytes and SHA-256 recomputed from the plain copy), as an auditor would.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { manifestKey } from '../../functions/core/extract-keys';
+import type { Manifest } from '../../functions/core/manifest';
+import { monthWindow, parseMonth } from '../../functions/core/month';
+
+export interface PublishedFile {
+  readonly key: string;
+  /** The plain copy on this machine. */
+  readonly path: string;
+  readonly bankName: string;
+  readonly rows: number;
+  readonly bytes: number;
+  readonly sha256: string;
+  /** The plain copy's bytes and SHA-256 match the manifest. */
+  readonly matchesManifest: boolean;
+}
+
+export interface PublishedMonth {
+  readonly manifestKey: string;
+  readonly manifestPath: string;
+  readonly runId: string;
+  readonly files: readonly PublishedFile[];
+}
+
+/** The month as published under `root` (a plain copy of the bucket), or undefined if it has no manifest. */
+export async function readPublishedMonth(root: string, month: string): Promise<PublishedMonth | undefined> {
+  const key = manifestKey(monthWindow(parseMonth(month)));
+  const manifestPath = join(root, ...key.split('/'));
+  const text = await readFile(manifestPath, 'utf8').catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return undefined;
+    throw error;
+  });
+  if (text === undefined) return undefined;
+  const manifest = JSON.parse(text) as Manifest;
+  const files: PublishedFile[] = [];
+  for (const file of manifest.files) {
+    const path = join(root, ...file.key.split('/'));
+    const actual = await fingerprint(path);
+    files.push({
+      key: file.key,
+      path,
+      bankName: file.bankName,
+      rows: file.rows,
+      bytes: file.bytes,
+      sha256: file.sha256,
+      matchesManifest: actual !== undefined && actual.bytes === file.bytes && actual.sha256 === file.sha256,
+    });
+  }
+  return { manifestKey: key, manifestPath, runId: manifest.runId, files };
+}
+
+async function fingerprint(path: string): Promise<{ bytes: number; sha256: string } | undefined> {
+  const info = await stat(path).catch(() => undefined);
+  if (!info) return undefined;
+  const hash = createHash('sha256');
+  await pipeline(createReadStream(path), hash);
+  return { bytes: info.size, sha256: hash.digest('hex') };
+}

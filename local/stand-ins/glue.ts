@@ -1,0 +1,211 @@
+/**
+ * The Glue stand-in, speaking the Glue JSON API the handlers call (StartCrawler, GetCrawler,
+ * StartJobRun, GetJobRuns, GetJobRun):
+ * - the crawler reads the source's information_schema into a catalog file, as the Glue crawler
+ *   fills the Data Catalog from the JDBC connection;
+ * - the job runs the local engine (glue/sql on DuckDB) with the arguments the Spark job takes and
+ *   writes its staging layout through the S3 API.
+ * Runs are asynchronous, like Glue's: the state machine polls them. `simulateFailure` makes the
+ * next crawl or job run fail, to show the alert path.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ServerResponse } from 'node:http';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { monthWindow, parseMonth, type MonthWindow } from '../../functions/core/month';
+import { runExtractJob } from '../engine/extract-job';
+import { withClient } from '../postgres';
+import { listenOnLoopback, type LoopbackServer } from './loopback-server';
+import { S3StagingSink } from './s3-staging-sink';
+
+export interface GlueStandInOptions {
+  readonly crawlerName: string;
+  readonly jobName: string;
+  /** The "JDBC connection": postgres:// URL of the ODS. */
+  readonly sourceUrl: string;
+  /** The ODS schema the crawler's target names. */
+  readonly sourceSchema: string;
+  /** Where the crawler writes the catalog (one JSON file per crawler). */
+  readonly catalogDir: string;
+  /** Writes the job's staging objects. */
+  readonly s3: S3Client;
+}
+
+export type GlueFailure = 'crawler' | 'glue-job';
+
+export interface GlueStandIn extends LoopbackServer {
+  /** Every crawl or job run started from now on fails, until cleared with `undefined`. */
+  simulateFailure(step: GlueFailure | undefined): void;
+  /** Resolves once no crawl or job run is in progress (so the ODS can be stopped safely). */
+  idle(): Promise<void>;
+}
+
+interface CrawlerState {
+  state: 'READY' | 'RUNNING';
+  lastCrawl?: { Status: 'SUCCEEDED' | 'FAILED'; ErrorMessage?: string; StartTime: number; LogGroup: string; LogStream: string };
+}
+
+interface JobRun {
+  Id: string;
+  JobName: string;
+  JobRunState: 'RUNNING' | 'SUCCEEDED' | 'FAILED';
+  Arguments: Record<string, string>;
+  StartedOn: number;
+  CompletedOn?: number;
+  ErrorMessage?: string;
+}
+
+class GlueApiError extends Error {
+  constructor(
+    readonly type: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export async function startGlueStandIn(options: GlueStandInOptions): Promise<GlueStandIn> {
+  const crawler: CrawlerState = { state: 'READY' };
+  const jobRuns: JobRun[] = [];
+  const inFlight = new Set<Promise<void>>();
+  let failing: GlueFailure | undefined;
+
+  const track = (work: Promise<void>) => {
+    inFlight.add(work);
+    void work.finally(() => inFlight.delete(work));
+  };
+
+  const operations: Record<string, (request: Record<string, unknown>) => unknown> = {
+    StartCrawler(request) {
+      expectName(request.Name, options.crawlerName, 'Crawler');
+      if (crawler.state === 'RUNNING') throw new GlueApiError('CrawlerRunningException', `Crawler with name ${options.crawlerName} has already started`);
+      crawler.state = 'RUNNING';
+      const fail = failing === 'crawler';
+      track(crawl(options, fail).then((lastCrawl) => {
+        crawler.lastCrawl = lastCrawl;
+        crawler.state = 'READY';
+      }));
+      return {};
+    },
+    GetCrawler(request) {
+      expectName(request.Name, options.crawlerName, 'Crawler');
+      return { Crawler: { Name: options.crawlerName, State: crawler.state, LastCrawl: crawler.lastCrawl } };
+    },
+    StartJobRun(request) {
+      expectName(request.JobName, options.jobName, 'Job');
+      const args = (request.Arguments ?? {}) as Record<string, string>;
+      const run: JobRun = { Id: `jr_${randomUUID().replace(/-/g, '')}`, JobName: options.jobName, JobRunState: 'RUNNING', Arguments: args, StartedOn: nowSeconds() };
+      jobRuns.unshift(run);
+      const fail = failing === 'glue-job';
+      track(runJob(options, args, fail).then(
+        () => finish(run, 'SUCCEEDED'),
+        (error: unknown) => finish(run, 'FAILED', error instanceof Error ? `${error.name}: ${error.message}` : String(error)),
+      ));
+      return { JobRunId: run.Id };
+    },
+    GetJobRuns(request) {
+      expectName(request.JobName, options.jobName, 'Job');
+      const max = typeof request.MaxResults === 'number' ? request.MaxResults : 100;
+      return { JobRuns: jobRuns.slice(0, max) };
+    },
+    GetJobRun(request) {
+      expectName(request.JobName, options.jobName, 'Job');
+      const run = jobRuns.find((r) => r.Id === request.RunId);
+      if (!run) throw new GlueApiError('EntityNotFoundException', `Job run ${String(request.RunId)} not found`);
+      return { JobRun: run };
+    },
+  };
+
+  const server = await listenOnLoopback(async (request, body, response) => {
+    const operation = String(request.headers['x-amz-target'] ?? '').replace(/^AWSGlue\./, '');
+    try {
+      const handler = operations[operation];
+      if (!handler) throw new GlueApiError('InvalidInputException', `the local Glue stand-in does not support ${operation || 'this request'}`);
+      reply(response, 200, handler(JSON.parse(body.toString('utf8') || '{}') as Record<string, unknown>));
+    } catch (error) {
+      const type = error instanceof GlueApiError ? error.type : 'InternalServiceException';
+      reply(response, error instanceof GlueApiError ? 400 : 500, { __type: type, Message: (error as Error).message });
+    }
+  });
+
+  return {
+    url: server.url,
+    simulateFailure(step) {
+      failing = step;
+    },
+    async idle() {
+      while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+    },
+    async close() {
+      await server.close();
+    },
+  };
+}
+
+function finish(run: JobRun, state: 'SUCCEEDED' | 'FAILED', errorMessage?: string): void {
+  run.JobRunState = state;
+  run.CompletedOn = nowSeconds();
+  if (errorMessage) run.ErrorMessage = errorMessage;
+}
+
+/** Reads the ODS schema's tables and columns, as the crawler would catalog them. */
+async function crawl(options: GlueStandInOptions, fail: boolean): Promise<NonNullable<CrawlerState['lastCrawl']>> {
+  const started = nowSeconds();
+  const logs = { StartTime: started, LogGroup: '/aws-glue/crawlers', LogStream: options.crawlerName };
+  if (fail) return { ...logs, Status: 'FAILED', ErrorMessage: 'Simulated crawler failure (--simulate-failure crawler)' };
+  try {
+    const rows = await withClient(options.sourceUrl, async (client) =>
+      (
+        await client.query<{ table_name: string; column_name: string; data_type: string }>(
+          `SELECT table_name, column_name, data_type FROM information_schema.columns
+            WHERE table_schema = $1 ORDER BY table_name, ordinal_position`,
+          [options.sourceSchema],
+        )
+      ).rows,
+    );
+    const tables: Record<string, { name: string; type: string }[]> = {};
+    for (const row of rows) (tables[row.table_name] ??= []).push({ name: row.column_name, type: row.data_type });
+    if (Object.keys(tables).length === 0) throw new Error(`schema "${options.sourceSchema}" of the ODS has no tables`);
+    await mkdir(options.catalogDir, { recursive: true });
+    const target = join(options.catalogDir, `${options.crawlerName}.json`);
+    await writeFile(`${target}.partial`, `${JSON.stringify({ crawledAt: new Date().toISOString(), schema: options.sourceSchema, tables }, null, 2)}\n`);
+    await rename(`${target}.partial`, target);
+    return { ...logs, Status: 'SUCCEEDED' };
+  } catch (error) {
+    return { ...logs, Status: 'FAILED', ErrorMessage: (error as Error).message };
+  }
+}
+
+/** Runs the extract as glue/etl.py would with these arguments. */
+async function runJob(options: GlueStandInOptions, args: Record<string, string>, fail: boolean): Promise<void> {
+  if (fail) throw new Error('Simulated Spark failure (--simulate-failure glue-job)');
+  const window = windowFromArguments(args);
+  const staging = /^s3:\/\/([^/]+)\/(.+\/)$/.exec(args['--staging_path'] ?? '');
+  if (!staging) throw new Error(`--staging_path must be s3://bucket/prefix/ ending in "/", got "${args['--staging_path']}"`);
+  const runId = args['--run_id'];
+  if (!runId) throw new Error('--run_id is required');
+  await runExtractJob({ sourceUrl: options.sourceUrl, window, runId, sink: new S3StagingSink(options.s3, staging[1]!, staging[2]!) });
+}
+
+/** Like etl.py, the job takes the window from its arguments and only checks them against the month. */
+function windowFromArguments(args: Record<string, string>): MonthWindow {
+  const window = monthWindow(parseMonth(args['--month']));
+  for (const [name, expected] of [['--window_start', window.windowStart], ['--month_start', window.monthStart], ['--window_end', window.windowEnd]] as const) {
+    if (args[name] !== expected) throw new Error(`${name} is "${args[name]}", but month ${window.month} needs ${expected}`);
+  }
+  return window;
+}
+
+function expectName(given: unknown, known: string, kind: string): void {
+  if (given !== known) throw new GlueApiError('EntityNotFoundException', `${kind} ${String(given)} not found`);
+}
+
+function reply(response: ServerResponse, status: number, body: unknown): void {
+  response.writeHead(status, { 'content-type': 'application/x-amz-json-1.1' });
+  response.end(JSON.stringify(body));
+}
+
+function nowSeconds(): number {
+  return Date.now() / 1000;
+}
