@@ -45,11 +45,14 @@ async function main(): Promise<void> {
   const lock = await lockDataDir(dataDir);
   const started = Date.now();
   let ods: Awaited<ReturnType<typeof startSampleOds>> | undefined;
+  const today = calendarDateIn(now, timeZone);
+  // In the --report, so the same sample can be loaded elsewhere (npm run seed, or a test).
+  const source = sourceUrl ? { kind: 'postgres', url: redactUrl(sourceUrl) } : { kind: 'sample', loans, today: formatDate(today) };
   try {
     if (sourceUrl) {
       console.log(`  source: ${redactUrl(sourceUrl)}`);
     } else {
-      ods = await startSampleOds({ loans, today: calendarDateIn(now, timeZone) });
+      ods = await startSampleOds({ loans, today });
       const s = ods.summary;
       console.log(`  source: embedded sample ODS, ${s.banks} banks, ${s.branches} branches, ${s.loans} loans ${s.firstMonth}..${s.lastMonth} (${formatDuration(Date.now() - started)})`);
     }
@@ -70,7 +73,7 @@ async function main(): Promise<void> {
       await stack.syncPublishedFiles();
       const emails = (await listFolder(stack.outboxDir)).filter((name) => !outboxBefore.includes(name));
       const report = await summarize(stack, month, result, progress.timings, emails, Date.now() - started);
-      if (args.report) await writeFile(args.report, `${JSON.stringify(report, null, 2)}\n`);
+      if (args.report) await writeFile(args.report, `${JSON.stringify({ ...report, source }, null, 2)}\n`);
       if (report.outcome === 'failed') process.exitCode = 1;
     } finally {
       await stack.stop();
@@ -136,6 +139,10 @@ function printPublished(published: PublishedMonth, label: string, here: (path: s
     const check = file.matchesManifest ? '' : '  ✖ DOES NOT MATCH THE MANIFEST';
     console.log(`  ${here(file.path)}\n      ${file.rows} rows, ${file.bytes} bytes, sha256 ${file.sha256}${check}`);
   }
+}
+
+function formatDate(date: { year: number; month: number; day: number }): string {
+  return `${date.year}-${String(date.month).padStart(2, '0')}-${String(date.day).padStart(2, '0')}`;
 }
 
 async function listFolder(folder: string): Promise<string[]> {

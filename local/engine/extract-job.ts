@@ -14,6 +14,7 @@ import {
 } from '../../functions/core/staging-layout';
 import { withClient } from '../postgres';
 import { BRANCH_LOANS_SQL, REJECTED_LOANS_SQL, extractWindowSql } from './extract-sql';
+import { reportPhase, tracePhase } from './engine-trace';
 import { copySourceIntoDuckDb } from './source-reader';
 import type { StagingSink } from './staging-sink';
 
@@ -46,16 +47,20 @@ export async function runExtractJob(input: ExtractJobInput): Promise<ExtractJobR
     // The SQL's integer division: built into Spark and PostgreSQL, DuckDB spells it //.
     await duck.run('CREATE MACRO div(a, b) AS a // b');
     const sourceRows = await withClient(input.sourceUrl, (pg) => copySourceIntoDuckDb(pg, duck, input.window));
-    await duck.run(`CREATE TABLE extract_window AS ${extractWindowSql(input.window)}`);
-    await duck.run(`CREATE TABLE extract_rows AS ${BRANCH_LOANS_SQL}`);
-    await assertExtractColumns(duck);
+    const { rejected, banks } = await tracePhase('compute', async () => {
+      await duck.run(`CREATE TABLE extract_window AS ${extractWindowSql(input.window)}`);
+      await duck.run(`CREATE TABLE extract_rows AS ${BRANCH_LOANS_SQL}`);
+      await assertExtractColumns(duck);
+      return {
+        rejected: (await readAll(duck, REJECTED_LOANS_SQL)).map((r) => ({ reason: String(r[0]), loan_count: Number(r[1]) })),
+        banks: (await readAll(duck, 'SELECT idbank, name FROM bank ORDER BY idbank')).map((r) => ({
+          bank_id: Number(r[0]),
+          bank_name: r[1] === null ? '' : String(r[1]),
+        })),
+      };
+    });
 
-    const rejected = (await readAll(duck, REJECTED_LOANS_SQL)).map((r) => ({ reason: String(r[0]), loan_count: Number(r[1]) }));
-    const banks = (await readAll(duck, 'SELECT idbank, name FROM bank ORDER BY idbank')).map((r) => ({
-      bank_id: Number(r[0]),
-      bank_name: r[1] === null ? '' : String(r[1]),
-    }));
-
+    const stageStarted = performance.now();
     const parts: StagedPart[] = [];
     const partName = `part-00000-${input.runId}.c000.csv`;
     for (const bank of banks) {
@@ -70,6 +75,7 @@ export async function runExtractJob(input: ExtractJobInput): Promise<ExtractJobR
     await input.sink.putObject(`${STAGING_FOLDERS.banks}/${jsonPart}`, jsonLines(banks));
     await input.sink.putObject(`${STAGING_FOLDERS.rejected}/${jsonPart}`, jsonLines(rejected));
     await input.sink.putObject(`${STAGING_FOLDERS.sourceRows}/${jsonPart}`, jsonLines(sourceRows));
+    reportPhase({ name: 'stage', ms: performance.now() - stageStarted, rows: parts.reduce((n, p) => n + p.rows, 0) });
     return { banks, parts, sourceRows, rejected };
   } finally {
     duck.closeSync();

@@ -9,6 +9,7 @@ import Cursor from 'pg-cursor';
 import { SourceSchemaError } from '../../functions/core/errors';
 import type { MonthWindow } from '../../functions/core/month';
 import type { SourceRowCount } from '../../functions/core/staging-layout';
+import { tracePhase } from './engine-trace';
 import { SOURCE_MODEL, type SourceModel, type SourceTable, type TypeFamily } from './source-model';
 
 const BATCH_ROWS = 10_000;
@@ -57,13 +58,14 @@ export async function copySourceIntoDuckDb(
   window: MonthWindow,
   model: SourceModel = SOURCE_MODEL,
 ): Promise<SourceRowCount[]> {
-  await checkSourceSchema(pg, model);
+  await tracePhase('schema', () => checkSourceSchema(pg, model));
   await pg.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
   try {
     await pg.query('SET LOCAL DateStyle = ISO, YMD');
     const counts: SourceRowCount[] = [];
     for (const table of model.tables) {
-      counts.push({ table: table.name, row_count: await copyTable(pg, duck, table, window, model.schema) });
+      const rows = await tracePhase(`read:${table.name}`, () => copyTable(pg, duck, table, window, model.schema), (n) => n);
+      counts.push({ table: table.name, row_count: rows });
     }
     await pg.query('COMMIT');
     return counts;

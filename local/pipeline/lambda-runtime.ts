@@ -66,9 +66,14 @@ async function invoke(handler: Handler, fn: FunctionConfig, naming: LambdaNaming
     const result = await handler(payload, context);
     return result === undefined ? null : (JSON.parse(JSON.stringify(result)) as unknown);
   } catch (error) {
-    const e = error instanceof Error ? error : new Error(String(error));
-    throw new LambdaFunctionError(e.name, { errorType: e.name, errorMessage: e.message, trace: (e.stack ?? '').split('\n') });
+    throw asLambdaError(error);
   }
+}
+
+/** A handler's error as the Lambda service hands it to Step Functions. */
+export function asLambdaError(error: unknown): LambdaFunctionError {
+  const e = error instanceof Error ? error : new Error(String(error));
+  return new LambdaFunctionError(e.name, { errorType: e.name, errorMessage: e.message, trace: (e.stack ?? '').split('\n') });
 }
 
 export interface LogRoute {

@@ -20,7 +20,7 @@ import type { RunLedger } from '../../functions/core/run-ledger';
 import { startDynamoDbStandIn } from '../stand-ins/dynamodb';
 import { startGlueStandIn, type GlueStandIn } from '../stand-ins/glue';
 import type { LoopbackServer } from '../stand-ins/loopback-server';
-import { startS3StandIn, type S3StandIn } from '../stand-ins/s3';
+import { startS3StandIn } from '../stand-ins/s3';
 import { startSnsStandIn } from '../stand-ins/sns';
 import { loadLocalDefinition, type LocalDefinition } from './definition';
 import { loadLambdas, routeHandlerLogs, type LambdaInvoke, type LogRoute } from './lambda-runtime';

@@ -5,6 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { load } from 'js-yaml';
+import { loadLocalDefinition } from '../../local/pipeline/definition';
+import { readServerlessFunctions } from '../../local/pipeline/serverless-config';
 
 // asl-validator ships no type declarations.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -21,7 +23,7 @@ interface State {
   Choices?: { Next: string; Variable?: string; NumericGreaterThanEquals?: number; StringEquals?: string; BooleanEquals?: boolean }[];
   Catch?: { ErrorEquals: string[]; Next: string; ResultPath?: string }[];
   Retry?: { ErrorEquals: string[]; MaxAttempts?: number; BackoffRate?: number; IntervalSeconds?: number }[];
-  Resource?: string;
+  Resource?: unknown;
   Parameters?: Record<string, unknown>;
   ResultPath?: string;
   Seconds?: number;
@@ -50,8 +52,9 @@ function successors(state: State): string[] {
 }
 
 describe('monthly-extract.asl.yaml', () => {
-  it('is valid Amazon States Language (asl-validator, paths and ARNs checked)', () => {
-    const { isValid, errorsText } = aslValidator(definition(), { checkPaths: true, checkArn: true });
+  it('is valid Amazon States Language once each Lambda reference is an ARN (asl-validator, paths and ARNs checked)', () => {
+    const withArns = loadLocalDefinition(readServerlessFunctions(), (key) => `arn:aws:lambda:af-south-1:123456789012:function:monthly-loan-extract-prod-${key}`);
+    const { isValid, errorsText } = aslValidator(withArns.definition, { checkPaths: true, checkArn: true });
     expect(errorsText('\n')).toBe('');
     expect(isValid).toBe(true);
   });
@@ -61,17 +64,23 @@ describe('monthly-extract.asl.yaml', () => {
     expect(text).not.toMatch(/\{%/);
   });
 
-  it('calls every Lambda through a deploy-time placeholder', () => {
+  it('names each Lambda by its serverless.yml function, whose handler exists', () => {
+    const getAtt = (key: string) => ({ 'Fn::GetAtt': [key, 'Arn'] });
     expect(Object.fromEntries(tasks.map(([name, state]) => [name, state.Resource]))).toEqual({
-      ResolveRun: '${ResolveRunFunctionArn}',
-      StartCrawler: '${StartCrawlerFunctionArn}',
-      GetCrawlerState: '${GetCrawlerStateFunctionArn}',
-      StartExtractJob: '${StartExtractJobFunctionArn}',
-      GetExtractJobState: '${GetExtractJobStateFunctionArn}',
-      PublishExtracts: '${PublishExtractsFunctionArn}',
-      CompleteRun: '${CompleteRunFunctionArn}',
-      NotifyFailure: '${NotifyFailureFunctionArn}',
+      ResolveRun: getAtt('resolveRun'),
+      StartCrawler: getAtt('startCrawler'),
+      GetCrawlerState: getAtt('getCrawlerState'),
+      StartExtractJob: getAtt('startExtractJob'),
+      GetExtractJobState: getAtt('getExtractJobState'),
+      PublishExtracts: getAtt('publishExtracts'),
+      CompleteRun: getAtt('completeRun'),
+      NotifyFailure: getAtt('notifyFailure'),
     });
+    const functions = readServerlessFunctions();
+    for (const [, state] of tasks) {
+      const key = (state.Resource as { 'Fn::GetAtt': [string] })['Fn::GetAtt'][0];
+      expect(functions.get(key)?.modulePath).toMatch(/^functions\/[a-z-]+$/);
+    }
   });
 
   it.each(workTasks)('%s catches everything into NotifyFailure, keeping the state and naming itself', (name, state) => {

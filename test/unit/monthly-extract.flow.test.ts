@@ -1,24 +1,20 @@
 /**
- * The state machine run end to end over the real handlers (AWS mocked), with a small ASL
- * interpreter: checks that what each state passes is what the next Lambda expects, and what an
- * operator sees at the end of each kind of execution.
+ * The state machine run end to end over the real handlers (AWS mocked) in aws-local-stepfunctions:
+ * checks that what each state passes is what the next Lambda expects, and what an operator sees at
+ * the end of each kind of execution.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { GetCrawlerCommand, GetJobRunCommand, GetJobRunsCommand, GlueClient, StartCrawlerCommand, StartJobRunCommand } from '@aws-sdk/client-glue';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
-import { load } from 'js-yaml';
 import type { PublishOutput } from '../../functions/core/complete-run';
 import type { RunContext } from '../../functions/core/run-context';
 import type { MonthRecord } from '../../functions/core/run-ledger';
-import { runStateMachine, type Definition, type RunResult } from './asl-runner';
+import { runStateMachine, type RunResult } from './state-machine-harness';
 import { FakeLedgerTable } from './dynamodb-run-ledger.fake';
 import { captureLogs, recordedEvent } from './lambda-harness';
 
-const definition = load(readFileSync(join(__dirname, '..', '..', 'statemachines', 'monthly-extract.asl.yaml'), 'utf8')) as Definition;
 const ddb = mockClient(DynamoDBDocumentClient);
 const glue = mockClient(GlueClient);
 const sns = mockClient(SNSClient);
@@ -82,7 +78,7 @@ beforeEach(() => {
 async function execute(input: unknown, name = 'exec-1'): Promise<RunResult> {
   const logs = captureLogs();
   try {
-    return await runStateMachine(definition, input, {
+    return await runStateMachine(input, {
       tasks,
       execution: { Id: `${MACHINE}:${name}`, Name: name, StartTime: new Date().toISOString() },
     });

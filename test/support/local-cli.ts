@@ -1,0 +1,42 @@
+/** Runs `npm run extract` (local/cli.ts) as a user does, in its own process, and reads its --report. */
+import { execFile } from 'node:child_process';
+import { readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+
+const ROOT = join(__dirname, '..', '..');
+
+export interface CliReport {
+  readonly outcome: 'succeeded' | 'skipped' | 'busy' | 'failed';
+  readonly month: string;
+  readonly executionName: string;
+  readonly status: string;
+  readonly error?: string;
+  readonly cause?: string;
+  readonly files: { key: string; path: string; rows: number; bytes: number; sha256: string }[];
+  readonly ledgerStatus?: string;
+  readonly emails: string[];
+  readonly source: { kind: 'sample'; loans: number; today: string } | { kind: 'postgres' };
+}
+
+export interface CliRun {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** Absent when the run stopped before starting an execution (bad input). */
+  readonly report?: CliReport;
+}
+
+export async function runExtractCli(args: readonly string[], dataDir: string): Promise<CliRun> {
+  const reportPath = join(dataDir, `report-${process.hrtime.bigint()}.json`);
+  const { code, stdout, stderr } = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+    execFile(
+      join(ROOT, 'node_modules', '.bin', 'tsx'),
+      ['local/cli.ts', '--data-dir', dataDir, '--report', reportPath, ...args],
+      { cwd: ROOT, env: { ...process.env, FORCE_COLOR: '0' }, maxBuffer: 16 * 1024 * 1024 },
+      (error, out, err) => resolve({ code: error ? Number((error as { code?: unknown }).code ?? 1) : 0, stdout: out, stderr: err }),
+    );
+  });
+  const text = await readFile(reportPath, 'utf8').catch(() => undefined);
+  await rm(reportPath, { force: true });
+  return { code, stdout, stderr, report: text === undefined ? undefined : (JSON.parse(text) as CliReport) };
+}

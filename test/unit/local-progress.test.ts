@@ -1,0 +1,56 @@
+/** What `npm start` prints per state: one line per state that did work, poll loops folded into one. */
+import { ExecutionProgress, formatDuration } from '../../local/pipeline/progress';
+import type { EventLog } from '../../local/pipeline/local-stack';
+
+function lines(events: [string, string, string, number, Record<string, unknown>?][]): string[] {
+  const printed: string[] = [];
+  const progress = new ExecutionProgress((line) => printed.push(line));
+  for (const [type, name, stateType, timestamp, extra] of events) {
+    progress.onEvent({ type, timestamp, state: { name, type: stateType, input: {} }, ...extra } as unknown as EventLog);
+  }
+  return printed;
+}
+
+describe('ExecutionProgress', () => {
+  it('prints a Task with its duration, and skips Pass and Choice states', () => {
+    const printed = lines([
+      ['StateEntered', 'ReadInput', 'Pass', 0],
+      ['StateExited', 'ReadInput', 'Pass', 0],
+      ['StateEntered', 'ResolveRun', 'Task', 0],
+      ['StateExited', 'ResolveRun', 'Task', 1500],
+      ['StateEntered', 'RunOrSkip', 'Choice', 1500],
+    ]);
+    expect(printed).toEqual([expect.stringMatching(/^ {2}✔ ResolveRun +1\.50 s$/)]);
+  });
+
+  it('folds a poll loop into one line with its poll count and total time', () => {
+    const loop: [string, string, string, number][] = [];
+    for (let poll = 0; poll < 3; poll++) {
+      const t = poll * 1000;
+      loop.push(['StateEntered', 'WaitForCrawler', 'Wait', t], ['StateEntered', 'GetCrawlerState', 'Task', t + 500], ['StateExited', 'GetCrawlerState', 'Task', t + 600]);
+    }
+    const printed = lines([...loop, ['StateEntered', 'StartExtractJob', 'Task', 3000]]);
+    expect(printed).toEqual([expect.stringMatching(/✔ WaitForCrawler → GetCrawlerState ×3 +2\.60 s$/)]);
+  });
+
+  it('prints a caught failure once, as failed with its error, and the retries in between', () => {
+    const printed = lines([
+      ['StateEntered', 'PublishExtracts', 'Task', 0],
+      ['StateFailed', 'PublishExtracts', 'Task', 100, { Error: 'Lambda.ServiceException' }],
+      ['StateRetried', 'PublishExtracts', 'Task', 200, { retry: { attempt: 1 } }],
+      ['StateFailed', 'PublishExtracts', 'Task', 300, { Error: 'AccessDenied' }],
+      ['StateExited', 'PublishExtracts', 'Task', 300],
+      ['StateEntered', 'Failed', 'Fail', 400],
+    ]);
+    expect(printed).toEqual([
+      expect.stringMatching(/✖ PublishExtracts .* Lambda\.ServiceException$/),
+      '    ↻ retrying PublishExtracts (attempt 2)',
+      expect.stringMatching(/✖ PublishExtracts .* AccessDenied$/),
+      '  ✖ Failed',
+    ]);
+  });
+
+  it('formats durations for people', () => {
+    expect([formatDuration(42), formatDuration(12_345), formatDuration(125_000)]).toEqual(['0.04 s', '12.3 s', '2 min 5 s']);
+  });
+});
