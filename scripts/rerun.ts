@@ -1,0 +1,135 @@
+/**
+ * `npm run rerun -- --stage prod --month 2024-03 [--force] [--region af-south-1]`: re-runs a month on
+ * AWS from a terminal, exactly as "Start execution" in the console with {"month": …, "force": …}
+ * would, and prints the execution's console link. The input is checked here first, with the same
+ * rules as the state machine (functions/core/month.ts), so a bad month never reaches AWS.
+ *
+ * The state machine is found by its name, `monthly-loan-extract-<stage>` (serverless.yml), with
+ * states:ListStateMachines in the stage's region: no account id or stack lookup needed. The region
+ * and time zone are the stage's params in serverless.yml unless --region is given. AWS credentials
+ * come from the usual places (AWS_PROFILE, environment, SSO).
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { load } from 'js-yaml';
+import { SFNClient, StartExecutionCommand, paginateListStateMachines } from '@aws-sdk/client-sfn';
+import { InvalidInputError } from '../functions/core/errors';
+import { executionConsoleUrl } from '../functions/core/failure-message';
+import { formatMonth, resolveExtractMonth } from '../functions/core/month';
+
+export const SERVICE = 'monthly-loan-extract';
+const SERVERLESS_FILE = join(__dirname, '..', 'serverless.yml');
+const STAGE_PATTERN = /^[a-zA-Z0-9-]{1,40}$/;
+
+export interface RerunRequest {
+  readonly stage: string;
+  /** `YYYY-MM`, validated. */
+  readonly month: string;
+  readonly force: boolean;
+  /** Given with --region; otherwise the stage's region from serverless.yml. */
+  readonly region?: string;
+}
+
+export interface StageSettings {
+  readonly region: string;
+  readonly timeZone: string;
+}
+
+export interface StartedRerun {
+  readonly stateMachineArn: string;
+  readonly executionArn: string;
+  readonly executionName: string;
+  readonly input: { month: string; force?: true };
+  readonly consoleUrl: string;
+}
+
+/** Parses the command line; anything unknown or missing is an InvalidInput naming the flag. */
+export function parseRerunArgs(argv: readonly string[]): RerunRequest {
+  let values: { stage?: string; month?: string; force?: boolean; region?: string };
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      options: {
+        stage: { type: 'string' },
+        month: { type: 'string' },
+        force: { type: 'boolean' },
+        region: { type: 'string' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (error) {
+    throw new InvalidInputError('arguments', `${(error as Error).message}; usage: npm run rerun -- --stage prod --month 2024-03 [--force]`);
+  }
+  if (values.stage === undefined) throw new InvalidInputError('stage', 'is required, for example --stage prod');
+  if (!STAGE_PATTERN.test(values.stage)) {
+    throw new InvalidInputError('stage', `must be letters, digits and dashes (as given to osls deploy --stage), got "${values.stage}"`);
+  }
+  // Re-running is always for a named month; the schedule covers "the last complete month".
+  if (values.month === undefined) throw new InvalidInputError('month', 'is required, for example --month 2024-03');
+  return { stage: values.stage, month: values.month, force: values.force ?? false, region: values.region };
+}
+
+/** The stage's region and time zone: serverless.yml `params.<stage>`, else `params.default`. */
+export function stageSettings(stage: string, serverlessYaml = readFileSync(SERVERLESS_FILE, 'utf8')): StageSettings {
+  const params = (load(serverlessYaml) as { params?: Record<string, Record<string, unknown> | undefined> }).params ?? {};
+  const pick = (name: string): string => {
+    const value = params[stage]?.[name] ?? params.default?.[name];
+    if (typeof value !== 'string' || value === '') throw new Error(`serverless.yml sets no params.${stage}.${name} or params.default.${name}`);
+    return value;
+  };
+  return { region: pick('region'), timeZone: pick('timeZone') };
+}
+
+/** The execution input the state machine takes (contract section 4), for a month checked like ResolveRun does. */
+export function rerunInput(request: RerunRequest, timeZone: string, now: Date): StartedRerun['input'] {
+  const month = formatMonth(resolveExtractMonth(request.month, now, timeZone));
+  return request.force ? { month, force: true } : { month };
+}
+
+/** Finds the stage's state machine by name and starts an execution for the month. */
+export async function startRerun(client: SFNClient, request: RerunRequest, settings: StageSettings, now: Date): Promise<StartedRerun> {
+  const input = rerunInput(request, settings.timeZone, now);
+  const region = request.region ?? settings.region;
+  const name = `${SERVICE}-${request.stage}`;
+  const stateMachineArn = await findStateMachine(client, name);
+  if (!stateMachineArn) {
+    throw new Error(`No state machine named ${name} in ${region}: is stage "${request.stage}" deployed there (npm run deploy -- --stage ${request.stage})?`);
+  }
+  // The name becomes the run id (staging prefix, ledger history): readable, and unique per start.
+  const executionName = `rerun-${input.month}-${now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}`;
+  const { executionArn } = await client.send(
+    new StartExecutionCommand({ stateMachineArn, name: executionName, input: JSON.stringify(input) }),
+  );
+  if (!executionArn) throw new Error(`Step Functions started ${executionName} but returned no execution ARN`);
+  return { stateMachineArn, executionArn, executionName, input, consoleUrl: executionConsoleUrl(region, executionArn) };
+}
+
+async function findStateMachine(client: SFNClient, name: string): Promise<string | undefined> {
+  for await (const page of paginateListStateMachines({ client }, {})) {
+    const found = page.stateMachines?.find((machine) => machine.name === name);
+    if (found?.stateMachineArn) return found.stateMachineArn;
+  }
+  return undefined;
+}
+
+async function main(): Promise<void> {
+  const request = parseRerunArgs(process.argv.slice(2));
+  const settings = stageSettings(request.stage);
+  const region = request.region ?? settings.region;
+  const started = await startRerun(new SFNClient({ region }), request, settings, new Date());
+  console.log(`Started ${started.executionName} with input ${JSON.stringify(started.input)}`);
+  console.log(`  state machine: ${started.stateMachineArn}`);
+  console.log(`  execution:     ${started.executionArn}`);
+  console.log(`  console:       ${started.consoleUrl}`);
+}
+
+if (require.main === module) {
+  main().catch((error: unknown) => {
+    const e = error instanceof Error ? error : new Error(String(error));
+    // As Step Functions would show it: the error's name, then its cause.
+    console.error(`✖ ${e.name}: ${e.message}`);
+    process.exitCode = e.name === 'InvalidInput' ? 2 : 1;
+  });
+}

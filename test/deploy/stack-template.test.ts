@@ -1,0 +1,440 @@
+/**
+ * What `osls deploy --stage prod` would stand up, read from the CloudFormation template that
+ * `osls package --stage prod` writes offline: every resource of the deployment, and the security
+ * properties an auditor checks (encryption, public access, TLS, least privilege, no passwords).
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPOSITORY_ROOT, asArray, packageStack, policyStatements, referencedNames, resource, resourcesOfType, walk, type PackagedStack, type Template } from './cloudformation';
+
+let stack: PackagedStack;
+let template: Template;
+
+beforeAll(async () => {
+  stack = await packageStack('prod');
+  template = stack.template;
+});
+afterAll(async () => {
+  await stack?.remove();
+});
+
+const getAtt = (logicalId: string, attribute = 'Arn') => ({ 'Fn::GetAtt': [logicalId, attribute] });
+const ref = (logicalId: string) => ({ Ref: logicalId });
+
+const FUNCTIONS = {
+  resolveRun: 'ResolveRun',
+  startCrawler: 'StartCrawler',
+  getCrawlerState: 'GetCrawlerState',
+  startExtractJob: 'StartExtractJob',
+  getExtractJobState: 'GetExtractJobState',
+  publishExtracts: 'PublishExtracts',
+  completeRun: 'CompleteRun',
+  notifyFailure: 'NotifyFailure',
+} as const;
+
+describe('the prod stack, packaged offline', () => {
+  it('resolves every serverless variable (no ${opt:…}, ${param:…}, ${self:…} left for CloudFormation)', () => {
+    const unresolved = [...walk(template)].filter(([, v]) => typeof v === 'string' && /\$\{(opt|param|self|sls|file|env|ssm|cf|s3):/.test(v));
+    expect(unresolved).toEqual([]);
+  });
+
+  it('refers only to resources, parameters and pseudo parameters the template defines', () => {
+    const defined = new Set([...Object.keys(template.Resources), ...Object.keys(template.Parameters ?? {})]);
+    const dangling = referencedNames(template).filter(({ name }) => !name.startsWith('AWS::') && !defined.has(name));
+    expect(dangling).toEqual([]);
+  });
+
+  it('reads account-specific network values from SSM at deploy time, not from the repository', () => {
+    const parameters = template.Parameters ?? {};
+    for (const name of ['OdsReaderEndpoint', 'OdsWriterEndpoint', 'GlueSubnetId', 'GlueAvailabilityZone', 'RotationSubnetIds', 'SecurityGroupIds']) {
+      expect({ name, type: parameters[name]?.Type.startsWith('AWS::SSM::Parameter::Value<'), default: parameters[name]?.Default }).toEqual({
+        name,
+        type: true,
+        default: expect.stringMatching(/^\/monthly-loan-extract\/prod\//),
+      });
+    }
+  });
+});
+
+describe('storage, encryption and the ledger', () => {
+  it('has a customer-managed KMS key that rotates', () => {
+    const key = resource(template, 'DataKey', 'AWS::KMS::Key');
+    expect(key.Properties.EnableKeyRotation).toBe(true);
+    expect(key.DeletionPolicy).toBe('Retain');
+  });
+
+  it('has the extract bucket and the scripts bucket (and the Athena results bucket)', () => {
+    const buckets = resourcesOfType(template, 'AWS::S3::Bucket').map(([id]) => id);
+    expect(buckets).toEqual(expect.arrayContaining(['ExtractBucket', 'ScriptsBucket', 'AthenaResultsBucket', 'ServerlessDeploymentBucket']));
+  });
+
+  it('encrypts every bucket with SSE-KMS (the data buckets with the stage key), versions it and blocks all public access', () => {
+    const buckets = resourcesOfType(template, 'AWS::S3::Bucket');
+    expect(buckets.length).toBeGreaterThanOrEqual(4);
+    for (const [id, bucket] of buckets) {
+      const p = bucket.Properties ?? {};
+      const rules = (p.BucketEncryption as { ServerSideEncryptionConfiguration: Array<{ ServerSideEncryptionByDefault: Record<string, unknown> }> })
+        .ServerSideEncryptionConfiguration;
+      expect({ id, sse: rules.map((r) => r.ServerSideEncryptionByDefault.SSEAlgorithm) }).toEqual({ id, sse: ['aws:kms'] });
+      if (id !== 'ServerlessDeploymentBucket') {
+        expect({ id, key: rules[0]!.ServerSideEncryptionByDefault.KMSMasterKeyID }).toEqual({ id, key: getAtt('DataKey') });
+      }
+      expect({ id, block: p.PublicAccessBlockConfiguration }).toEqual({
+        id,
+        block: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      });
+      expect({ id, versioning: p.VersioningConfiguration }).toEqual({ id, versioning: { Status: 'Enabled' } });
+    }
+  });
+
+  it('denies every request to every bucket that is not over TLS', () => {
+    const policies = resourcesOfType(template, 'AWS::S3::BucketPolicy');
+    for (const [id] of resourcesOfType(template, 'AWS::S3::Bucket')) {
+      const policy = policies.find(([, p]) => JSON.stringify(p.Properties?.Bucket) === JSON.stringify(ref(id)));
+      expect({ id, hasPolicy: policy !== undefined }).toEqual({ id, hasPolicy: true });
+      const statements = (policy![1].Properties!.PolicyDocument as { Statement: Array<Record<string, unknown>> }).Statement;
+      const denyInsecure = statements.find(
+        (s) => s.Effect === 'Deny' && s.Principal === '*' && asArray(s.Action as string[]).includes('s3:*') &&
+          String((s.Condition as { Bool?: Record<string, unknown> } | undefined)?.Bool?.['aws:SecureTransport']) === 'false',
+      );
+      expect({ id, denyInsecure: denyInsecure !== undefined }).toEqual({ id, denyInsecure: true });
+      // Both the bucket and its objects.
+      expect({ id, resources: asArray(denyInsecure!.Resource).length }).toEqual({ id, resources: 2 });
+    }
+  });
+
+  it('expires leftover staging and old versions of the extracts', () => {
+    const rules = (resource(template, 'ExtractBucket', 'AWS::S3::Bucket').Properties.LifecycleConfiguration as { Rules: Array<Record<string, unknown>> }).Rules;
+    expect(rules).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ Prefix: 'staging/', Status: 'Enabled', ExpirationInDays: expect.any(Number) }),
+        expect.objectContaining({ Prefix: 'extracts/', Status: 'Enabled', NoncurrentVersionExpiration: { NoncurrentDays: expect.any(Number) } }),
+        expect.objectContaining({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: expect.any(Number) } }),
+      ]),
+    );
+  });
+
+  it('keeps the run ledger with point-in-time recovery, the stage key, and TTL on expiresAt', () => {
+    const table = resource(template, 'RunLedgerTable', 'AWS::DynamoDB::Table');
+    expect(table.Properties).toMatchObject({
+      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      SSESpecification: { SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: getAtt('DataKey') },
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+      DeletionProtectionEnabled: true,
+    });
+    expect(table.DeletionPolicy).toBe('Retain');
+  });
+});
+
+describe('Glue, the ODS login and its rotation', () => {
+  it('connects to the Aurora reader over JDBC with the login from Secrets Manager, never a password', () => {
+    const connection = resource(template, 'OdsConnection', 'AWS::Glue::Connection').Properties.ConnectionInput as Record<string, Record<string, unknown>>;
+    expect(connection.ConnectionType).toBe('JDBC');
+    expect(connection.ConnectionProperties).toEqual({
+      JDBC_CONNECTION_URL: { 'Fn::Sub': 'jdbc:postgresql://${OdsReaderEndpoint}:5432/ods' },
+      SECRET_ID: ref('OdsSecret'),
+      JDBC_ENFORCE_SSL: 'true',
+    });
+    expect(connection.PhysicalConnectionRequirements).toEqual({
+      SubnetId: ref('GlueSubnetId'),
+      AvailabilityZone: ref('GlueAvailabilityZone'),
+      SecurityGroupIdList: ref('SecurityGroupIds'),
+    });
+  });
+
+  it('generates the ODS password in Secrets Manager, encrypted with the stage key, and rotates it', () => {
+    const secret = resource(template, 'OdsSecret', 'AWS::SecretsManager::Secret').Properties;
+    expect(secret.SecretString).toBeUndefined();
+    expect(secret.KmsKeyId).toEqual(getAtt('DataKey'));
+    expect(secret.GenerateSecretString).toMatchObject({ GenerateStringKey: 'password', PasswordLength: expect.any(Number) });
+    const rotation = resource(template, 'OdsSecretRotation', 'AWS::SecretsManager::RotationSchedule').Properties;
+    expect(rotation).toMatchObject({
+      SecretId: ref('OdsSecret'),
+      RotationRules: { ScheduleExpression: expect.stringMatching(/^rate\(\d+ days\)$/) },
+      HostedRotationLambda: { RotationType: 'PostgreSQLSingleUser', KmsKeyArn: getAtt('DataKey') },
+    });
+    expect(asArray(template.Transform)).toContainEqual(expect.stringMatching(/^AWS::SecretsManager-/));
+  });
+
+  it('has no literal password anywhere in the template', () => {
+    const offending = [...walk(template)].filter(([path, value]) => {
+      if (typeof value !== 'string' || value.startsWith('{{resolve:secretsmanager:')) return false;
+      const key = path.split('.').pop() ?? '';
+      // A property named like a password holding text (GenerateStringKey only names the JSON key to generate).
+      if (/passw(or)?d|pwd/i.test(key) && !path.endsWith('.GenerateStringKey')) return true;
+      // key=value or "key": "value" inside a string (a JDBC URL, a secret template).
+      return /(passw(or)?d|pwd)\s*["']?\s*[:=]\s*["']?[^"'\s,}{$]/i.test(value);
+    });
+    expect(offending).toEqual([]);
+  });
+
+  it('has no password in serverless.yml or resources/ either', () => {
+    const files = ['serverless.yml', ...readdirSync(join(REPOSITORY_ROOT, 'resources')).map((f) => `resources/${f}`)];
+    const offending = files.flatMap((file) =>
+      readFileSync(join(REPOSITORY_ROOT, file), 'utf8')
+        .split('\n')
+        .map((line, i) => ({ at: `${file}:${i + 1}`, code: line.replace(/(^|\s)#.*$/, '') }))
+        // A key ending in "password" (MasterUserPassword:, password=), not PasswordLength.
+        .filter(({ code }) => /(passw(or)?d|pwd)(?![a-z])\s*["']?\s*[:=]\s*\S/i.test(code)),
+    );
+    expect(offending).toEqual([]);
+  });
+
+  it('crawls the ODS schema into the Glue database through the connection', () => {
+    expect(resource(template, 'GlueDatabase', 'AWS::Glue::Database').Properties).toMatchObject({ DatabaseInput: { Name: 'monthly_loan_extract_prod' } });
+    expect(resource(template, 'OdsCrawler', 'AWS::Glue::Crawler').Properties).toMatchObject({
+      DatabaseName: ref('GlueDatabase'),
+      Targets: { JdbcTargets: [{ ConnectionName: ref('OdsConnection'), Path: 'ods/public/%' }] },
+      CrawlerSecurityConfiguration: ref('GlueSecurityConfiguration'),
+    });
+  });
+
+  it('runs glue/etl.py as a Glue 5.0 Spark job with the SQL as --extra-files, the connection, and bookmarks off', () => {
+    const job = resource(template, 'ExtractJob', 'AWS::Glue::Job').Properties;
+    expect(job).toMatchObject({
+      GlueVersion: '5.0',
+      Command: { Name: 'glueetl', PythonVersion: '3', ScriptLocation: { 'Fn::Sub': 's3://${ScriptsBucket}/glue/etl.py' } },
+      WorkerType: 'G.1X',
+      NumberOfWorkers: 10,
+      MaxRetries: 0,
+      Connections: { Connections: [ref('OdsConnection')] },
+      SecurityConfiguration: ref('GlueSecurityConfiguration'),
+    });
+    const args = job.DefaultArguments as Record<string, unknown>;
+    expect(args['--connection_name']).toEqual(ref('OdsConnection'));
+    expect(args['--job-bookmark-option']).toBe('job-bookmark-disable');
+    const extraFiles = (args['--extra-files'] as { 'Fn::Sub': string })['Fn::Sub'].split(',');
+    expect(extraFiles).toEqual([
+      's3://${ScriptsBucket}/glue/sql/branch_loans_3m.sql',
+      's3://${ScriptsBucket}/glue/sql/rejected_loans.sql',
+      's3://${ScriptsBucket}/glue/source-model.json',
+    ]);
+    // The run's own arguments come from StartExtractJob (functions/core/glue-steps.ts), never defaults.
+    for (const name of ['--month', '--window_start', '--month_start', '--window_end', '--staging_path', '--run_id']) {
+      expect(args[name]).toBeUndefined();
+    }
+    // Minutes; the state machine stops polling after 240 one-minute polls.
+    expect(job.Timeout as number).toBeLessThan(240);
+  });
+
+  it('encrypts what Glue writes (S3, logs, bookmarks) with the stage key', () => {
+    expect(resource(template, 'GlueSecurityConfiguration', 'AWS::Glue::SecurityConfiguration').Properties.EncryptionConfiguration).toEqual({
+      S3Encryptions: [{ S3EncryptionMode: 'SSE-KMS', KmsKeyArn: getAtt('DataKey') }],
+      CloudWatchEncryption: { CloudWatchEncryptionMode: 'SSE-KMS', KmsKeyArn: getAtt('DataKey') },
+      JobBookmarksEncryption: { JobBookmarksEncryptionMode: 'CSE-KMS', KmsKeyArn: getAtt('DataKey') },
+    });
+  });
+});
+
+describe('the state machine, its schedule and failure emails', () => {
+  it('logs every execution to an encrypted log group and traces it with X-Ray', () => {
+    const machine = resource(template, 'MonthlyExtractStateMachine', 'AWS::StepFunctions::StateMachine').Properties;
+    expect(machine.StateMachineName).toBe('monthly-loan-extract-prod');
+    expect(machine.LoggingConfiguration).toEqual({
+      Level: 'ALL',
+      IncludeExecutionData: true,
+      Destinations: [{ CloudWatchLogsLogGroup: { LogGroupArn: getAtt('StateMachineLogGroup') } }],
+    });
+    expect(machine.TracingConfiguration).toEqual({ Enabled: true });
+    expect(resource(template, 'StateMachineLogGroup', 'AWS::Logs::LogGroup').Properties.KmsKeyId).toEqual(getAtt('DataKey'));
+  });
+
+  it('starts the state machine monthly, at 02:00 on the 1st in Africa/Johannesburg, with {} (the last complete month)', () => {
+    const schedules = resourcesOfType(template, 'AWS::Scheduler::Schedule');
+    expect(schedules).toHaveLength(1);
+    const schedule = schedules[0]![1] as { Properties: Record<string, unknown> };
+    const [minutes, hours, dayOfMonth, month, dayOfWeek, year] = /^cron\((.*)\)$/.exec(schedule.Properties.ScheduleExpression as string)![1]!.split(' ');
+    expect({ minutes, hours, dayOfMonth, month, dayOfWeek, year }).toEqual({ minutes: '0', hours: '2', dayOfMonth: '1', month: '*', dayOfWeek: '?', year: '*' });
+    expect(schedule.Properties).toMatchObject({
+      ScheduleExpressionTimezone: 'Africa/Johannesburg',
+      State: 'ENABLED',
+      Target: { Arn: ref('MonthlyExtractStateMachine'), Input: '{}' },
+    });
+  });
+
+  it('emails support through a KMS-encrypted topic with an email subscription to data-support@mybigbank.co.za', () => {
+    expect(resource(template, 'AlertTopic', 'AWS::SNS::Topic').Properties.KmsMasterKeyId).toEqual(getAtt('DataKey'));
+    expect(resource(template, 'AlertEmailSubscription', 'AWS::SNS::Subscription').Properties).toEqual({
+      TopicArn: ref('AlertTopic'),
+      Protocol: 'email',
+      Endpoint: 'data-support@mybigbank.co.za',
+    });
+    expect(resource(template, 'NotifyFailureLambdaFunction', 'AWS::Lambda::Function').Properties.Environment).toMatchObject({
+      Variables: { ALERT_TOPIC_ARN: ref('AlertTopic') },
+    });
+  });
+
+  it('sends FAILED, TIMED_OUT and ABORTED executions of this state machine to NotifyFailure, which EventBridge may invoke', () => {
+    const rule = resource(template, 'ExecutionFailedRule', 'AWS::Events::Rule').Properties;
+    expect(rule.EventPattern).toEqual({
+      source: ['aws.states'],
+      'detail-type': ['Step Functions Execution Status Change'],
+      detail: { status: ['FAILED', 'TIMED_OUT', 'ABORTED'], stateMachineArn: [ref('MonthlyExtractStateMachine')] },
+    });
+    expect(rule.Targets).toEqual([expect.objectContaining({ Arn: getAtt('NotifyFailureLambdaFunction'), DeadLetterConfig: { Arn: getAtt('AlertsDeadLetterQueue') } })]);
+    expect(resource(template, 'NotifyFailureInvokedByStatusChangeRule', 'AWS::Lambda::Permission').Properties).toMatchObject({
+      Action: 'lambda:InvokeFunction',
+      FunctionName: getAtt('NotifyFailureLambdaFunction'),
+      Principal: 'events.amazonaws.com',
+      SourceArn: getAtt('ExecutionFailedRule'),
+    });
+  });
+
+  it('alarms to the alert topic when executions are throttled, NotifyFailure fails, or a failure could not be emailed', () => {
+    const alarms = resourcesOfType(template, 'AWS::CloudWatch::Alarm').map(([, a]) => a.Properties!);
+    const metrics = alarms.map((a) => `${a.Namespace as string}/${a.MetricName as string}`);
+    expect(metrics).toEqual(expect.arrayContaining(['AWS/States/ExecutionThrottled', 'AWS/Lambda/Errors', 'AWS/SQS/ApproximateNumberOfMessagesVisible']));
+    for (const alarm of alarms) expect(alarm.AlarmActions).toEqual([ref('AlertTopic')]);
+  });
+
+  it('gives the handlers the stage time zone and a lease longer than the 18 000 s execution timeout', () => {
+    const env = (fn: string) => (resource(template, `${fn}LambdaFunction`, 'AWS::Lambda::Function').Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+    expect(Number(env('ResolveRun').RUN_LEASE_MINUTES) * 60).toBeGreaterThan(18_000);
+    expect(env('ResolveRun').STAGE_TIME_ZONE).toBe('Africa/Johannesburg');
+    expect(env('NotifyFailure')).toMatchObject({ STAGE: 'prod', STAGE_TIME_ZONE: 'Africa/Johannesburg', RUN_LEDGER_TABLE: ref('RunLedgerTable') });
+    expect(env('StartExtractJob')).toEqual({ GLUE_JOB_NAME: ref('ExtractJob'), EXTRACT_BUCKET: ref('ExtractBucket') });
+  });
+});
+
+describe('analysts and the external system', () => {
+  it('lets analysts query the extracts in an Athena workgroup whose results are KMS-encrypted and enforced', () => {
+    expect(resource(template, 'AnalystsWorkGroup', 'AWS::Athena::WorkGroup').Properties.WorkGroupConfiguration).toMatchObject({
+      EnforceWorkGroupConfiguration: true,
+      ResultConfiguration: {
+        OutputLocation: { 'Fn::Sub': 's3://${AthenaResultsBucket}/results/' },
+        EncryptionConfiguration: { EncryptionOption: 'SSE_KMS', KmsKey: getAtt('DataKey') },
+      },
+    });
+  });
+
+  it('describes the published files as a Glue table with partition projection over the contract key layout', () => {
+    const input = resource(template, 'BranchLoansTable', 'AWS::Glue::Table').Properties.TableInput as Record<string, Record<string, unknown>>;
+    expect(input.Parameters).toMatchObject({
+      'projection.enabled': 'true',
+      'skip.header.line.count': '1',
+      'storage.location.template': { 'Fn::Sub': 's3://${ExtractBucket}/extracts/bank_name=${!bank}/year=${!year}/month=${!month_of_year}/' },
+    });
+    const columns = (input.StorageDescriptor!.Columns as Array<{ Name: string }>).map((c) => c.Name);
+    expect(columns).toEqual(['bank_name', 'branch_id', 'branch_address', 'month', 'loan_count', 'loan_amount', 'loan_count_3m', 'loan_amount_3m', 'moving_avg_3m']);
+  });
+
+  it('gives the external system read-only SFTP access to extracts/ only (service-managed user, key from SSM, logical home)', () => {
+    expect(template.Conditions?.SftpEnabled).toEqual({ 'Fn::Equals': ['true', 'true'] });
+    expect(resource(template, 'SftpServer', 'AWS::Transfer::Server').Properties).toMatchObject({
+      IdentityProviderType: 'SERVICE_MANAGED',
+      Protocols: ['SFTP'],
+      SecurityPolicyName: expect.stringMatching(/^TransferSecurityPolicy-20\d\d/),
+    });
+    expect(resource(template, 'SftpUser', 'AWS::Transfer::User').Properties).toMatchObject({
+      HomeDirectoryType: 'LOGICAL',
+      HomeDirectoryMappings: [{ Entry: '/', Target: { 'Fn::Sub': '/${ExtractBucket}/extracts' } }],
+      SshPublicKeys: ['{{resolve:ssm:/monthly-loan-extract/prod/sftp/ssh-public-key:1}}'],
+      Role: getAtt('SftpUserRole'),
+    });
+    const statements = policyStatements(template).filter((s) => s.where.startsWith('SftpUserRole '));
+    const actions = statements.flatMap((s) => asArray(s.statement.Action));
+    expect(actions.sort()).toEqual(['kms:Decrypt', 's3:GetObject', 's3:GetObjectVersion', 's3:ListBucket']);
+    for (const { statement } of statements.filter((s) => asArray(s.statement.Action).some((a) => a.startsWith('s3:Get')))) {
+      expect(statement.Resource).toEqual({ 'Fn::Sub': '${ExtractBucket.Arn}/extracts/*' });
+    }
+    const list = statements.find((s) => asArray(s.statement.Action).includes('s3:ListBucket'))!.statement;
+    expect(list.Condition).toEqual({ StringLike: { 's3:prefix': ['extracts/', 'extracts/*'] } });
+  });
+});
+
+/**
+ * Where AWS offers nothing narrower than `Resource: "*"`, by action, and why. Every other Allow
+ * statement in the template must name its resources.
+ */
+const STAR_RESOURCE_ALLOWED: Record<string, string> = {
+  'xray:PutTraceSegments': 'X-Ray trace writes have no resource-level permissions',
+  'xray:PutTelemetryRecords': 'X-Ray trace writes have no resource-level permissions',
+  'xray:GetSamplingRules': 'X-Ray sampling reads have no resource-level permissions',
+  'xray:GetSamplingTargets': 'X-Ray sampling reads have no resource-level permissions',
+  'logs:CreateLogDelivery': 'Step Functions log delivery: CloudWatch Logs vended-log actions take no resource',
+  'logs:GetLogDelivery': 'Step Functions log delivery: as above',
+  'logs:UpdateLogDelivery': 'Step Functions log delivery: as above',
+  'logs:DeleteLogDelivery': 'Step Functions log delivery: as above',
+  'logs:ListLogDeliveries': 'Step Functions log delivery: as above',
+  'logs:PutResourcePolicy': 'Step Functions log delivery: the account-level log resource policy has no ARN',
+  'logs:DescribeResourcePolicies': 'Step Functions log delivery: as above',
+  'logs:DescribeLogGroups': 'Step Functions log delivery: listing log groups takes no resource',
+  'ec2:DescribeNetworkInterfaces': 'EC2 Describe* calls have no resource-level permissions (Glue in the VPC)',
+  'ec2:DescribeSubnets': 'as above',
+  'ec2:DescribeSecurityGroups': 'as above',
+  'ec2:DescribeVpcs': 'as above',
+  'ec2:DescribeVpcEndpoints': 'as above',
+  'ec2:DescribeVpcAttribute': 'as above',
+  'ec2:DescribeRouteTables': 'as above',
+  'cloudwatch:PutMetricData': 'PutMetricData has no resource-level permissions (held to the Glue namespace by a condition)',
+};
+
+describe('least privilege', () => {
+  const allows = () => policyStatements(template).filter((s) => s.statement.Effect === 'Allow');
+
+  it('allows no "*" or "service:*" action and no NotAction/NotResource in any policy', () => {
+    const broad = allows().filter(({ statement }) =>
+      statement.NotAction !== undefined || statement.NotResource !== undefined || asArray(statement.Action).some((a) => a === '*' || a.endsWith(':*')),
+    );
+    expect(broad.map((s) => s.where)).toEqual([]);
+  });
+
+  it('uses Resource "*" only where AWS offers nothing narrower (key policies mean "this key")', () => {
+    const star = allows().filter(({ statement, resourceType }) => resourceType !== 'AWS::KMS::Key' && asArray(statement.Resource).includes('*'));
+    expect(star.length).toBeGreaterThan(0);
+    const unjustified = star.flatMap(({ where, statement }) => asArray(statement.Action).filter((a) => !(a in STAR_RESOURCE_ALLOWED)).map((a) => `${where}: ${a}`));
+    expect(unjustified).toEqual([]);
+    // PutMetricData on "*" only with its namespace condition.
+    for (const { statement } of star.filter((s) => asArray(s.statement.Action).includes('cloudwatch:PutMetricData'))) {
+      expect(statement.Condition).toEqual({ StringEquals: { 'cloudwatch:namespace': 'Glue' } });
+    }
+  });
+
+  it('gives every Lambda its own role, writing only to its own log group', () => {
+    const roles = new Set<string>();
+    for (const [key, logical] of Object.entries(FUNCTIONS)) {
+      const fn = resource(template, `${logical}LambdaFunction`, 'AWS::Lambda::Function').Properties;
+      expect({ key, runtime: fn.Runtime, architectures: fn.Architectures, role: fn.Role }).toEqual({
+        key,
+        runtime: 'nodejs22.x',
+        architectures: ['arm64'],
+        role: getAtt(`${logical}Role`),
+      });
+      roles.add(`${logical}Role`);
+      const logs = policyStatements(template).find((s) => s.where.startsWith(`${logical}Role `) && asArray(s.statement.Action).includes('logs:PutLogEvents'));
+      expect({ key, logs: logs?.statement.Resource }).toEqual({ key, logs: getAtt(`${logical}LogGroup`) });
+      expect(resource(template, `${logical}LogGroup`, 'AWS::Logs::LogGroup').Properties.KmsKeyId).toEqual(getAtt('DataKey'));
+    }
+    expect(roles.size).toBe(8);
+    // No shared execution role from the framework.
+    expect(template.Resources.IamRoleLambdaExecution).toBeUndefined();
+  });
+
+  it('grants each Lambda exactly the calls its handler makes (docs/state-machine.md)', () => {
+    const actionsOf = (logical: string) =>
+      [...new Set(policyStatements(template).filter((s) => s.where.startsWith(`${logical}Role `)).flatMap((s) => asArray(s.statement.Action)))]
+        .filter((a) => !a.startsWith('logs:') && !a.startsWith('xray:') && !a.startsWith('kms:'))
+        .sort();
+    expect(Object.fromEntries(Object.values(FUNCTIONS).map((logical) => [logical, actionsOf(logical)]))).toEqual({
+      ResolveRun: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+      StartCrawler: ['glue:StartCrawler'],
+      GetCrawlerState: ['glue:GetCrawler'],
+      StartExtractJob: ['glue:GetJobRuns', 'glue:StartJobRun'],
+      GetExtractJobState: ['glue:GetJobRun'],
+      PublishExtracts: ['s3:AbortMultipartUpload', 's3:DeleteObject', 's3:GetObject', 's3:GetObjectVersion', 's3:ListBucket', 's3:PutObject'],
+      CompleteRun: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+      NotifyFailure: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'sns:Publish', 'sqs:SendMessage'],
+    });
+  });
+
+  it('lets the Lambdas use the stage key only through the service that needs it', () => {
+    for (const logical of ['ResolveRun', 'CompleteRun', 'PublishExtracts', 'NotifyFailure']) {
+      const kms = policyStatements(template).filter((s) => s.where.startsWith(`${logical}Role `) && asArray(s.statement.Action).some((a) => a.startsWith('kms:')));
+      expect(kms.length).toBeGreaterThan(0);
+      for (const { where, statement } of kms) {
+        expect({ where, viaService: statement.Condition?.StringEquals?.['kms:ViaService'] }).toEqual({ where, viaService: expect.anything() });
+      }
+    }
+  });
+});
