@@ -6,7 +6,7 @@
  */
 import { readdir, writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
-import { formatMonth, calendarDateIn } from '../functions/core/month';
+import { calendarDateIn, formatCalendarDate, formatMonth, parseCalendarDate, type CalendarDate } from '../functions/core/month';
 import { InvalidInputError } from '../functions/core/errors';
 import { parseRunInput } from '../functions/core/run-input';
 import { parseCommandLine, parseCount, parsePostgresUrl, redactUrl, reportFailure } from './cli-options';
@@ -27,6 +27,7 @@ async function main(): Promise<void> {
     'data-dir': { type: 'string' },
     loans: { type: 'string' },
     'simulate-failure': { type: 'string' },
+    'sample-date': { type: 'string' },
     report: { type: 'string' },
   });
   const timeZone = process.env.STAGE_TIME_ZONE || DEFAULT_TIME_ZONE;
@@ -40,19 +41,40 @@ async function main(): Promise<void> {
   const loans = parseCount(args.loans, 'loans', DEFAULT_SAMPLE_LOANS);
   const sourceUrl = parsePostgresUrl(args.source, 'source');
   const dataDir = resolve(args['data-dir'] ?? '.local');
+  // The sample is seeded by day; a given day reproduces another run's sample.
+  const sampleDate = args['sample-date'] === undefined ? calendarDateIn(now, timeZone) : parseCalendarDate(args['sample-date'], 'sample-date');
 
   console.log(`Monthly loan extract for ${month}${args.month ? '' : ` (last complete month in ${timeZone})`}${args.force ? ', forced' : ''}`);
   const lock = await lockDataDir(dataDir);
+  try {
+    await runMonth({ input, month, failure, loans, sourceUrl, dataDir, sampleDate, timeZone, reportPath: args.report });
+  } finally {
+    await lock.release();
+  }
+}
+
+interface RunMonthOptions {
+  readonly input: Record<string, unknown>;
+  readonly month: string;
+  readonly failure: SimulatedFailure | undefined;
+  readonly loans: number;
+  readonly sourceUrl: string | undefined;
+  readonly dataDir: string;
+  readonly sampleDate: CalendarDate;
+  readonly timeZone: string;
+  readonly reportPath: string | undefined;
+}
+
+async function runMonth({ input, month, failure, loans, sourceUrl, dataDir, sampleDate, timeZone, reportPath }: RunMonthOptions): Promise<void> {
   const started = Date.now();
   let ods: Awaited<ReturnType<typeof startSampleOds>> | undefined;
-  const today = calendarDateIn(now, timeZone);
   // In the --report, so the same sample can be loaded elsewhere (npm run seed, or a test).
-  const source = sourceUrl ? { kind: 'postgres', url: redactUrl(sourceUrl) } : { kind: 'sample', loans, today: formatDate(today) };
+  const source = sourceUrl ? { kind: 'postgres', url: redactUrl(sourceUrl) } : { kind: 'sample', loans, today: formatCalendarDate(sampleDate) };
   try {
     if (sourceUrl) {
       console.log(`  source: ${redactUrl(sourceUrl)}`);
     } else {
-      ods = await startSampleOds({ loans, today });
+      ods = await startSampleOds({ loans, today: sampleDate });
       const s = ods.summary;
       console.log(`  source: embedded sample ODS, ${s.banks} banks, ${s.branches} branches, ${s.loans} loans ${s.firstMonth}..${s.lastMonth} (${formatDuration(Date.now() - started)})`);
     }
@@ -64,23 +86,30 @@ async function main(): Promise<void> {
       const progress = new ExecutionProgress((line) => console.log(line));
       const execution = stack.startExecution(input, (event) => progress.onEvent(event));
       console.log(`  execution ${execution.name}`);
+      let interrupts = 0;
       const stop = () => {
-        console.log('\n  interrupted: stopping the execution (as "Stop execution" in the console)');
-        execution.abort();
+        if (interrupts++ === 0) {
+          console.log('\n  interrupted: stopping the execution (as "Stop execution" in the console)');
+          execution.abort();
+        } else {
+          console.log('  still stopping: waiting for the running step to end, so nothing is left half-written');
+        }
       };
-      process.once('SIGINT', stop);
-      const result = await execution.result.finally(() => process.off('SIGINT', stop));
+      process.on('SIGINT', stop);
+      const result = await execution.result;
       await stack.syncPublishedFiles();
       const emails = (await listFolder(stack.outboxDir)).filter((name) => !outboxBefore.includes(name));
-      const report = await summarize(stack, month, result, progress.timings, emails, Date.now() - started);
-      if (args.report) await writeFile(args.report, `${JSON.stringify({ ...report, source }, null, 2)}\n`);
-      if (report.outcome === 'failed') process.exitCode = 1;
-    } finally {
-      await stack.stop();
+      const ranMonth = (result.output as { month?: unknown } | undefined)?.month;
+      const report = await summarize(stack, typeof ranMonth === 'string' ? ranMonth : month, result, progress.timings, emails, Date.now() - started);
+      if (reportPath) await writeFile(reportPath, `${JSON.stringify({ ...report, source }, null, 2)}\n`);
+      if (report.outcome === 'failed' || report.outcome === 'busy') process.exitCode = 1;
+      await stack.stop().finally(() => process.off('SIGINT', stop));
+    } catch (error) {
+      await stack.stop().catch(() => undefined);
+      throw error;
     }
   } finally {
     await ods?.stop();
-    await lock.release();
   }
 }
 
@@ -111,9 +140,14 @@ async function summarize(stack: LocalStack, month: string, result: ExecutionResu
   } else {
     console.log(`${outcome === 'succeeded' ? '✔' : '●'} ${output.message ?? `${month} ${outcome}`}`);
   }
-  if (published) printPublished(published, outcome === 'failed' || outcome === 'busy' ? 'still published, unchanged' : 'published', here);
+  if (published) printPublished(published, published.runId === result.name ? 'published' : 'still published, unchanged,', here);
   else console.log(`  no files published for ${month}`);
   console.log(`  ledger: ${record ? `${record.status} (attempt ${record.attempt}, execution ${record.executionArn.split(':').pop()})` : 'no record of the month'}`);
+  if (outcome === 'busy' && record) {
+    // Only one local run uses a data dir at a time, so the holder is a run that was killed.
+    console.log(`  that execution no longer runs here (a killed run?); the month is free again after ${record.leaseExpiresAt},`);
+    console.log(`  or delete ${here(join(stack.dataDir, 'dynamodb'))} to reset the local ledger`);
+  }
   for (const email of emails) console.log(`  email to data-support: ${here(join(stack.outboxDir, email))}`);
   if (result.statusChangeError) console.log(`  the status-change rule could not notify: ${result.statusChangeError}`);
   console.log(`  files: ${here(stack.publishedRoot)}/   logs: ${here(stack.logPath)}   (${formatDuration(totalMs)})`);
@@ -139,10 +173,6 @@ function printPublished(published: PublishedMonth, label: string, here: (path: s
     const check = file.matchesManifest ? '' : '  ✖ DOES NOT MATCH THE MANIFEST';
     console.log(`  ${here(file.path)}\n      ${file.rows} rows, ${file.bytes} bytes, sha256 ${file.sha256}${check}`);
   }
-}
-
-function formatDate(date: { year: number; month: number; day: number }): string {
-  return `${date.year}-${String(date.month).padStart(2, '0')}-${String(date.day).padStart(2, '0')}`;
 }
 
 async function listFolder(folder: string): Promise<string[]> {

@@ -19,7 +19,10 @@ export function extractFileKey(fileBankName: string, month: KeyMonth): string {
   return `${EXTRACTS_PREFIX}bank_name=${fileBankName}/year=${month.year}/month=${month.monthOfYear}/${fileBankName}_${month.fileDate}.csv`;
 }
 
+/** Where every month's manifest lives. */
+export const MANIFESTS_PREFIX = `${EXTRACTS_PREFIX}_manifests/`;
+
 /** `extracts/_manifests/year=<YYYY>/month=<MM>/manifest.json` */
 export function manifestKey(month: KeyMonth): string {
-  return `${EXTRACTS_PREFIX}_manifests/year=${month.year}/month=${month.monthOfYear}/manifest.json`;
+  return `${MANIFESTS_PREFIX}year=${month.year}/month=${month.monthOfYear}/manifest.json`;
 }

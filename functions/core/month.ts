@@ -90,6 +90,21 @@ export interface CalendarDate {
   readonly day: number;
 }
 
+/** `YYYY-MM-DD` */
+export function formatCalendarDate(date: CalendarDate): string {
+  return `${pad(date.year, 4)}-${pad(date.month, 2)}-${pad(date.day, 2)}`;
+}
+
+/** Parses a real calendar date `YYYY-MM-DD`; anything else is an InvalidInput naming `field`. */
+export function parseCalendarDate(text: string, field: string): CalendarDate {
+  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text);
+  const date = match ? { year: Number(match[1]), month: Number(match[2]), day: Number(match[3]) } : undefined;
+  if (!date || date.month < 1 || date.month > 12 || date.day < 1 || date.day > daysInMonth(date)) {
+    throw new InvalidInputError(field, `must be a calendar date "YYYY-MM-DD", got "${text}"`);
+  }
+  return date;
+}
+
 /** The calendar date that `instant` falls on in `timeZone` (an IANA name such as `Africa/Johannesburg`). */
 export function calendarDateIn(instant: Date, timeZone: string): CalendarDate {
   let parts: Intl.DateTimeFormatPart[];

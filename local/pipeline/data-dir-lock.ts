@@ -2,7 +2,7 @@
  * One local run per data dir at a time: the stand-ins keep their stores there (LevelDB, s3rver's
  * files) and would corrupt each other. A second run is refused with the holder's pid.
  */
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { link, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export class DataDirInUseError extends Error {
@@ -13,27 +13,51 @@ export interface DataDirLock {
   release(): Promise<void>;
 }
 
+/** Data dirs this process holds: its own pid in a lock is only live if it is one of these. */
+const heldHere = new Set<string>();
+
 export async function lockDataDir(dataDir: string): Promise<DataDirLock> {
   await mkdir(dataDir, { recursive: true });
   const path = join(dataDir, '.lock');
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      await writeFile(path, `${process.pid}\n`, { flag: 'wx' });
-      return { release: () => rm(path, { force: true }) };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const holder = Number((await readFile(path, 'utf8').catch(() => '')).trim());
-      if (Number.isInteger(holder) && holder > 0 && isAlive(holder)) {
-        throw new DataDirInUseError(`${dataDir} is in use by another local run (pid ${holder}); wait for it, or pass --data-dir to use another folder`);
+  // Written whole under a private name, then linked into place: the lock never exists half-written,
+  // and link() fails if another run's lock is already there.
+  const mine = join(dataDir, `.lock.${process.pid}`);
+  await writeFile(mine, `${process.pid}\n`);
+  try {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        await link(mine, path);
+        heldHere.add(path);
+        return {
+          release: async () => {
+            heldHere.delete(path);
+            if ((await holderOf(path)) === process.pid) await rm(path, { force: true });
+          },
+        };
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+        const holder = await holderOf(path);
+        if (holder !== undefined && isLive(holder, path)) {
+          throw new DataDirInUseError(`${dataDir} is in use by another local run (pid ${holder}); wait for it, or pass --data-dir to use another folder`);
+        }
+        // The holder died without releasing it (or its pid is now ours, after a restart): stale.
+        if (holder !== undefined) await rm(path, { force: true });
       }
-      // The holder died without releasing it: the lock is stale.
-      await rm(path, { force: true });
     }
+    throw new DataDirInUseError(`could not lock ${dataDir}: ${path} is held and names no live run; delete it if no run is using the folder`);
+  } finally {
+    await rm(mine, { force: true });
   }
-  throw new DataDirInUseError(`could not lock ${dataDir}: another run took it at the same moment`);
 }
 
-function isAlive(pid: number): boolean {
+async function holderOf(path: string): Promise<number | undefined> {
+  const text = await readFile(path, 'utf8').catch(() => undefined);
+  const pid = Number(text?.trim());
+  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+}
+
+function isLive(pid: number, path: string): boolean {
+  if (pid === process.pid) return heldHere.has(path);
   try {
     process.kill(pid, 0);
     return true;

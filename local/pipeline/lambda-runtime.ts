@@ -1,8 +1,9 @@
 /**
- * The Lambda runtime, locally: each function's real handler (as bundled for AWS), invoked with a
- * Lambda context, its deadline, and failures shaped as Lambda reports them to Step Functions
- * (Error = the error's name, Cause = `{"errorType","errorMessage","trace"}`), so Retry and Catch
- * see exactly what they see on AWS. Handlers' JSON log lines go to a log file, as to CloudWatch.
+ * The Lambda runtime, locally: each function's handler (its TypeScript source, which esbuild
+ * bundles for AWS), invoked with a Lambda context, its timeout, and failures shaped as Lambda
+ * reports them to Step Functions (Error = the error's name, Cause =
+ * `{"errorType","errorMessage","trace"}`), so Retry and Catch see exactly what they see on AWS.
+ * Handlers' JSON log lines go to a log file, as to CloudWatch.
  */
 import { randomUUID } from 'node:crypto';
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
@@ -11,6 +12,16 @@ import type { Context } from 'aws-lambda';
 import { REPOSITORY_ROOT, type FunctionConfig } from './serverless-config';
 
 export type LambdaInvoke = (event: unknown) => Promise<unknown>;
+
+export interface LocalLambdas {
+  readonly invoke: ReadonlyMap<string, LambdaInvoke>;
+  /**
+   * Resolves once no handler is running. A stopped execution does not stop the handler it was
+   * waiting for (on AWS that Lambda runs on too), so the stand-ins must outlive it: a publish cut
+   * off mid-copy could not roll back.
+   */
+  idle(): Promise<void>;
+}
 
 type Handler = (event: unknown, context: Context) => Promise<unknown>;
 
@@ -32,15 +43,27 @@ export interface LambdaNaming {
  * Imports every handler. Call after the environment is set: handlers read their configuration when
  * their module loads, as in a Lambda cold start.
  */
-export async function loadLambdas(functions: ReadonlyMap<string, FunctionConfig>, naming: LambdaNaming): Promise<Map<string, LambdaInvoke>> {
+export async function loadLambdas(functions: ReadonlyMap<string, FunctionConfig>, naming: LambdaNaming): Promise<LocalLambdas> {
   const lambdas = new Map<string, LambdaInvoke>();
+  const running = new Set<Promise<unknown>>();
   for (const fn of functions.values()) {
     const module = (await import(join(REPOSITORY_ROOT, fn.modulePath))) as Record<string, unknown>;
     const handler = module[fn.exportName];
     if (typeof handler !== 'function') throw new Error(`${fn.modulePath} does not export a handler named ${fn.exportName}`);
-    lambdas.set(fn.key, (event) => invoke(handler as Handler, fn, naming, event));
+    lambdas.set(fn.key, (event) => {
+      const call = invoke(handler as Handler, fn, naming, event);
+      const settled = call.catch(() => undefined);
+      running.add(settled);
+      void settled.finally(() => running.delete(settled));
+      return call;
+    });
   }
-  return lambdas;
+  return {
+    invoke: lambdas,
+    async idle() {
+      while (running.size > 0) await Promise.all([...running]);
+    },
+  };
 }
 
 async function invoke(handler: Handler, fn: FunctionConfig, naming: LambdaNaming, event: unknown): Promise<unknown> {
@@ -51,7 +74,7 @@ async function invoke(handler: Handler, fn: FunctionConfig, naming: LambdaNaming
     functionName,
     functionVersion: '$LATEST',
     invokedFunctionArn: naming.functionArn(fn.key),
-    memoryLimitInMB: '256',
+    memoryLimitInMB: String(fn.memoryMb),
     awsRequestId: randomUUID(),
     logGroupName: `/aws/lambda/${functionName}`,
     logStreamName: `local/[$LATEST]${randomUUID().replace(/-/g, '')}`,
@@ -62,11 +85,23 @@ async function invoke(handler: Handler, fn: FunctionConfig, naming: LambdaNaming
   } satisfies Context;
   // Like Lambda, the payload crosses a JSON boundary both ways.
   const payload: unknown = JSON.parse(JSON.stringify(event ?? null));
+  let timer: NodeJS.Timeout | undefined;
+  // Lambda ends an invocation at its timeout with Sandbox.Timedout; the handler's work is cut off
+  // there (here it runs on, but its result is dropped).
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new LambdaFunctionError('Sandbox.Timedout', {
+      errorType: 'Sandbox.Timedout',
+      errorMessage: `Task timed out after ${fn.timeoutSeconds.toFixed(2)} seconds`,
+      trace: [],
+    })), fn.timeoutSeconds * 1000);
+  });
   try {
-    const result = await handler(payload, context);
+    const result = await Promise.race([handler(payload, context), timedOut]);
     return result === undefined ? null : (JSON.parse(JSON.stringify(result)) as unknown);
   } catch (error) {
-    throw asLambdaError(error);
+    throw error instanceof LambdaFunctionError ? error : asLambdaError(error);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
@@ -83,23 +118,27 @@ export interface LogRoute {
 }
 
 /**
- * Sends the handlers' JSON log lines (Powertools writes them to stdout) to `path`, one per line,
- * and lets everything else through to the terminal.
+ * Sends the handlers' JSON log lines (Powertools writes info to stdout, warn and error to stderr)
+ * to `path`, one per line, and lets everything else through to the terminal.
  */
 export function routeHandlerLogs(path: string): LogRoute {
   mkdirSync(dirname(path), { recursive: true });
   const file: WriteStream = createWriteStream(path, { flags: 'a' });
-  const original = process.stdout.write;
-  process.stdout.write = function write(this: NodeJS.WriteStream, chunk: unknown, ...rest: unknown[]): boolean {
-    const text = typeof chunk === 'string' ? chunk : Buffer.isBuffer(chunk) ? chunk.toString('utf8') : undefined;
-    if (text !== undefined && text.startsWith('{"') && text.endsWith('\n')) return file.write(text);
-    return (original as (...args: unknown[]) => boolean).call(this, chunk, ...rest);
-  } as typeof process.stdout.write;
+  const streams = [process.stdout, process.stderr];
+  const originals = streams.map((stream) => stream.write);
+  streams.forEach((stream, i) => {
+    const original = originals[i]!;
+    stream.write = function write(this: NodeJS.WriteStream, chunk: unknown, ...rest: unknown[]): boolean {
+      const text = typeof chunk === 'string' ? chunk : Buffer.isBuffer(chunk) ? chunk.toString('utf8') : undefined;
+      if (text !== undefined && text.startsWith('{"') && text.endsWith('\n')) return file.write(text);
+      return (original as (...args: unknown[]) => boolean).call(this, chunk, ...rest);
+    } as typeof stream.write;
+  });
   return {
     path,
     restore: () =>
       new Promise<void>((resolve) => {
-        process.stdout.write = original;
+        streams.forEach((stream, i) => (stream.write = originals[i]!));
         file.end(resolve);
       }),
   };

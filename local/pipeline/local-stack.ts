@@ -15,15 +15,15 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { DynamoDbRunLedger } from '../../functions/commons/clients/dynamodb-run-ledger';
-import { EXTRACTS_PREFIX } from '../../functions/core/extract-keys';
+import { EXTRACTS_PREFIX, MANIFESTS_PREFIX } from '../../functions/core/extract-keys';
 import type { RunLedger } from '../../functions/core/run-ledger';
 import { startDynamoDbStandIn } from '../stand-ins/dynamodb';
 import { startGlueStandIn, type GlueStandIn } from '../stand-ins/glue';
 import type { LoopbackServer } from '../stand-ins/loopback-server';
-import { startS3StandIn } from '../stand-ins/s3';
+import { S3RVER_CREDENTIALS, startS3StandIn } from '../stand-ins/s3';
 import { startSnsStandIn } from '../stand-ins/sns';
 import { loadLocalDefinition, type LocalDefinition } from './definition';
-import { loadLambdas, routeHandlerLogs, type LambdaInvoke, type LogRoute } from './lambda-runtime';
+import { loadLambdas, routeHandlerLogs, type LocalLambdas, type LogRoute } from './lambda-runtime';
 import { readServerlessFunctions } from './serverless-config';
 
 /** One event of an execution's history (the library does not export the type). */
@@ -57,7 +57,11 @@ const functionArn = (key: string) => `arn:aws:lambda:${ARN}:function:${functionN
 export const STATE_MACHINE_ARN = `arn:aws:states:${ARN}:stateMachine:${LOCAL_STAGE.service}-${LOCAL_STAGE.stage}`;
 export const ALERT_TOPIC_ARN = `arn:aws:sns:${ARN}:${LOCAL_STAGE.topicName}`;
 
-/** How long the local run waits where the definition says 30 or 60 s: the stand-ins answer at once. */
+/**
+ * How long the local run waits where the definition says 30 or 60 s. The Glue stand-in holds each
+ * poll of a running crawl or job for up to 5 s (as a long poll), so runs stay quick while the poll
+ * ceilings (60 and 240 polls) still mean minutes, not seconds.
+ */
 const LOCAL_WAIT_MS = 250;
 /** Retries keep their count and order; only the pause between attempts is shortened. */
 const LOCAL_RETRY_INTERVAL_MS = 100;
@@ -122,7 +126,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const outboxDir = join(dataDir, 'outbox');
     const sns = await startSnsStandIn({ topicArn: ALERT_TOPIC_ARN, subscriber: LOCAL_STAGE.supportEmail, outboxDir });
     started.push(sns);
-    const s3Client = new S3Client({ endpoint: s3.url, forcePathStyle: true, region: LOCAL_STAGE.region, credentials: STAND_IN_CREDENTIALS });
+    const s3Client = new S3Client({ endpoint: s3.url, region: LOCAL_STAGE.region, credentials: STAND_IN_CREDENTIALS });
     const glue = await startGlueStandIn({
       crawlerName: LOCAL_STAGE.crawlerName,
       jobName: LOCAL_STAGE.jobName,
@@ -154,11 +158,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       ledger: new DynamoDbRunLedger(ledgerClient, LOCAL_STAGE.ledgerTable),
       simulateFailure(step) {
         glue.simulateFailure(step === 'crawler' || step === 'glue-job' ? step : undefined);
-        s3.denyWritesUnder(LOCAL_STAGE.extractBucket, step === 'publish' ? EXTRACTS_PREFIX : undefined);
+        // The manifest is written last: refusing it makes publishing roll back the files it already
+        // wrote, so the failure shows that path too, not only a refusal at the first write.
+        s3.denyWritesUnder(LOCAL_STAGE.extractBucket, step === 'publish' ? MANIFESTS_PREFIX : undefined);
       },
       startExecution: (input, onEvent) => startExecution(local, lambdas, input, onEvent),
       syncPublishedFiles: () => s3.mirrorPrefix(LOCAL_STAGE.extractBucket, EXTRACTS_PREFIX, publishedRoot),
       async stop() {
+        await lambdas.idle();
         await logRoute.restore();
         await closeAll(started);
       },
@@ -170,8 +177,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   }
 }
 
-/** s3rver checks request signatures against its fixed key pair; the other stand-ins accept any. */
-const STAND_IN_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+/** s3rver's fixed key pair; the other stand-ins accept any. */
+const STAND_IN_CREDENTIALS = S3RVER_CREDENTIALS;
 
 /** What each deployed Lambda gets from serverless.yml, with local values, plus the SDK's endpoint settings. */
 export function lambdaEnvironment(
@@ -197,13 +204,13 @@ export function lambdaEnvironment(
     AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamo.url,
     AWS_ENDPOINT_URL_GLUE: endpoints.glue.url,
     AWS_ENDPOINT_URL_SNS: endpoints.sns.url,
-    S3_FORCE_PATH_STYLE: 'true',
+    // No S3 path-style setting: the SDK uses path-style by itself for an endpoint that is an IP address.
   };
 }
 
 function startExecution(
   local: LocalDefinition,
-  lambdas: ReadonlyMap<string, LambdaInvoke>,
+  lambdas: LocalLambdas,
   input: unknown,
   onEvent?: (event: EventLog) => void,
 ): LocalExecution {
@@ -211,7 +218,7 @@ function startExecution(
   const executionArn = `${STATE_MACHINE_ARN.replace(':stateMachine:', ':execution:')}:${name}`;
   const machine = new StateMachine(local.definition as never);
   const taskResourceLocalHandlers = Object.fromEntries(
-    [...local.taskFunctions].map(([state, key]) => [state, (payload: unknown) => lambdas.get(key)!(payload) as Promise<never>]),
+    [...local.taskFunctions].map(([state, key]) => [state, (payload: unknown) => lambdas.invoke.get(key)!(payload) as Promise<never>]),
   );
   const startedAt = new Date();
   const execution = machine.run(input as never, {
@@ -247,7 +254,7 @@ function startExecution(
     if (outcome.status === 'SUCCEEDED') return outcome;
     // The EventBridge rule of serverless.yml: a stopped execution reaches NotifyFailure as a status
     // change, which emails only if the Catch path did not (TIMED_OUT, ABORTED, a failed NotifyFailure).
-    const statusChange = lambdas.get(STATUS_CHANGE_TARGET);
+    const statusChange = lambdas.invoke.get(STATUS_CHANGE_TARGET);
     const ruleError = await statusChange?.(statusChangeEvent(outcome, input)).then(
       () => undefined,
       (error: unknown) => (error as Error).message,

@@ -17,17 +17,19 @@ export interface FunctionConfig {
   /** Exported name of the handler in that module. */
   readonly exportName: string;
   readonly timeoutSeconds: number;
+  readonly memoryMb: number;
   /** Names of the environment variables the function gets when deployed. */
   readonly environment: readonly string[];
 }
 
 interface ServerlessFile {
-  provider?: { timeout?: unknown; environment?: Record<string, unknown> };
-  functions?: Record<string, { handler?: unknown; timeout?: unknown; environment?: Record<string, unknown> }>;
+  provider?: { timeout?: unknown; memorySize?: unknown; environment?: Record<string, unknown> };
+  functions?: Record<string, { handler?: unknown; timeout?: unknown; memorySize?: unknown; environment?: Record<string, unknown> }>;
 }
 
-/** The default Lambda timeout of the Serverless Framework, when neither function nor provider sets one. */
+/** The Serverless Framework's defaults, when neither function nor provider sets them. */
 const SERVERLESS_DEFAULT_TIMEOUT_SECONDS = 6;
+const SERVERLESS_DEFAULT_MEMORY_MB = 1024;
 
 export function readServerlessFunctions(path = join(REPOSITORY_ROOT, 'serverless.yml')): Map<string, FunctionConfig> {
   // serverless.yml keeps to plain YAML (long-form `Fn::` intrinsics), so it reads without a CloudFormation schema.
@@ -42,6 +44,7 @@ export function readServerlessFunctions(path = join(REPOSITORY_ROOT, 'serverless
       modulePath: match[1]!,
       exportName: match[2]!,
       timeoutSeconds: typeof timeout === 'number' ? timeout : Number(timeout),
+      memoryMb: Number(fn.memorySize ?? file.provider?.memorySize ?? SERVERLESS_DEFAULT_MEMORY_MB),
       environment: [...Object.keys(file.provider?.environment ?? {}), ...Object.keys(fn.environment ?? {})],
     });
   }

@@ -5,8 +5,10 @@
  *   fills the Data Catalog from the JDBC connection;
  * - the job runs the local engine (glue/sql on DuckDB) with the arguments the Spark job takes and
  *   writes its staging layout through the S3 API.
- * Runs are asynchronous, like Glue's: the state machine polls them. `simulateFailure` makes the
- * next crawl or job run fail, to show the alert path.
+ * Runs are asynchronous, like Glue's: the state machine polls them. A poll of a crawl or job run
+ * still in progress is held until it ends or LONG_POLL_MS pass, so the local run's short waits do
+ * not use up the poll ceilings in seconds. `simulateFailure` makes every crawl or job run started
+ * afterwards fail, to show the alert path.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
@@ -41,8 +43,12 @@ export interface GlueStandIn extends LoopbackServer {
   idle(): Promise<void>;
 }
 
+const LONG_POLL_MS = 5000;
+
 interface CrawlerState {
   state: 'READY' | 'RUNNING';
+  /** Settles when the crawl in progress ends. */
+  crawling?: Promise<void>;
   lastCrawl?: { Status: 'SUCCEEDED' | 'FAILED'; ErrorMessage?: string; StartTime: number; LogGroup: string; LogStream: string };
 }
 
@@ -68,12 +74,14 @@ class GlueApiError extends Error {
 export async function startGlueStandIn(options: GlueStandInOptions): Promise<GlueStandIn> {
   const crawler: CrawlerState = { state: 'READY' };
   const jobRuns: JobRun[] = [];
+  const runningJobs = new Map<string, Promise<void>>();
   const inFlight = new Set<Promise<void>>();
   let failing: GlueFailure | undefined;
 
   const track = (work: Promise<void>) => {
     inFlight.add(work);
     void work.finally(() => inFlight.delete(work));
+    return work;
   };
 
   const operations: Record<string, (request: Record<string, unknown>) => unknown> = {
@@ -82,14 +90,15 @@ export async function startGlueStandIn(options: GlueStandInOptions): Promise<Glu
       if (crawler.state === 'RUNNING') throw new GlueApiError('CrawlerRunningException', `Crawler with name ${options.crawlerName} has already started`);
       crawler.state = 'RUNNING';
       const fail = failing === 'crawler';
-      track(crawl(options, fail).then((lastCrawl) => {
+      crawler.crawling = track(crawl(options, fail).then((lastCrawl) => {
         crawler.lastCrawl = lastCrawl;
         crawler.state = 'READY';
       }));
       return {};
     },
-    GetCrawler(request) {
+    async GetCrawler(request) {
       expectName(request.Name, options.crawlerName, 'Crawler');
+      if (crawler.state === 'RUNNING' && crawler.crawling) await settledOrAfter(crawler.crawling, LONG_POLL_MS);
       return { Crawler: { Name: options.crawlerName, State: crawler.state, LastCrawl: crawler.lastCrawl } };
     },
     StartJobRun(request) {
@@ -98,10 +107,12 @@ export async function startGlueStandIn(options: GlueStandInOptions): Promise<Glu
       const run: JobRun = { Id: `jr_${randomUUID().replace(/-/g, '')}`, JobName: options.jobName, JobRunState: 'RUNNING', Arguments: args, StartedOn: nowSeconds() };
       jobRuns.unshift(run);
       const fail = failing === 'glue-job';
-      track(runJob(options, args, fail).then(
+      const running = track(runJob(options, args, fail).then(
         () => finish(run, 'SUCCEEDED'),
         (error: unknown) => finish(run, 'FAILED', error instanceof Error ? `${error.name}: ${error.message}` : String(error)),
       ));
+      runningJobs.set(run.Id, running);
+      void running.finally(() => runningJobs.delete(run.Id));
       return { JobRunId: run.Id };
     },
     GetJobRuns(request) {
@@ -109,10 +120,12 @@ export async function startGlueStandIn(options: GlueStandInOptions): Promise<Glu
       const max = typeof request.MaxResults === 'number' ? request.MaxResults : 100;
       return { JobRuns: jobRuns.slice(0, max) };
     },
-    GetJobRun(request) {
+    async GetJobRun(request) {
       expectName(request.JobName, options.jobName, 'Job');
       const run = jobRuns.find((r) => r.Id === request.RunId);
       if (!run) throw new GlueApiError('EntityNotFoundException', `Job run ${String(request.RunId)} not found`);
+      const running = runningJobs.get(run.Id);
+      if (running) await settledOrAfter(running, LONG_POLL_MS);
       return { JobRun: run };
     },
   };
@@ -122,7 +135,7 @@ export async function startGlueStandIn(options: GlueStandInOptions): Promise<Glu
     try {
       const handler = operations[operation];
       if (!handler) throw new GlueApiError('InvalidInputException', `the local Glue stand-in does not support ${operation || 'this request'}`);
-      reply(response, 200, handler(JSON.parse(body.toString('utf8') || '{}') as Record<string, unknown>));
+      reply(response, 200, await handler(JSON.parse(body.toString('utf8') || '{}') as Record<string, unknown>));
     } catch (error) {
       const type = error instanceof GlueApiError ? error.type : 'InternalServiceException';
       reply(response, error instanceof GlueApiError ? 400 : 500, { __type: type, Message: (error as Error).message });
@@ -141,6 +154,12 @@ export async function startGlueStandIn(options: GlueStandInOptions): Promise<Glu
       await server.close();
     },
   };
+}
+
+async function settledOrAfter(work: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([work.catch(() => undefined), new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
 }
 
 function finish(run: JobRun, state: 'SUCCEEDED' | 'FAILED', errorMessage?: string): void {

@@ -19,6 +19,9 @@ import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/clien
 import S3rver from 's3rver';
 import type { LoopbackServer } from './loopback-server';
 
+/** s3rver checks request signatures against this fixed key pair. */
+export const S3RVER_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+
 export interface S3StandIn extends LoopbackServer {
   /** Refuse PUTs (and so copies and uploads) under `bucket/prefix` with AccessDenied until cleared. */
   denyWritesUnder(bucket: string, prefix: string | undefined): void;
@@ -45,20 +48,30 @@ export async function startS3StandIn(storeDir: string, buckets: readonly string[
   let denied: { bucket: string; prefix: string } | undefined;
 
   const proxy = createServer((incoming, outgoing) => {
-    const path = decodeURIComponent((incoming.url ?? '/').split('?')[0]!);
+    let path: string;
+    try {
+      path = decodeURIComponent((incoming.url ?? '/').split('?')[0]!);
+    } catch {
+      incoming.resume();
+      outgoing.writeHead(400, { 'content-type': 'application/xml' });
+      outgoing.end('<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>InvalidURI</Code><Message>Couldn\'t parse the specified URI.</Message></Error>');
+      return;
+    }
     if (denied && incoming.method === 'PUT' && path.startsWith(`/${denied.bucket}/${denied.prefix}`)) {
       incoming.resume();
       return accessDenied(outgoing, path);
     }
     relay(incoming, outgoing, backend);
   });
-  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve, reject) => {
+    proxy.once('error', reject);
+    proxy.listen(0, '127.0.0.1', resolve);
+  });
   const url = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
   const client = new S3Client({
     endpoint: `http://127.0.0.1:${backend.port}`,
-    forcePathStyle: true,
     region: 'us-east-1',
-    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    credentials: S3RVER_CREDENTIALS,
   });
 
   return {
@@ -99,7 +112,12 @@ function relay(incoming: IncomingMessage, outgoing: ServerResponse, backend: Add
 /** The copy source re-encoded so that s3rver's decodeURI yields the key itself. */
 function forDecodeUri(copySource: string): string {
   const [path = '', query] = copySource.split('?', 2);
-  const rewritten = encodeURI(decodeURIComponent(path));
+  let rewritten: string;
+  try {
+    rewritten = encodeURI(decodeURIComponent(path));
+  } catch {
+    return copySource; // not valid percent-encoding: let s3rver refuse it as S3 would
+  }
   return query === undefined ? rewritten : `${rewritten}?${query}`;
 }
 

@@ -24,9 +24,14 @@ export async function startSnsStandIn(options: SnsStandInOptions): Promise<Loopb
     if (form.get('TopicArn') !== options.topicArn) {
       return queryError(response, 404, 'NotFound', `Topic does not exist: ${form.get('TopicArn')}`);
     }
+    const subject = form.get('Subject');
+    // SNS's own rules for an email subject; a handler that breaks them must fail here as on AWS.
+    if (subject !== null && (subject.length === 0 || subject.length > 100 || !/^[\x20-\x7e]*$/.test(subject))) {
+      return queryError(response, 400, 'InvalidParameter', 'Invalid parameter: Subject');
+    }
     const messageId = randomUUID();
     const sentAt = new Date();
-    await writeEmail(options, messageId, sentAt, form.get('Subject') ?? '', form.get('Message') ?? '');
+    await writeEmail(options, messageId, sentAt, subject ?? '', form.get('Message') ?? '');
     response.writeHead(200, { 'content-type': 'text/xml' });
     response.end(
       `<PublishResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><PublishResult><MessageId>${messageId}</MessageId></PublishResult>` +

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileSafeBankName } from '../../functions/core/bank-naming';
 import { EXTRACT_HEADER } from '../../functions/core/extract-csv';
 import { extractFileKey } from '../../functions/core/extract-keys';
-import { addMonths, formatMonth, lastCompleteMonth, monthWindow } from '../../functions/core/month';
+import { addMonths, calendarDateIn, formatCalendarDate, formatMonth, lastCompleteMonth, monthWindow } from '../../functions/core/month';
 import { LOCAL_STAGE } from '../../local/pipeline/local-stack';
 import { withClient } from '../../local/postgres';
 import { loadSampleOds } from '../../local/sample/generate';
@@ -17,7 +17,8 @@ import { realPostgresUrl, realServerDatabase } from '../support/databases';
 import { runExtractCli, type CliReport, type CliRun } from '../support/local-cli';
 
 const TIME_ZONE = 'Africa/Johannesburg';
-const LOANS = '3000';
+// The same sample in every run of this file, even across midnight (the sample is seeded by day).
+const SAMPLE = ['--loans', '3000', '--sample-date', formatCalendarDate(calendarDateIn(new Date(), 'Africa/Johannesburg'))];
 const SAMPLE_BANKS = ['First National Bank', 'Nedbank', 'Société Générale'];
 const month = lastCompleteMonth(new Date(), TIME_ZONE);
 const MONTH = formatMonth(month);
@@ -29,7 +30,7 @@ let firstRun: CliRun;
 beforeAll(async () => {
   process.env.STAGE_TIME_ZONE = TIME_ZONE;
   dataDir = await mkdtemp(join(tmpdir(), 'loan-extract-local-'));
-  firstRun = await runExtractCli(['--loans', LOANS, '--month', MONTH], dataDir);
+  firstRun = await runExtractCli([...SAMPLE, '--month', MONTH], dataDir);
 });
 
 afterAll(async () => {
@@ -79,7 +80,7 @@ describe('npm start on the embedded sample', () => {
 
   it('a second run of the month is skipped and changes nothing', async () => {
     const before = await publishedFiles();
-    const run = await runExtractCli(['--loans', LOANS, '--month', MONTH], dataDir);
+    const run = await runExtractCli([...SAMPLE, '--month', MONTH], dataDir);
     expect(run.code).toBe(0);
     expect(report(run)).toMatchObject({ outcome: 'skipped', ledgerStatus: 'SUCCEEDED', emails: [] });
     expect(run.stdout).toMatch(/already succeeded/);
@@ -90,7 +91,7 @@ describe('npm start on the embedded sample', () => {
 
   it('a --force run republishes byte-identical files', async () => {
     const before = report(firstRun).files;
-    const run = await runExtractCli(['--loans', LOANS, '--month', MONTH, '--force'], dataDir);
+    const run = await runExtractCli([...SAMPLE, '--month', MONTH, '--force'], dataDir);
     expect(run.code).toBe(0);
     const after = report(run);
     expect(after).toMatchObject({ outcome: 'succeeded', ledgerStatus: 'SUCCEEDED' });
@@ -103,7 +104,7 @@ describe('npm start on the embedded sample', () => {
     ['glue-job', 'GetExtractJobState', 'ExtractJobFailed'],
     ['publish', 'PublishExtracts', 'AccessDenied'],
   ])('--simulate-failure %s: exit 1, one email naming %s, ledger FAILED, no file for the month', async (failure, step, error) => {
-    const run = await runExtractCli(['--loans', LOANS, '--month', EARLIER_MONTH, '--simulate-failure', failure], dataDir);
+    const run = await runExtractCli([...SAMPLE, '--month', EARLIER_MONTH, '--simulate-failure', failure], dataDir);
     expect(run.code).toBe(1);
     const result = report(run);
     expect(result).toMatchObject({ outcome: 'failed', status: 'FAILED', error, ledgerStatus: 'FAILED', files: [] });
@@ -116,7 +117,7 @@ describe('npm start on the embedded sample', () => {
   });
 
   it('after those failures the month runs cleanly, with no further email', async () => {
-    const run = await runExtractCli(['--loans', LOANS, '--month', EARLIER_MONTH], dataDir);
+    const run = await runExtractCli([...SAMPLE, '--month', EARLIER_MONTH], dataDir);
     expect(run.code).toBe(0);
     expect(report(run)).toMatchObject({ outcome: 'succeeded', ledgerStatus: 'SUCCEEDED', emails: [] });
     expect(report(run).files).toHaveLength(SAMPLE_BANKS.length);

@@ -10,10 +10,10 @@ import { CopyObjectCommand, DeleteObjectCommand, GetObjectCommand, PutObjectComm
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { startEmbeddedOds, type EmbeddedOds } from '../../local/ods';
 import { startGlueStandIn, type GlueStandIn } from '../../local/stand-ins/glue';
-import { startS3StandIn, type S3StandIn } from '../../local/stand-ins/s3';
+import { S3RVER_CREDENTIALS, startS3StandIn, type S3StandIn } from '../../local/stand-ins/s3';
 import { startSnsStandIn } from '../../local/stand-ins/sns';
 
-const credentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+const credentials = S3RVER_CREDENTIALS;
 const BUCKET = 'stand-in-test-bucket';
 let dir: string;
 
@@ -29,7 +29,7 @@ describe('S3 stand-in', () => {
   let client: S3Client;
   beforeAll(async () => {
     s3 = await startS3StandIn(join(dir, 's3rver'), [BUCKET]);
-    client = new S3Client({ endpoint: s3.url, forcePathStyle: true, region: 'af-south-1', credentials });
+    client = new S3Client({ endpoint: s3.url, region: 'af-south-1', credentials });
   });
   afterAll(async () => {
     client.destroy();
@@ -72,9 +72,11 @@ describe('Glue stand-in', () => {
   let ods: EmbeddedOds;
   let glue: GlueStandIn;
   let client: GlueClient;
+  let s3: S3Client;
   beforeAll(async () => {
     ods = await startEmbeddedOds();
-    const s3 = new S3Client({ region: 'af-south-1', credentials });
+    // No job here gets as far as writing staging output; this endpoint refuses connections if one did.
+    s3 = new S3Client({ endpoint: 'http://127.0.0.1:9', region: 'af-south-1', credentials });
     glue = await startGlueStandIn({ crawlerName: 'ods', jobName: 'extract', sourceUrl: ods.url, sourceSchema: 'public', catalogDir: join(dir, 'catalog'), s3 });
     client = new GlueClient({ endpoint: glue.url, region: 'af-south-1', credentials });
   });
@@ -82,6 +84,7 @@ describe('Glue stand-in', () => {
     client.destroy();
     await glue.idle();
     await glue.close();
+    s3.destroy();
     await ods.stop();
   });
 

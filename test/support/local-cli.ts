@@ -32,7 +32,8 @@ export async function runExtractCli(args: readonly string[], dataDir: string): P
     execFile(
       join(ROOT, 'node_modules', '.bin', 'tsx'),
       ['local/cli.ts', '--data-dir', dataDir, '--report', reportPath, ...args],
-      { cwd: ROOT, env: { ...process.env, FORCE_COLOR: '0' }, maxBuffer: 16 * 1024 * 1024 },
+      // A hung run is killed (SIGTERM) before Jest's own timeout, so it cannot hold the data dir or ports.
+      { cwd: ROOT, env: { ...process.env, FORCE_COLOR: '0' }, maxBuffer: 16 * 1024 * 1024, timeout: 100_000 },
       (error, out, err) => resolve({ code: error ? Number((error as { code?: unknown }).code ?? 1) : 0, stdout: out, stderr: err }),
     );
   });

@@ -50,7 +50,30 @@ describe('ExecutionProgress', () => {
     ]);
   });
 
+  it('marks a poll loop failed when it leaves through a ceiling, and when its poll fails after retries', () => {
+    expect(
+      lines([
+        ['StateEntered', 'WaitForCrawler', 'Wait', 0],
+        ['StateEntered', 'GetCrawlerState', 'Task', 10],
+        ['StateExited', 'GetCrawlerState', 'Task', 20],
+        ['StateEntered', 'CrawlerWaitExceeded', 'Pass', 30],
+        ['StateEntered', 'NotifyFailure', 'Task', 40],
+      ]),
+    ).toEqual([expect.stringMatching(/✖ WaitForCrawler → GetCrawlerState ×1 .* CrawlerWaitExceeded$/)]);
+    expect(
+      lines([
+        ['StateEntered', 'WaitForExtractJob', 'Wait', 0],
+        ['StateEntered', 'GetExtractJobState', 'Task', 10],
+        ['StateFailed', 'GetExtractJobState', 'Task', 20, { Error: 'ThrottlingException' }],
+        ['StateRetried', 'GetExtractJobState', 'Task', 30, { retry: { attempt: 1 } }],
+        ['StateFailed', 'GetExtractJobState', 'Task', 40, { Error: 'ExtractJobFailed' }],
+        ['StateExited', 'GetExtractJobState', 'Task', 40],
+        ['StateEntered', 'NotifyFailure', 'Task', 50],
+      ]),
+    ).toEqual(['    ↻ retrying GetExtractJobState (attempt 2)', expect.stringMatching(/✖ WaitForExtractJob → GetExtractJobState ×1 .* ExtractJobFailed$/)]);
+  });
+
   it('formats durations for people', () => {
-    expect([formatDuration(42), formatDuration(12_345), formatDuration(125_000)]).toEqual(['0.04 s', '12.3 s', '2 min 5 s']);
+    expect([42, 9_996, 12_345, 59_960, 119_600, 125_000].map(formatDuration)).toEqual(['0.04 s', '10.0 s', '12.3 s', '1 min 0 s', '2 min 0 s', '2 min 5 s']);
   });
 });

@@ -6,4 +6,4 @@
  */
 import { S3Client } from '@aws-sdk/client-s3';
 
-export const s3Client = new S3Client({ forcePathStyle: process.env.S3_FORCE_PATH_STYLE === 'true' });
+export const s3Client = new S3Client({});

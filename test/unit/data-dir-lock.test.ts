@@ -1,0 +1,50 @@
+/** One local run per data dir: a second is refused naming the first; a dead run's lock is taken over. */
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { lockDataDir } from '../../local/pipeline/data-dir-lock';
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'loan-extract-lock-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** A pid that has just exited, so no process holds it. */
+function deadPid(): number {
+  return Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout);
+}
+
+describe('lockDataDir', () => {
+  it('refuses a second run while the first holds the folder, naming its pid, and frees it on release', async () => {
+    const first = await lockDataDir(dir);
+    await expect(lockDataDir(dir)).rejects.toMatchObject({ name: 'DataDirInUse', message: expect.stringContaining(`(pid ${process.pid})`) });
+    await first.release();
+    await (await lockDataDir(dir)).release();
+  });
+
+  it('lets exactly one of several runs starting at the same moment take it', async () => {
+    const attempts = await Promise.allSettled([1, 2, 3, 4, 5].map(() => lockDataDir(dir)));
+    expect(attempts.filter((a) => a.status === 'fulfilled')).toHaveLength(1);
+    await (attempts.find((a) => a.status === 'fulfilled') as PromiseFulfilledResult<{ release(): Promise<void> }>).value.release();
+  });
+
+  it("takes over the lock of a run that died, and of a pid now this process's own (a restarted container)", async () => {
+    await writeFile(join(dir, '.lock'), `${deadPid()}\n`);
+    const afterDead = await lockDataDir(dir);
+    expect(await readFile(join(dir, '.lock'), 'utf8')).toBe(`${process.pid}\n`);
+    await afterDead.release();
+    await writeFile(join(dir, '.lock'), `${process.pid}\n`);
+    await (await lockDataDir(dir)).release();
+  });
+
+  it("does not remove a lock another run took after this one's was taken over", async () => {
+    const mine = await lockDataDir(dir);
+    await writeFile(join(dir, '.lock'), '1\n'); // pid 1: always alive
+    await mine.release();
+    expect(await readFile(join(dir, '.lock'), 'utf8')).toBe('1\n');
+  });
+});
