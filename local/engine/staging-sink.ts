@@ -2,11 +2,8 @@
  * Where the local extract job writes its staging objects. The job only names keys relative to the
  * run's staging prefix; the sink decides where they land (a folder here, S3 in the local pipeline).
  */
-import { createWriteStream } from 'node:fs';
-import { mkdir, rename } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import { Readable } from 'node:stream';
+import { join } from 'node:path';
+import { writeFileAtomically } from '../atomic-file';
 
 export interface StagingSink {
   /** Writes one object; resolves once it is complete. */
@@ -18,10 +15,6 @@ export class FolderStagingSink implements StagingSink {
   constructor(readonly root: string) {}
 
   async putObject(relativeKey: string, body: AsyncIterable<string> | string): Promise<void> {
-    const target = join(this.root, ...relativeKey.split('/'));
-    await mkdir(dirname(target), { recursive: true });
-    const partial = `${target}.partial`;
-    await pipeline(typeof body === 'string' ? Readable.from([body]) : Readable.from(body), createWriteStream(partial));
-    await rename(partial, target);
+    await writeFileAtomically(join(this.root, ...relativeKey.split('/')), body);
   }
 }

@@ -11,12 +11,12 @@
  * afterwards fail, to show the alert path.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ServerResponse } from 'node:http';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { monthWindow, parseMonth, type MonthWindow } from '../../functions/core/month';
 import { runExtractJob } from '../engine/extract-job';
+import { writeFileAtomically } from '../atomic-file';
 import { withClient } from '../postgres';
 import { listenOnLoopback, type LoopbackServer } from './loopback-server';
 import { S3StagingSink } from './s3-staging-sink';
@@ -186,10 +186,8 @@ async function crawl(options: GlueStandInOptions, fail: boolean): Promise<NonNul
     const tables: Record<string, { name: string; type: string }[]> = {};
     for (const row of rows) (tables[row.table_name] ??= []).push({ name: row.column_name, type: row.data_type });
     if (Object.keys(tables).length === 0) throw new Error(`schema "${options.sourceSchema}" of the ODS has no tables`);
-    await mkdir(options.catalogDir, { recursive: true });
-    const target = join(options.catalogDir, `${options.crawlerName}.json`);
-    await writeFile(`${target}.partial`, `${JSON.stringify({ crawledAt: new Date().toISOString(), schema: options.sourceSchema, tables }, null, 2)}\n`);
-    await rename(`${target}.partial`, target);
+    const catalog = { crawledAt: new Date().toISOString(), schema: options.sourceSchema, tables };
+    await writeFileAtomically(join(options.catalogDir, `${options.crawlerName}.json`), `${JSON.stringify(catalog, null, 2)}\n`);
     return { ...logs, Status: 'SUCCEEDED' };
   } catch (error) {
     return { ...logs, Status: 'FAILED', ErrorMessage: (error as Error).message };

@@ -8,15 +8,16 @@
  * would miss its source.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { createServer, request as forward, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { dirname, join, relative, sep } from 'node:path';
+import { join, relative, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import S3rver from 's3rver';
+import { writeFileAtomically } from '../atomic-file';
 import type { LoopbackServer } from './loopback-server';
 
 /** s3rver checks request signatures against this fixed key pair. */
@@ -139,10 +140,8 @@ async function mirrorPrefix(client: S3Client, bucket: string, prefix: string, fo
       keys.push(object.Key);
       const target = join(folder, ...object.Key.split('/'));
       if (await sameSizeAndTag(target, object.Size, object.ETag)) continue;
-      await mkdir(dirname(target), { recursive: true });
       const { Body } = await client.send(new GetObjectCommand({ Bucket: bucket, Key: object.Key }));
-      await pipeline(Body as Readable, createWriteStream(`${target}.partial`));
-      await rename(`${target}.partial`, target);
+      await writeFileAtomically(target, Body as Readable);
     }
     token = page.NextContinuationToken;
   } while (token);

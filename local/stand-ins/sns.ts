@@ -4,8 +4,9 @@
  * NotifyFailure handler runs unchanged.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileAtomically } from '../atomic-file';
 import { listenOnLoopback, type LoopbackServer } from './loopback-server';
 
 export interface SnsStandInOptions {
@@ -55,9 +56,7 @@ async function writeEmail(options: SnsStandInOptions, messageId: string, sentAt:
     '',
   ].join('\r\n');
   const name = `${sentAt.toISOString().replace(/[:.]/g, '-')}-${messageId}.eml`;
-  const target = join(options.outboxDir, name);
-  await writeFile(`${target}.partial`, text, 'utf8');
-  await rename(`${target}.partial`, target);
+  await writeFileAtomically(join(options.outboxDir, name), text);
 }
 
 function queryError(response: import('node:http').ServerResponse, status: number, code: string, message: string): void {
