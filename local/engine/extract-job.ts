@@ -84,7 +84,7 @@ export async function runExtractJob(input: ExtractJobInput): Promise<ExtractJobR
 }
 
 /** The CSV text of one bank's rows, streamed chunk by chunk from DuckDB. */
-async function* bankCsv(duck: DuckDBConnection, bankId: number): AsyncIterable<string> {
+export async function* bankCsv(duck: DuckDBConnection, bankId: number): AsyncIterable<string> {
   yield EXTRACT_HEADER;
   const columns = EXTRACT_COLUMNS.map((c) => `CAST(${c} AS VARCHAR)`).join(', ');
   const result = await duck.stream(`SELECT ${columns} FROM extract_rows WHERE bank_id = ${bankId} ORDER BY branch_id`);

@@ -36,16 +36,16 @@ const BANKS = [
   { name: 'Nedbank', capitalization: 1_250_000_000 },
   { name: 'Société Générale', capitalization: 2_100_000_000 },
 ];
-const STREETS = ['Main Road', 'Jan Smuts Avenue', 'Rivonia Road', 'Long Street', 'Church Street', 'Oxford Road',
+export const STREETS = ['Main Road', 'Jan Smuts Avenue', 'Rivonia Road', 'Long Street', 'Church Street', 'Oxford Road',
   'Voortrekker Road', 'Florida Road', 'Nelson Mandela Drive', 'Beach Road', 'Kerk Street', 'Louis Botha Avenue'];
-const TOWNS = ['Sandton', 'Rosebank', 'Cape Town', 'Durban', 'Pretoria', 'Bloemfontein', 'Gqeberha', 'Stellenbosch',
+export const TOWNS = ['Sandton', 'Rosebank', 'Cape Town', 'Durban', 'Pretoria', 'Bloemfontein', 'Gqeberha', 'Stellenbosch',
   'Polokwane', 'Mbombela', 'East London', 'Soweto', 'Umhlanga', 'Pietermaritzburg'];
-const MALLS = ['The Grove', 'Menlyn Park', 'Gateway', 'Canal Walk', 'Mall of Africa', 'Maponya Mall'];
-const FIRST_NAMES = ['Thabo', 'Naledi', 'Sipho', 'Anele', 'Johan', 'Annelie', 'Pieter', 'Zanele', 'Lerato', 'Mohammed',
+export const MALLS = ['The Grove', 'Menlyn Park', 'Gateway', 'Canal Walk', 'Mall of Africa', 'Maponya Mall'];
+export const FIRST_NAMES = ['Thabo', 'Naledi', 'Sipho', 'Anele', 'Johan', 'Annelie', 'Pieter', 'Zanele', 'Lerato', 'Mohammed',
   'Priya', 'David', 'Nomvula', 'Kagiso', 'Chloé', 'René', "D'Arcy", 'Lindiwe', 'Sarah', 'Themba'];
-const SURNAMES = ['Nkosi', 'Dlamini', 'van der Merwe', 'Botha', 'Naidoo', 'Mokoena', 'Smith', 'Khumalo', 'Pillay',
+export const SURNAMES = ['Nkosi', 'Dlamini', 'van der Merwe', 'Botha', 'Naidoo', 'Mokoena', 'Smith', 'Khumalo', 'Pillay',
   'Ndlovu', 'Jacobs', 'du Plessis', "O'Connor", 'Mahlangu', 'Coetzee', 'Müller'];
-const POSITIONS = ['Branch Manager', 'Teller', 'Loan Officer', 'Customer Service Consultant', 'Credit Analyst'];
+export const POSITIONS = ['Branch Manager', 'Teller', 'Loan Officer', 'Customer Service Consultant', 'Credit Analyst'];
 
 export async function createOdsSchema(client: ClientBase): Promise<void> {
   await client.query(readFileSync(join(__dirname, 'ods-schema.sql'), 'utf8'));

@@ -1,0 +1,49 @@
+/**
+ * The naive shape of the interview solutions: read the whole loans table, then compute. It is the
+ * local engine with one difference, so the comparison measures exactly that difference: the same
+ * reader, the same DuckDB, the same two SQL files and the same CSV, but no window predicate pushed down to
+ * PostgreSQL (every loan of the history crosses the wire and is loaded before the SQL filters it).
+ */
+import { DuckDBInstance } from '@duckdb/node-api';
+import type { MonthWindow } from '../functions/core/month';
+import { bankRowsFolder, type SourceRowCount } from '../functions/core/staging-layout';
+import { BRANCH_LOANS_SQL, REJECTED_LOANS_SQL, extractWindowSql } from '../local/engine/extract-sql';
+import { SOURCE_MODEL, type SourceModel } from '../local/engine/source-model';
+import { bankCsv } from '../local/engine/extract-job';
+import { copySourceIntoDuckDb } from '../local/engine/source-reader';
+import type { StagingSink } from '../local/engine/staging-sink';
+import { withClient } from '../local/postgres';
+
+/** The source model with the window filter removed: every table is read whole. */
+export const WHOLE_TABLES_MODEL: SourceModel = {
+  ...SOURCE_MODEL,
+  tables: SOURCE_MODEL.tables.map((table) => ({ name: table.name, columns: table.columns })),
+};
+
+export interface NaiveResult {
+  readonly sourceRows: readonly SourceRowCount[];
+  readonly parts: readonly { readonly bankId: number; readonly key: string; readonly rows: number }[];
+}
+
+export async function runNaiveExtract(sourceUrl: string, window: MonthWindow, sink: StagingSink): Promise<NaiveResult> {
+  const instance = await DuckDBInstance.create(':memory:');
+  const duck = await instance.connect();
+  try {
+    await duck.run('CREATE MACRO div(a, b) AS a // b');
+    const sourceRows = await withClient(sourceUrl, (pg) => copySourceIntoDuckDb(pg, duck, window, WHOLE_TABLES_MODEL));
+    await duck.run(`CREATE TABLE extract_window AS ${extractWindowSql(window)}`);
+    await duck.run(`CREATE TABLE extract_rows AS ${BRANCH_LOANS_SQL}`);
+    await duck.runAndReadAll(REJECTED_LOANS_SQL);
+    const counts = (await duck.runAndReadAll('SELECT bank_id, count(*) FROM extract_rows GROUP BY bank_id ORDER BY bank_id')).getRowsJS();
+    const parts: { bankId: number; key: string; rows: number }[] = [];
+    for (const [bankId, rows] of counts) {
+      const key = `${bankRowsFolder(Number(bankId))}/part-00000-naive.c000.csv`;
+      await sink.putObject(key, bankCsv(duck, Number(bankId)));
+      parts.push({ bankId: Number(bankId), key, rows: Number(rows) });
+    }
+    return { sourceRows, parts };
+  } finally {
+    duck.closeSync();
+    instance.closeSync();
+  }
+}

@@ -1,0 +1,297 @@
+/**
+ * The four ways of producing one month's extract that the benchmark puts side by side, each run as a
+ * child process against the same source database:
+ *
+ *   pipeline  the local pipeline end to end: `tsx local/cli.ts --source … --report FILE`
+ *   engine    the local engine step alone: runExtractJob with a FolderStagingSink (bench/engine-child.ts)
+ *   floor     the numbers computed inside PostgreSQL by glue/sql/branch_loans_3m.sql, written out by
+ *             COPY … TO STDOUT through psql: no engine can read and compute less
+ *   naive     the whole loans table read into the engine, then the same SQL (bench/naive-extract.ts)
+ *
+ * Every run also records what PostgreSQL itself read for it (pg_stat_user_tables), and the output's
+ * per-bank SHA-256, so that a faster side that computes different numbers cannot go unnoticed.
+ */
+import { createHash } from 'node:crypto';
+import { loadavg } from 'node:os';
+import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Client } from 'pg';
+import { EXTRACT_HEADER, csvLine } from '../functions/core/extract-csv';
+import { monthWindow, parseMonth } from '../functions/core/month';
+import { BRANCH_LOANS_SQL, extractWindowSql } from '../local/engine/extract-sql';
+import { runChild, summarizeProbes, tail, type ChildResult } from './child';
+import type { EngineChildInput, EngineChildOutput } from './engine-child';
+
+export const SIDES = ['pipeline', 'engine', 'floor', 'naive'] as const;
+export type Side = (typeof SIDES)[number];
+
+export interface SideContext {
+  readonly repoRoot: string;
+  /** Scratch folder for this run's outputs. */
+  readonly workDir: string;
+  readonly sourceUrl: string;
+  readonly databaseName: string;
+  readonly pgPort: number;
+  readonly month: string;
+  /** A connection to the source database, for its statistics. */
+  readonly stats: Client;
+  readonly timeoutMs: number;
+  /** Write V8 CPU profiles of the engine and naive children here. */
+  readonly cpuProfileDir?: string;
+}
+
+export interface RunMeasure {
+  /** The side's own time: in-process for engine and naive, the report's totalMs for the pipeline, psql's wall time for the floor. */
+  readonly ms: number;
+  /** Wall time of the child process, including Node or psql start-up. */
+  readonly wallMs: number;
+  readonly peakRssBytes?: number;
+  /** Bytes received from PostgreSQL (socket level). */
+  readonly pgBytesRead?: number;
+  /** Rows the side read from the source, per table (its own count). */
+  readonly sourceRows?: Readonly<Record<string, number>>;
+  /** Rows PostgreSQL read from each table for this run (seq_tup_read + idx_tup_fetch). */
+  readonly rowsExamined: Readonly<Record<string, number>>;
+  /** Index scans started on the loans table for this run. */
+  readonly loansIndexScans: number;
+  /** Engine phases (ms), or pipeline states (ms). */
+  readonly breakdown?: Readonly<Record<string, number>>;
+  /** SHA-256 of each bank's CSV (header + rows), sorted. */
+  readonly outputSha256: readonly string[];
+  readonly outputBytes: number;
+  /** 1-minute load average when the run ended. */
+  readonly loadAvg1: number;
+}
+
+export type SideOutcome = { readonly ok: true; readonly run: RunMeasure } | { readonly ok: false; readonly error: string };
+
+export async function runSide(side: Side, ctx: SideContext): Promise<SideOutcome> {
+  const outDir = await mkdtemp(join(ctx.workDir, `${side}-`));
+  try {
+    const before = await tableStats(ctx.stats, ctx.databaseName);
+    const measured = await RUNNERS[side](ctx, outDir);
+    if ('error' in measured) return { ok: false, error: measured.error };
+    const after = await tableStats(ctx.stats, ctx.databaseName);
+    const rowsExamined: Record<string, number> = {};
+    for (const [table, now] of Object.entries(after)) {
+      const was = before[table] ?? { rows: 0, indexScans: 0 };
+      if (now.rows - was.rows > 0) rowsExamined[table] = now.rows - was.rows;
+    }
+    const loansIndexScans = (after.loans?.indexScans ?? 0) - (before.loans?.indexScans ?? 0);
+    return { ok: true, run: { ...measured, rowsExamined, loansIndexScans, loadAvg1: loadavg()[0]! } };
+  } finally {
+    await rm(outDir, { recursive: true, force: true });
+  }
+}
+
+type Measured = Omit<RunMeasure, 'rowsExamined' | 'loansIndexScans' | 'loadAvg1'> | { error: string };
+type Runner = (ctx: SideContext, outDir: string) => Promise<Measured>;
+
+const RUNNERS: Record<Side, Runner> = {
+  pipeline: runPipeline,
+  engine: (ctx, outDir) => runEngineChild('engine', ctx, outDir),
+  floor: runFloor,
+  naive: (ctx, outDir) => runEngineChild('naive', ctx, outDir),
+};
+
+/** The report `npm run extract -- --report FILE` writes (issue 4's CLI). */
+interface PipelineReport {
+  readonly outcome: 'succeeded' | 'skipped' | 'busy' | 'failed';
+  readonly month: string;
+  readonly totalMs: number;
+  readonly states: readonly { readonly name: string; readonly ms: number }[];
+  readonly files: readonly { readonly key: string; readonly path: string; readonly rows: number; readonly bytes: number; readonly sha256: string }[];
+}
+
+async function runPipeline(ctx: SideContext, outDir: string): Promise<Measured> {
+  const reportFile = join(outDir, 'report.json');
+  const dataDir = join(outDir, 'data');
+  const child = await runChild(
+    join(ctx.repoRoot, 'node_modules', '.bin', 'tsx'),
+    ['local/cli.ts', '--source', ctx.sourceUrl, '--month', ctx.month, '--data-dir', dataDir, '--report', reportFile],
+    { cwd: ctx.repoRoot, timeoutMs: ctx.timeoutMs, pgPort: ctx.pgPort },
+  );
+  const failure = childFailure(child);
+  if (failure) return { error: `local/cli.ts ${failure}` };
+  let report: PipelineReport;
+  try {
+    report = JSON.parse(await readFile(reportFile, 'utf8')) as PipelineReport;
+  } catch (error) {
+    return { error: `local/cli.ts exited 0 but its --report file is unreadable: ${(error as Error).message}` };
+  }
+  if (report.outcome !== 'succeeded') return { error: `local/cli.ts reported outcome "${report.outcome}": ${tail(child.stderr || child.stdout)}` };
+  const breakdown: Record<string, number> = {};
+  for (const state of report.states) breakdown[state.name] = (breakdown[state.name] ?? 0) + state.ms;
+  return {
+    ms: report.totalMs,
+    wallMs: child.wallMs,
+    ...summarizeProbes(child.probes),
+    breakdown,
+    outputSha256: report.files.map((f) => f.sha256).sort(),
+    outputBytes: report.files.reduce((sum, f) => sum + f.bytes, 0),
+  };
+}
+
+async function runEngineChild(mode: EngineChildInput['mode'], ctx: SideContext, outDir: string): Promise<Measured> {
+  const input: EngineChildInput = { mode, sourceUrl: ctx.sourceUrl, month: ctx.month, outDir: join(outDir, 'staging') };
+  const profile = ctx.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${ctx.cpuProfileDir}`, `--cpu-prof-name=${mode}-${Date.now()}.cpuprofile`] : [];
+  const child = await runChild(process.execPath, [...profile, '--import', 'tsx', join('bench', 'engine-child.ts'), JSON.stringify(input)], {
+    cwd: ctx.repoRoot,
+    timeoutMs: ctx.timeoutMs,
+    pgPort: ctx.pgPort,
+  });
+  const failure = childFailure(child);
+  if (failure) return { error: `${mode} ${failure}` };
+  let output: EngineChildOutput;
+  try {
+    output = JSON.parse(child.stdout.trim().split('\n').pop()!) as EngineChildOutput;
+  } catch {
+    return { error: `${mode} printed no result: ${tail(child.stderr || child.stdout)}` };
+  }
+  const csvs = await stagedCsvs(input.outDir);
+  const breakdown: Record<string, number> = {};
+  for (const phase of output.phases) breakdown[phase.name] = (breakdown[phase.name] ?? 0) + phase.ms;
+  return {
+    ms: output.ms,
+    wallMs: child.wallMs,
+    ...summarizeProbes(child.probes),
+    sourceRows: Object.fromEntries(output.sourceRows.map((r) => [r.table, r.row_count])),
+    breakdown,
+    outputSha256: csvs.map(sha256).sort(),
+    outputBytes: csvs.reduce((sum, c) => sum + c.length, 0),
+  };
+}
+
+async function runFloor(ctx: SideContext, outDir: string): Promise<Measured> {
+  const window = monthWindow(parseMonth(ctx.month));
+  const outFile = join(outDir, 'floor.csv');
+  const child = await runChild(
+    'psql',
+    [
+      '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', ctx.sourceUrl,
+      '-c', 'BEGIN',
+      // JIT compiles this query for about 1.5 s at 10M loans, longer than it then saves; off, the
+      // floor is the fastest PostgreSQL computes it (the engine's reads never reach the JIT threshold).
+      '-c', 'SET LOCAL jit = off',
+      '-c', `CREATE TEMP TABLE extract_window AS ${extractWindowSql(window)}`,
+      '-c', `COPY (${BRANCH_LOANS_SQL}) TO STDOUT (FORMAT csv, HEADER)`,
+      '-c', 'COMMIT',
+    ],
+    { cwd: ctx.repoRoot, timeoutMs: ctx.timeoutMs, stdoutFile: outFile },
+  );
+  const failure = childFailure(child);
+  if (failure) return { error: `psql ${failure}` };
+  const csvs = splitByBank(await readFile(outFile, 'utf8'));
+  return {
+    ms: child.wallMs,
+    wallMs: child.wallMs,
+    outputSha256: csvs.map(sha256).sort(),
+    outputBytes: (await stat(outFile)).size,
+  };
+}
+
+function childFailure(child: ChildResult): string | undefined {
+  if (child.timedOut) return `did not finish within its time limit (killed)`;
+  if (child.exitCode !== 0) return `exited with ${child.exitCode ?? child.signal}: ${tail(child.stderr || child.stdout)}`;
+  return undefined;
+}
+
+/** The staged rows parts, one CSV text per bank. */
+async function stagedCsvs(stagingDir: string): Promise<Buffer[]> {
+  const rowsDir = join(stagingDir, 'rows');
+  const out: Buffer[] = [];
+  for (const partition of (await readdir(rowsDir).catch(() => [] as string[])).sort()) {
+    for (const part of (await readdir(join(rowsDir, partition))).filter((f) => f.endsWith('.csv')).sort()) {
+      out.push(await readFile(join(rowsDir, partition, part)));
+    }
+  }
+  return out;
+}
+
+/** The floor's one CSV (bank_id first) as the per-bank files the engine stages: header, rows without bank_id. */
+export function splitByBank(csv: string): Buffer[] {
+  const [, ...records] = parseCsv(csv);
+  const byBank = new Map<string, string>();
+  for (const [bankId, ...values] of records) {
+    byBank.set(bankId!.value!, (byBank.get(bankId!.value!) ?? EXTRACT_HEADER) + csvLine(values.map((v) => v.value)));
+  }
+  return [...byBank.values()].map((text) => Buffer.from(text, 'utf8'));
+}
+
+interface CsvField {
+  /** null for an unquoted empty field (PostgreSQL's NULL in CSV). */
+  readonly value: string | null;
+}
+
+/** RFC 4180 with `\n` records, as PostgreSQL's COPY writes it. */
+export function parseCsv(text: string): CsvField[][] {
+  const records: CsvField[][] = [];
+  let record: CsvField[] = [];
+  let field = '';
+  let quoted = false;
+  let wasQuoted = false;
+  const endField = () => {
+    record.push({ value: field === '' && !wasQuoted ? null : field });
+    field = '';
+    wasQuoted = false;
+  };
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]!;
+    if (quoted) {
+      if (ch === '"' && text[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (ch === '"') {
+        quoted = false;
+      } else {
+        field += ch;
+      }
+    } else if (ch === '"') {
+      quoted = true;
+      wasQuoted = true;
+    } else if (ch === ',') {
+      endField();
+    } else if (ch === '\n') {
+      endField();
+      records.push(record);
+      record = [];
+    } else {
+      field += ch;
+    }
+  }
+  if (field !== '' || record.length > 0) {
+    endField();
+    records.push(record);
+  }
+  return records;
+}
+
+function sha256(data: Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+interface TableStat {
+  readonly rows: number;
+  readonly indexScans: number;
+}
+
+/**
+ * PostgreSQL's per-table read counters for the source database, once every other client has left it:
+ * a backend flushes its counters when it exits, before it leaves pg_stat_activity.
+ */
+async function tableStats(stats: Client, databaseName: string): Promise<Record<string, TableStat>> {
+  for (let waited = 0; waited < 10_000; waited += 50) {
+    const { rows } = await stats.query<{ n: string }>(
+      "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid() AND backend_type = 'client backend'",
+      [databaseName],
+    );
+    if (Number(rows[0]!.n) === 0) break;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  await stats.query('SELECT pg_stat_clear_snapshot()');
+  const { rows } = await stats.query<{ relname: string; rows: string; idx_scan: string }>(
+    `SELECT relname, coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0) AS rows, coalesce(idx_scan, 0) AS idx_scan
+       FROM pg_stat_user_tables WHERE schemaname = 'public'`,
+  );
+  return Object.fromEntries(rows.map((r) => [r.relname, { rows: Number(r.rows), indexScans: Number(r.idx_scan) }]));
+}
