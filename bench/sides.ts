@@ -16,6 +16,7 @@ import { loadavg } from 'node:os';
 import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Client } from 'pg';
+import { parseCsvText } from '../functions/core/csv-reader';
 import { EXTRACT_HEADER, csvLine } from '../functions/core/extract-csv';
 import { monthWindow, parseMonth } from '../functions/core/month';
 import { BRANCH_LOANS_SQL, extractWindowSql } from '../local/engine/extract-sql';
@@ -210,60 +211,13 @@ async function stagedCsvs(stagingDir: string): Promise<Buffer[]> {
 
 /** The floor's one CSV (bank_id first) as the per-bank files the engine stages: header, rows without bank_id. */
 export function splitByBank(csv: string): Buffer[] {
-  const [, ...records] = parseCsv(csv);
+  // COPY's NULL (an unquoted empty field) and "" both come back as '': the contract writes both as an empty field.
+  const [, ...records] = parseCsvText(csv);
   const byBank = new Map<string, string>();
   for (const [bankId, ...values] of records) {
-    byBank.set(bankId!.value!, (byBank.get(bankId!.value!) ?? EXTRACT_HEADER) + csvLine(values.map((v) => v.value)));
+    byBank.set(bankId!, (byBank.get(bankId!) ?? EXTRACT_HEADER) + csvLine(values));
   }
   return [...byBank.values()].map((text) => Buffer.from(text, 'utf8'));
-}
-
-interface CsvField {
-  /** null for an unquoted empty field (PostgreSQL's NULL in CSV). */
-  readonly value: string | null;
-}
-
-/** RFC 4180 with `\n` records, as PostgreSQL's COPY writes it. */
-export function parseCsv(text: string): CsvField[][] {
-  const records: CsvField[][] = [];
-  let record: CsvField[] = [];
-  let field = '';
-  let quoted = false;
-  let wasQuoted = false;
-  const endField = () => {
-    record.push({ value: field === '' && !wasQuoted ? null : field });
-    field = '';
-    wasQuoted = false;
-  };
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i]!;
-    if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (ch === '"') {
-        quoted = false;
-      } else {
-        field += ch;
-      }
-    } else if (ch === '"') {
-      quoted = true;
-      wasQuoted = true;
-    } else if (ch === ',') {
-      endField();
-    } else if (ch === '\n') {
-      endField();
-      records.push(record);
-      record = [];
-    } else {
-      field += ch;
-    }
-  }
-  if (field !== '' || record.length > 0) {
-    endField();
-    records.push(record);
-  }
-  return records;
 }
 
 function sha256(data: Buffer): string {

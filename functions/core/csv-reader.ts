@@ -116,6 +116,14 @@ export class CsvRecordParser {
   }
 }
 
+/** All records of a whole CSV text held in memory (small files: tests, a benchmark's output). */
+export function parseCsvText(text: string): string[][] {
+  const parser = new CsvRecordParser();
+  const records = parser.push(text);
+  parser.end();
+  return records;
+}
+
 function countNewlines(text: string): number {
   let n = 0;
   for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) n++;

@@ -7,6 +7,7 @@
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parseCsvText } from '../../functions/core/csv-reader';
 import { monthWindow, parseMonth } from '../../functions/core/month';
 import { runExtractJob, type ExtractJobResult } from '../../local/engine/extract-job';
 import { FolderStagingSink } from '../../local/engine/staging-sink';
@@ -182,7 +183,7 @@ describe('oracle: hand-built ODS, hand-computed extract', () => {
       let counted = 0;
       for (const parts of Object.values(staged)) {
         for (const part of parts) {
-          const [header, ...rows] = parseCsv(await readFile(part, 'utf8'));
+          const [header, ...rows] = parseCsvText(await readFile(part, 'utf8'));
           const column = header!.indexOf('loan_count_3m');
           expect(column).toBeGreaterThanOrEqual(0);
           for (const row of rows) counted += Number(row[column]);
@@ -223,40 +224,5 @@ async function readJsonLines(folder: string, name: string): Promise<unknown[]> {
     const text = await readFile(join(folder, name, file), 'utf8');
     records.push(...text.split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as unknown));
   }
-  return records;
-}
-
-/** A strict RFC 4180 reader (`\n` records, quoted fields may hold , " CR LF). */
-function parseCsv(text: string): string[][] {
-  const records: string[][] = [];
-  let record: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i]!;
-    if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (ch === '"') {
-        quoted = false;
-      } else {
-        field += ch;
-      }
-    } else if (ch === '"' && field === '') {
-      quoted = true;
-    } else if (ch === ',') {
-      record.push(field);
-      field = '';
-    } else if (ch === '\n') {
-      record.push(field);
-      records.push(record);
-      record = [];
-      field = '';
-    } else {
-      field += ch;
-    }
-  }
-  if (field !== '' || record.length > 0) throw new Error('CSV does not end with a line end');
   return records;
 }

@@ -1,6 +1,6 @@
 /** The benchmark's arithmetic: medians, ratios, targets and the README section. No timing is asserted anywhere. */
 import { replaceResultsSection, RESULTS_END, RESULTS_START } from '../../bench/report';
-import { parseCsv, splitByBank, type RunMeasure } from '../../bench/sides';
+import { splitByBank, type RunMeasure } from '../../bench/sides';
 import { formatBytes, median, medianByKey, parseSize, ratio } from '../../bench/stats';
 import { datasetRatios, evaluateTargets, historyRatios, summarizeSide, type DatasetResult } from '../../bench/summary';
 import { EXTRACT_HEADER } from '../../functions/core/extract-csv';
@@ -42,11 +42,9 @@ describe('parseSize and formatBytes', () => {
 });
 
 describe('the floor CSV, split into the per-bank files the engine stages', () => {
-  it('parses quoted fields, doubled quotes, line breaks, and NULL (unquoted empty) apart from ""', () => {
-    expect(parseCsv('a,"b,""c""",\n"x\ny","",z\n').map((r) => r.map((f) => f.value))).toEqual([
-      ['a', 'b,"c"', null],
-      ['x\ny', '', 'z'],
-    ]);
+  it('keeps quoted fields, doubled quotes and line breaks, and writes NULL (unquoted empty) and "" alike, as the contract does', () => {
+    const floor = 'bank_id,a,b,c\n1,a,"b,""c""",\n1,"x\ny","",z\n';
+    expect(splitByBank(floor).map((b) => b.toString('utf8'))).toEqual([`${EXTRACT_HEADER}a,"b,""c""",\n"x\ny",,z\n`]);
   });
 
   it('drops bank_id and starts each bank with the contract header', () => {
