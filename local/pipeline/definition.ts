@@ -42,6 +42,20 @@ export function loadLocalDefinition(
   return { definition, taskFunctions, waitStates };
 }
 
+/** A Task state's work, given its state name and the function key it invokes. */
+export type TaskInvoker = (state: string, functionKey: string, payload: unknown) => Promise<unknown>;
+
+/** The aws-local-stepfunctions overrides that run `local`: every Task through `invoke`, every Wait and retry pause shortened. */
+export function localOverrides(local: LocalDefinition, invoke: TaskInvoker, pauses: { waitMs: number; retryIntervalMs: number }) {
+  return {
+    taskResourceLocalHandlers: Object.fromEntries(
+      [...local.taskFunctions].map(([state, key]) => [state, (payload: unknown) => invoke(state, key, payload) as Promise<never>]),
+    ),
+    waitTimeOverrides: Object.fromEntries(local.waitStates.map((state) => [state, pauses.waitMs])),
+    retryIntervalOverrides: Object.fromEntries([...local.taskFunctions.keys()].map((state) => [state, pauses.retryIntervalMs])),
+  };
+}
+
 function functionKeyOf(resource: unknown): string | undefined {
   const getAtt = (resource as { 'Fn::GetAtt'?: unknown } | undefined)?.['Fn::GetAtt'];
   return Array.isArray(getAtt) && getAtt.length === 2 && getAtt[1] === 'Arn' && typeof getAtt[0] === 'string' ? getAtt[0] : undefined;

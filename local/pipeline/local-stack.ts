@@ -22,7 +22,7 @@ import { startGlueStandIn, type GlueStandIn } from '../stand-ins/glue';
 import type { LoopbackServer } from '../stand-ins/loopback-server';
 import { S3RVER_CREDENTIALS, startS3StandIn } from '../stand-ins/s3';
 import { startSnsStandIn } from '../stand-ins/sns';
-import { loadLocalDefinition, type LocalDefinition } from './definition';
+import { loadLocalDefinition, localOverrides, type LocalDefinition } from './definition';
 import { loadLambdas, routeHandlerLogs, type LocalLambdas, type LogRoute } from './lambda-runtime';
 import { readServerlessFunctions } from './serverless-config';
 
@@ -217,16 +217,12 @@ function startExecution(
   const name = randomUUID();
   const executionArn = `${STATE_MACHINE_ARN.replace(':stateMachine:', ':execution:')}:${name}`;
   const machine = new StateMachine(local.definition as never);
-  const taskResourceLocalHandlers = Object.fromEntries(
-    [...local.taskFunctions].map(([state, key]) => [state, (payload: unknown) => lambdas.invoke.get(key)!(payload) as Promise<never>]),
-  );
   const startedAt = new Date();
   const execution = machine.run(input as never, {
-    overrides: {
-      taskResourceLocalHandlers,
-      waitTimeOverrides: Object.fromEntries(local.waitStates.map((state) => [state, LOCAL_WAIT_MS])),
-      retryIntervalOverrides: Object.fromEntries([...local.taskFunctions.keys()].map((state) => [state, LOCAL_RETRY_INTERVAL_MS])),
-    },
+    overrides: localOverrides(local, (_state, key, payload) => lambdas.invoke.get(key)!(payload), {
+      waitMs: LOCAL_WAIT_MS,
+      retryIntervalMs: LOCAL_RETRY_INTERVAL_MS,
+    }),
     context: { Execution: { Id: executionArn, Name: name, StartTime: startedAt.toISOString() } },
     noThrowOnAbort: true,
   });

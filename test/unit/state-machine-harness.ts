@@ -5,7 +5,7 @@
  */
 import '../../local/pipeline/promise-with-resolvers';
 import { StateMachine } from 'aws-local-stepfunctions';
-import { loadLocalDefinition } from '../../local/pipeline/definition';
+import { loadLocalDefinition, localOverrides } from '../../local/pipeline/definition';
 import { asLambdaError } from '../../local/pipeline/lambda-runtime';
 import { readServerlessFunctions } from '../../local/pipeline/serverless-config';
 
@@ -23,26 +23,17 @@ const local = loadLocalDefinition(readServerlessFunctions(), (key) => `arn:aws:l
 
 export async function runStateMachine(input: unknown, options: RunOptions): Promise<RunResult> {
   const machine = new StateMachine(local.definition as never);
-  const taskResourceLocalHandlers = Object.fromEntries(
-    [...local.taskFunctions.keys()].map((state) => [
-      state,
-      async (payload: unknown) => {
-        const task = options.tasks[state];
-        if (!task) throw new Error(`no handler given for Task state ${state}`);
-        try {
-          return (await task(JSON.parse(JSON.stringify(payload)))) as never;
-        } catch (error) {
-          throw asLambdaError(error);
-        }
-      },
-    ]),
-  );
+  const invoke = async (state: string, _key: string, payload: unknown) => {
+    const task = options.tasks[state];
+    if (!task) throw new Error(`no handler given for Task state ${state}`);
+    try {
+      return await task(JSON.parse(JSON.stringify(payload)));
+    } catch (error) {
+      throw asLambdaError(error);
+    }
+  };
   const execution = machine.run(input as never, {
-    overrides: {
-      taskResourceLocalHandlers,
-      waitTimeOverrides: Object.fromEntries(local.waitStates.map((state) => [state, 0])),
-      retryIntervalOverrides: Object.fromEntries([...local.taskFunctions.keys()].map((state) => [state, 0])),
-    },
+    overrides: localOverrides(local, invoke, { waitMs: 0, retryIntervalMs: 0 }),
     context: { Execution: options.execution },
   });
   const path: string[] = [];
