@@ -1,8 +1,10 @@
-"""The monthly extract as an AWS Glue 5.0 job (Spark 3.5, Python 3.11).
+"""The monthly extract as an AWS Glue 5.1 job (Spark 3.5.6, Python 3.11, Java 17).
 
 A thin driver around glue/sql: it reads only the rows the month's window needs from the ODS over
-parallel JDBC, runs the shared SQL with Spark SQL and writes the staging layout of
-functions/core/staging-layout.ts, exactly as local/engine/extract-job.ts does with DuckDB.
+parallel JDBC, all partitions in one exported snapshot, over verified TLS; runs the shared SQL with
+Spark SQL and writes the staging layout of functions/core/staging-layout.ts, byte for byte what
+local/engine/extract-job.ts writes with DuckDB (test/integration/spark-engine.test.ts proves it on
+a real Spark).
 
 Everything except main() and the Spark-only helpers at the end is plain Python, importable and
 tested without pyspark or awsglue.
@@ -20,22 +22,6 @@ from typing import Any, Iterable, Mapping, Sequence
 
 LOG = logging.getLogger("monthly-extract")
 
-# The contract's columns in order (functions/core/extract-csv.ts EXTRACT_COLUMNS).
-EXTRACT_COLUMNS = (
-    "bank_name",
-    "branch_id",
-    "branch_address",
-    "month",
-    "loan_count",
-    "loan_amount",
-    "loan_count_3m",
-    "loan_amount_3m",
-    "moving_avg_3m",
-)
-
-# Folder names under the run's staging prefix (functions/core/staging-layout.ts STAGING_FOLDERS).
-STAGING_FOLDERS = {"rows": "rows", "banks": "banks", "rejected": "rejected", "source_rows": "source_rows"}
-
 REQUIRED_ARGS = (
     "JOB_NAME",
     "month",
@@ -46,7 +32,14 @@ REQUIRED_ARGS = (
     "run_id",
     "connection_name",
 )
-DEFAULT_READ_PARTITIONS = 8
+# Optional arguments and their defaults. TLS is verified against the RDS CA bundle shipped with the
+# job; only the local runner (local/glue-spark) passes `disable`, for a test server without TLS.
+OPTIONAL_ARGS = {
+    "read_partitions": "8",
+    "ods_sslmode": "verify-full",
+    "ods_ssl_root_cert": "rds-ca-bundle.pem",
+}
+SSL_MODES = ("verify-full", "disable")
 # Each partition is one concurrent query on the Aurora reader; more would only load the database.
 MAX_READ_PARTITIONS = 64
 # Rows per round trip; with it Spark's PostgreSQL dialect turns autocommit off so the driver
@@ -55,6 +48,7 @@ FETCH_SIZE = 10_000
 
 SQL_FILES = ("branch_loans_3m.sql", "rejected_loans.sql")
 SOURCE_MODEL_FILE = "source-model.json"
+LAYOUT_FILE = "extract-layout.json"
 
 # Every bank, even without branches, so each gets a (header-only) file. NULL name as '' like the local engine.
 BANKS_SQL = "SELECT idbank AS bank_id, COALESCE(name, '') AS bank_name FROM bank ORDER BY idbank"
@@ -70,7 +64,12 @@ _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # Bucket names are 3-63 of a-z 0-9 . -; then zero or more non-empty key segments, each ending in /.
 _STAGING_PATH = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/(?:[^/]+/)*$")
+# The local runner stages to a folder (Hadoop's S3 connectors need the AWS SDK); absolute, ending in /.
+_LOCAL_STAGING_PATH = re.compile(r"^file:///(?:[^/]+/)+$")
 _READ_PARTITIONS = re.compile(r"^[0-9]+$")
+_FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+# What pg_export_snapshot() returns, e.g. 00000003-0000001B-1; checked before it is put in SQL.
+_SNAPSHOT_ID = re.compile(r"^[0-9A-F]+-[0-9A-F]+(?:-[0-9]+)?$")
 
 
 # --- arguments ---------------------------------------------------------------------------------
@@ -87,13 +86,16 @@ class JobConfig:
     run_id: str
     connection_name: str
     read_partitions: int
+    ods_sslmode: str
+    ods_ssl_root_cert: str
 
 
 def resolved_option_names(argv: Sequence[str]) -> list[str]:
-    """The names to ask getResolvedOptions for: it fails on an absent name, so the optional one only when given."""
+    """The names to ask getResolvedOptions for: it fails on an absent name, so optional ones only when given."""
     names = list(REQUIRED_ARGS)
-    if any(a == "--read_partitions" or a.startswith("--read_partitions=") for a in argv):
-        names.append("read_partitions")
+    for name in OPTIONAL_ARGS:
+        if any(a == f"--{name}" or a.startswith(f"--{name}=") for a in argv):
+            names.append(name)
     return names
 
 
@@ -121,12 +123,17 @@ def validate_args(raw: Mapping[str, str]) -> JobConfig:
         raise ValueError(f'--month "{month}" does not match --month_start {raw["month_start"]}')
 
     staging_path = raw["staging_path"]
-    if not _STAGING_PATH.match(staging_path):
+    if not (_STAGING_PATH.match(staging_path) or _LOCAL_STAGING_PATH.match(staging_path)):
         raise ValueError(f'--staging_path must be an S3 prefix "s3://bucket/prefix/" ending in "/", got "{staging_path}"')
 
-    partitions_text = str(raw.get("read_partitions", DEFAULT_READ_PARTITIONS)).strip()
+    optional = {name: str(raw.get(name, default)).strip() for name, default in OPTIONAL_ARGS.items()}
+    partitions_text = optional["read_partitions"]
     if not _READ_PARTITIONS.match(partitions_text) or not 1 <= int(partitions_text) <= MAX_READ_PARTITIONS:
         raise ValueError(f'--read_partitions must be an integer from 1 to {MAX_READ_PARTITIONS}, got "{partitions_text}"')
+    if optional["ods_sslmode"] not in SSL_MODES:
+        raise ValueError(f'--ods_sslmode must be one of {", ".join(SSL_MODES)}, got "{optional["ods_sslmode"]}"')
+    if not _FILE_NAME.match(optional["ods_ssl_root_cert"]):
+        raise ValueError(f'--ods_ssl_root_cert must be a file name passed with --extra-files, got "{optional["ods_ssl_root_cert"]}"')
 
     return JobConfig(
         job_name=raw["JOB_NAME"],
@@ -138,6 +145,8 @@ def validate_args(raw: Mapping[str, str]) -> JobConfig:
         run_id=raw["run_id"].strip(),
         connection_name=raw["connection_name"].strip(),
         read_partitions=int(partitions_text),
+        ods_sslmode=optional["ods_sslmode"],
+        ods_ssl_root_cert=optional["ods_ssl_root_cert"],
     )
 
 
@@ -155,9 +164,9 @@ def _first_of_month(raw: Mapping[str, str], name: str) -> date:
     return parsed
 
 
-def staging_paths(staging_path: str) -> dict[str, str]:
-    """Where each output goes: <staging_path><folder>/."""
-    return {key: f"{staging_path}{folder}/" for key, folder in STAGING_FOLDERS.items()}
+def staging_paths(staging_path: str, layout: Mapping[str, Any]) -> dict[str, str]:
+    """Where each output goes: <staging_path><folder>/, keyed as extract-layout.json's stagingFolders."""
+    return {key: f"{staging_path}{folder}/" for key, folder in layout["stagingFolders"].items()}
 
 
 # --- shared files (reach the job through --extra-files) -----------------------------------------
@@ -196,6 +205,10 @@ def load_sql(file_name: str, dirs: Iterable[Path]) -> str:
 
 def load_source_model(dirs: Iterable[Path]) -> dict[str, Any]:
     return json.loads(find_resource(SOURCE_MODEL_FILE, dirs).read_text(encoding="utf-8"))
+
+
+def load_layout(dirs: Iterable[Path]) -> dict[str, Any]:
+    return json.loads(find_resource(LAYOUT_FILE, dirs).read_text(encoding="utf-8"))
 
 
 # --- what is read from the ODS ------------------------------------------------------------------
@@ -243,22 +256,35 @@ def window_predicates(column: str, start: date, end: date, parts: int) -> list[s
     return ranges + [f"{col} IS NULL"]
 
 
-def modulo_predicates(column: str, parts: int) -> list[str]:
-    """The table split on an integer id: one predicate per remainder, plus the NULL ids.
+def id_range_predicates(column: str, lowest: int | None, highest: int | None, parts: int) -> list[str]:
+    """The table split on its integer id into at most `parts` contiguous ranges, plus the NULL ids.
 
-    mod() keeps the sign of the id in PostgreSQL, so mod(mod(id, n) + n, n) puts negative ids in
-    0..n-1 too (and cannot overflow, unlike abs()).
+    `lowest` and `highest` are the table's min and max id in the same snapshot, so every row falls
+    in exactly one predicate; each range is an index range scan on the primary key, where a split
+    by `id % n` would scan the whole table once per partition.
     """
     if parts < 1:
         raise ValueError(f"parts must be at least 1, got {parts}")
     col = quote_ident(column)
-    return [f"mod(mod({col}, {parts}) + {parts}, {parts}) = {k}" for k in range(parts)] + [f"{col} IS NULL"]
+    if lowest is None or highest is None:
+        return [f"{col} IS NULL"]
+    if highest < lowest:
+        raise ValueError(f"empty id range [{lowest}, {highest}]")
+    span = highest - lowest + 1
+    parts = min(parts, span)
+    bounds = [lowest + (span * i) // parts for i in range(parts + 1)]
+    return [f"{col} >= {lo} AND {col} < {hi}" for lo, hi in zip(bounds, bounds[1:])] + [f"{col} IS NULL"]
 
 
-def read_predicates(table: SourceTable, config: JobConfig) -> list[str]:
+def read_predicates(table: SourceTable, config: JobConfig, id_bounds: tuple[int | None, int | None]) -> list[str]:
     if table.window_column:
         return window_predicates(table.window_column, config.window_start, config.window_end, config.read_partitions)
-    return modulo_predicates(table.columns[0][0], config.read_partitions)
+    return id_range_predicates(table.columns[0][0], id_bounds[0], id_bounds[1], config.read_partitions)
+
+
+def id_bounds_query(schema: str, table: SourceTable) -> str:
+    column = quote_ident(table.columns[0][0])
+    return f"SELECT min({column}), max({column}) FROM {quote_ident(schema)}.{quote_ident(table.name)}"
 
 
 def check_source_types(table: SourceTable, dtypes: Sequence[tuple[str, str]]) -> None:
@@ -291,6 +317,56 @@ def jdbc_url(conf: Mapping[str, str]) -> str:
     raise ValueError(f"the Glue connection gives no JDBC URL with a database name (keys: {', '.join(sorted(conf))})")
 
 
+def connection_credentials(conf: Mapping[str, str], connection_name: str, glue_client: Any, secrets_client: Any) -> tuple[str, str]:
+    """User and password of the ODS login: from the connection, or from its Secrets Manager secret.
+
+    A connection that keeps its login in Secrets Manager (SECRET_ID) may not hand it out through
+    extract_jdbc_conf(); then the secret is read as Glue would, {"username", "password"}. The clients
+    are boto3's glue and secretsmanager (callables, so they are only made when needed).
+    """
+    if conf.get("user") and conf.get("password") is not None:
+        return conf["user"], conf["password"]
+    properties = glue_client().get_connection(Name=connection_name, HidePassword=True)["Connection"].get("ConnectionProperties", {})
+    secret_id = properties.get("SECRET_ID")
+    if not secret_id:
+        raise ValueError(f"the Glue connection {connection_name} gives no user and password and names no SECRET_ID")
+    secret_text = secrets_client().get_secret_value(SecretId=secret_id).get("SecretString")
+    try:
+        secret = json.loads(secret_text or "")
+    except ValueError:
+        secret = None
+    if not isinstance(secret, dict) or not secret.get("username") or not secret.get("password"):
+        # Never show the secret's value, only what is missing.
+        raise ValueError(f'the secret {secret_id} of connection {connection_name} must be JSON with "username" and "password"')
+    return str(secret["username"]), str(secret["password"])
+
+
+def tls_properties(config: JobConfig, dirs: Iterable[Path]) -> dict[str, str]:
+    """pgjdbc's TLS settings: the server's certificate and host name verified against the CA bundle.
+
+    pgjdbc's default (sslmode=prefer) neither requires TLS nor verifies the server, and the Glue
+    connection's JDBC_ENFORCE_SSL does not govern a hand-built spark.read.jdbc. The bundle reaches
+    the driver's working directory through --extra-files and the executors' through addFile, so a
+    bare file name resolves on both; from a checkout the absolute path is used (local mode only).
+    """
+    if config.ods_sslmode == "disable":
+        return {"sslmode": "disable"}
+    bundle = find_resource(config.ods_ssl_root_cert, dirs)
+    in_working_dir = (Path.cwd() / config.ods_ssl_root_cert).resolve() == bundle.resolve()
+    return {"sslmode": "verify-full", "sslrootcert": config.ods_ssl_root_cert if in_working_dir else str(bundle)}
+
+
+def snapshot_import_statement(snapshot_id: str) -> str:
+    """What each partition's session runs first (Spark's sessionInitStatement): join the driver's snapshot.
+
+    BEGIN first: whatever pgjdbc's autocommit state when Spark runs it, the read that follows is in
+    this REPEATABLE READ READ ONLY transaction (a second BEGIN from the driver is only a warning).
+    """
+    if not _SNAPSHOT_ID.match(snapshot_id):
+        raise ValueError(f"unexpected snapshot id from pg_export_snapshot(): {snapshot_id!r}")
+    return f"BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT '{snapshot_id}'"
+
+
 # --- what is computed and written ---------------------------------------------------------------
 
 
@@ -305,8 +381,8 @@ def extract_window_sql(config: JobConfig) -> str:
     CAST('{config.window_end.isoformat()}' AS DATE) AS window_end"""
 
 
-def check_extract_columns(columns: Sequence[str]) -> None:
-    expected = ["bank_id", *EXTRACT_COLUMNS]
+def check_extract_columns(columns: Sequence[str], layout: Mapping[str, Any]) -> None:
+    expected = ["bank_id", *layout["columns"]]
     if list(columns) != expected:
         raise ValueError(
             f"glue/sql/branch_loans_3m.sql returns columns {', '.join(columns)}; the contract needs {', '.join(expected)}"
@@ -334,49 +410,100 @@ def csv_writer_options() -> dict[str, str]:
         "encoding": "UTF-8",
         # Parts must stay part-*.csv for the publish step, whatever the cluster's default codec.
         "compression": "none",
+        # univocity's default comment character is '#', and its writer quotes a first field that
+        # starts with it ("#1 Bank" -> "\"#1 Bank\""); NUL turns comments off, so no such quoting.
+        "comment": "\u0000",
     }
-
-
-def lone_cr_condition(string_columns: Sequence[str]) -> str | None:
-    """SQL condition for a value holding CR but no LF.
-
-    Spark's CSV writer (univocity) quotes a field for `,` `"` or LF but not for a lone CR, which
-    contract section 3 requires quoted. Such rows fail the run instead of being written wrong.
-    """
-    checks = [f"(instr(`{c}`, char(13)) > 0 AND instr(`{c}`, char(10)) = 0)" for c in string_columns]
-    return " OR ".join(checks) if checks else None
 
 
 # --- Spark-only ---------------------------------------------------------------------------------
 
 
-def read_source_table(spark: Any, url: str, properties: dict[str, str], schema: str, table: SourceTable, config: JobConfig) -> int:
+class ExportedSnapshot:
+    """A REPEATABLE READ READ ONLY transaction on the driver, held open while the partitions read.
+
+    Spark's JDBC partitions are separate sessions; each imports this transaction's snapshot
+    (pg_export_snapshot / SET TRANSACTION SNAPSHOT), so every table and partition sees one moment of
+    the ODS, as the local engine's single transaction does. A snapshot can only be imported on the
+    server that exported it: the connection must name one instance, not a load-balanced endpoint
+    (an import elsewhere fails the run, it never reads another moment).
+    """
+
+    def __init__(self, spark: Any, url: str, properties: Mapping[str, str]):
+        jvm = spark.sparkContext._jvm
+        java_properties = jvm.java.util.Properties()
+        for key, value in properties.items():
+            java_properties.setProperty(key, value)
+        # The driver class directly: DriverManager does not see jars added to Spark's class loader.
+        self._connection = jvm.org.postgresql.Driver().connect(url, java_properties)
+        if self._connection is None:
+            raise ValueError("the Glue connection's JDBC URL is not a PostgreSQL URL")
+        try:
+            self._connection.setAutoCommit(False)
+            self._execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            self.snapshot_id = self._query_row("SELECT pg_export_snapshot()")[0]
+            self.session_init_statement = snapshot_import_statement(self.snapshot_id)
+        except Exception:
+            self.close()
+            raise
+
+    def id_bounds(self, schema: str, table: SourceTable) -> tuple[int | None, int | None]:
+        lowest, highest = self._query_row(id_bounds_query(schema, table))
+        return lowest, highest
+
+    def close(self) -> None:
+        try:
+            self._connection.rollback()
+        finally:
+            self._connection.close()
+
+    def __enter__(self) -> "ExportedSnapshot":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def _execute(self, sql: str) -> None:
+        statement = self._connection.createStatement()
+        try:
+            statement.execute(sql)
+        finally:
+            statement.close()
+
+    def _query_row(self, sql: str) -> list[Any]:
+        statement = self._connection.createStatement()
+        try:
+            result = statement.executeQuery(sql)
+            if not result.next():
+                raise ValueError(f"no row from {sql}")
+            count = result.getMetaData().getColumnCount()
+            # getObject: py4j turns Java Integer/Long/String into Python values, NULL into None.
+            return [result.getObject(i) for i in range(1, count + 1)]
+        finally:
+            statement.close()
+
+
+def read_source_table(spark: Any, url: str, properties: dict[str, str], schema: str, table: SourceTable, predicates: list[str]) -> int:
     """Reads one table in parallel into a cached temp view of its name; returns the rows read."""
-    df = spark.read.jdbc(
-        url=url,
-        table=source_query(schema, table),
-        predicates=read_predicates(table, config),
-        properties=properties,
-    )
+    df = spark.read.jdbc(url=url, table=source_query(schema, table), predicates=predicates, properties=properties)
     check_source_types(table, df.dtypes)
-    # Cached before counting, so the SQL reuses these rows instead of reading PostgreSQL again.
+    # Cached (memory and disk) and counted while the snapshot is held, so the SQL reuses these rows;
+    # a lost cache block would re-read with the released snapshot and fail the run, never mix moments.
     df = df.cache()
     count = df.count()
     df.createOrReplaceTempView(table.name)
-    LOG.info("read %d rows from %s.%s", count, schema, table.name)
+    LOG.info("read %d rows from %s.%s in %d partitions", count, schema, table.name, len(predicates))
     return count
-
-
-def fail_on_lone_cr(rows: Any) -> None:
-    condition = lone_cr_condition([name for name, dtype in rows.dtypes if is_text_dtype(dtype)])
-    bad = rows.where(condition).select("bank_id", "branch_id").limit(20).collect() if condition else []
-    if bad:
-        ids = ", ".join(f"bank {r.bank_id} branch {r.branch_id}" for r in bad)
-        raise ValueError(f"a text field holds a carriage return without a line feed ({ids}); Spark's CSV writer would not quote it")
 
 
 def write_json_lines(df: Any, path: str) -> None:
     df.coalesce(1).write.mode("overwrite").option("compression", "none").json(path)
+
+
+def boto3_client(service: str) -> Any:
+    import boto3  # Glue ships boto3; imported only when a secret must be read.
+
+    return boto3.client(service)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -389,10 +516,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     argv = list(sys.argv if argv is None else argv)
     raw = getResolvedOptions(argv, resolved_option_names(argv))
     config = validate_args(raw)
-    paths = staging_paths(config.staging_path)
     dirs = resource_dirs()
+    layout = load_layout(dirs)
+    paths = staging_paths(config.staging_path, layout)
     model = load_source_model(dirs)
     branch_sql, rejected_sql = (load_sql(name, dirs) for name in SQL_FILES)
+    tls = tls_properties(config, dirs)
 
     glue_context = GlueContext(SparkContext.getOrCreate())
     spark = glue_context.spark_session
@@ -401,34 +530,45 @@ def main(argv: Sequence[str] | None = None) -> None:
     # Integer overflow fails the run instead of wrapping into a wrong sum.
     spark.conf.set("spark.sql.ansi.enabled", "true")
     LOG.info(
-        "run %s: month %s, window [%s, %s), staging %s, connection %s, %d read partitions",
+        "run %s: month %s, window [%s, %s), staging %s, connection %s, %d read partitions, TLS %s",
         config.run_id, config.month, config.window_start, config.window_end,
-        config.staging_path, config.connection_name, config.read_partitions,
+        config.staging_path, config.connection_name, config.read_partitions, config.ods_sslmode,
     )
+    if "sslrootcert" in tls:
+        # Executors open their own connections: the bundle goes to their working directory too.
+        spark.sparkContext.addFile(str(find_resource(config.ods_ssl_root_cert, dirs)))
 
     jdbc_conf = glue_context.extract_jdbc_conf(config.connection_name)
-    properties = {
-        "user": jdbc_conf["user"],
-        "password": jdbc_conf["password"],
-        "driver": "org.postgresql.Driver",
-        "fetchsize": str(FETCH_SIZE),
-    }
+    user, password = connection_credentials(
+        jdbc_conf, config.connection_name, lambda: boto3_client("glue"), lambda: boto3_client("secretsmanager")
+    )
     url = jdbc_url(jdbc_conf)
-    source_rows = [
-        (table.name, read_source_table(spark, url, properties, model["schema"], table, config))
-        for table in source_tables(model)
-    ]
+    login = {"user": user, "password": password, **tls}
+    schema = model["schema"]
+    with ExportedSnapshot(spark, url, login) as snapshot:
+        LOG.info("reading the ODS in snapshot %s", snapshot.snapshot_id)
+        properties = {
+            **login,
+            "driver": "org.postgresql.Driver",
+            "fetchsize": str(FETCH_SIZE),
+            "sessionInitStatement": snapshot.session_init_statement,
+        }
+        source_rows = []
+        for table in source_tables(model):
+            bounds = (None, None) if table.window_column else snapshot.id_bounds(schema, table)
+            predicates = read_predicates(table, config, bounds)
+            source_rows.append((table.name, read_source_table(spark, url, properties, schema, table, predicates)))
 
     spark.sql(extract_window_sql(config)).createOrReplaceTempView("extract_window")
     rows = spark.sql(branch_sql)
-    check_extract_columns(rows.columns)
+    check_extract_columns(rows.columns, layout)
     rows = rows.cache()
-    fail_on_lone_cr(rows)
 
     per_bank = rows.groupBy("bank_id").count().orderBy("bank_id").collect()
     LOG.info("writing %d rows: %s", sum(r["count"] for r in per_bank), ", ".join(f"bank {r.bank_id}: {r['count']}" for r in per_bank))
-    # Sorting by bank_id too matches the order partitionBy needs; otherwise Spark 3.4+ plans its own
-    # sort by bank_id on top and drops the branch_id order.
+    # One part per bank, rows in branch_id order: repartition puts each bank in one partition, and
+    # sorting by bank_id too matches the order partitionBy needs (else Spark 3.4+ plans its own sort
+    # by bank_id on top and drops the branch_id order).
     (
         rows.repartition("bank_id")
         .sortWithinPartitions("bank_id", "branch_id")
@@ -443,7 +583,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     LOG.info("rejected loans: %s", ", ".join(f"{r.reason}: {r.loan_count}" for r in rejected_counts) or "none")
     write_json_lines(rejected, paths["rejected"])
     write_json_lines(spark.sql(BANKS_SQL), paths["banks"])
-    write_json_lines(spark.createDataFrame(source_rows, "`table` STRING, row_count BIGINT"), paths["source_rows"])
+    write_json_lines(spark.createDataFrame(source_rows, "`table` STRING, row_count BIGINT"), paths["sourceRows"])
     LOG.info("staged under %s", config.staging_path)
     job.commit()
 

@@ -19,6 +19,15 @@ export function parseCount(text: string | undefined, field: string, fallback: nu
   return value;
 }
 
+/** One of `choices`, or undefined when not given. */
+export function parseChoice<T extends string>(text: string | undefined, field: string, choices: readonly T[]): T | undefined {
+  if (text === undefined) return undefined;
+  if (!(choices as readonly string[]).includes(text)) {
+    throw new InvalidInputError(field, `must be one of ${choices.join(', ')}, got "${text}"`);
+  }
+  return text as T;
+}
+
 export function parsePostgresUrl(text: string | undefined, field: string): string | undefined {
   if (text === undefined) return undefined;
   if (!/^postgres(ql)?:\/\//.test(text)) {

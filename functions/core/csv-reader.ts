@@ -149,7 +149,18 @@ export interface ExtractCsvExpectation {
 
 const HEADER_BYTES = Buffer.from(EXTRACT_HEADER, 'utf8');
 const UTF8_BOM = Buffer.from([0xef, 0xbb, 0xbf]);
-const COLUMN = Object.fromEntries(EXTRACT_COLUMNS.map((c, i) => [c, i])) as Record<(typeof EXTRACT_COLUMNS)[number], number>;
+const COLUMN = columnPositions(['bank_name', 'branch_id', 'month', 'loan_count', 'loan_amount'] as const);
+
+/** Where each column the reader checks sits in glue/extract-layout.json's order; a missing one fails at load. */
+function columnPositions<T extends string>(names: readonly T[]): Record<T, number> {
+  const positions = {} as Record<T, number>;
+  for (const name of names) {
+    const at = EXTRACT_COLUMNS.indexOf(name);
+    if (at < 0) throw new Error(`glue/extract-layout.json has no column ${name}`);
+    positions[name] = at;
+  }
+  return positions;
+}
 const WHOLE_NUMBER = /^-?\d+$/;
 const COUNT = /^\d+$/;
 

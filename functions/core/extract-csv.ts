@@ -2,19 +2,10 @@
  * The extract file's format (contract section 3): the columns of section 2 in order, UTF-8 without
  * BOM, `,` separator, `\n` line ends, RFC 4180 quoting only where a field needs it.
  */
-export const EXTRACT_COLUMNS = [
-  'bank_name',
-  'branch_id',
-  'branch_address',
-  'month',
-  'loan_count',
-  'loan_amount',
-  'loan_count_3m',
-  'loan_amount_3m',
-  'moving_avg_3m',
-] as const;
+import layout from '../../glue/extract-layout.json';
 
-export type ExtractColumn = (typeof EXTRACT_COLUMNS)[number];
+/** The contract's columns in order, from glue/extract-layout.json (glue/etl.py reads the same file). */
+export const EXTRACT_COLUMNS: readonly string[] = layout.columns;
 
 const NEEDS_QUOTES = /[",\r\n]/;
 

@@ -69,7 +69,8 @@ export async function publishExtracts(store: ObjectStore, run: RunContext, now: 
   assertRunContext(run);
   const prefix = run.stagingPrefix;
   const mKey = manifestKey(run.window);
-  const staged: StagedObject[] = (await store.list(prefix)).map((o) => ({ ...o, relativeKey: o.key.slice(prefix.length) }));
+  const listed = withoutFolderMarkers(await store.list(prefix));
+  const staged: StagedObject[] = listed.map((o) => ({ ...o, relativeKey: o.key.slice(prefix.length) }));
 
   if (!staged.some((o) => inFolder(o.relativeKey, STAGING_FOLDERS.banks))) {
     // Cleanup deletes banks/ first, so a retried invocation after a complete publish lands here.
@@ -346,11 +347,30 @@ function headerOnlyScan(): ExtractCsvScan {
   return { rows: 0, bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex'), loanCount: 0n, loanAmount: 0n };
 }
 
+/**
+ * The staging without its folder markers: zero-byte objects whose key ends in `_$folder$` or `/`.
+ * S3 has no directories, so Hadoop file systems fake them: EMRFS (which AWS Glue jobs write through)
+ * leaves `rows/bank_id=3_$folder$`, the S3A connector and the S3 console leave `rows/bank_id=3/`.
+ * They hold no data, so publishing ignores them (a folder holding only markers does not exist);
+ * cleanup still deletes them with the rest of the staging. An object named like a marker that holds
+ * bytes is not a marker, and is refused rather than read as data or silently skipped.
+ */
+function withoutFolderMarkers(objects: readonly ListedObject[]): ListedObject[] {
+  return objects.filter((o) => {
+    if (!o.key.endsWith('/') && !o.key.endsWith('_$folder$')) return true;
+    if (o.size === 0) return false;
+    throw new StagingError(
+      `${o.key} is named like a folder marker but holds ${o.size} bytes, so it is not one; ` +
+        'the extract job does not write it. Nothing was published.',
+    );
+  });
+}
+
 function inFolder(relativeKey: string, folder: string): boolean {
   return relativeKey.startsWith(`${folder}/`);
 }
 
-/** Objects of a folder that carry data: Hadoop-style hidden files (`_SUCCESS`, `_temporary/`, `.crc`) are not. */
+/** Objects of a folder that carry data: Hadoop-style hidden files (`_SUCCESS`, `_temporary/`, `.crc`) are not; folder markers are dropped on listing. */
 function dataObjects(staged: readonly StagedObject[], folder: string): StagedObject[] {
   return staged.filter((o) => inFolder(o.relativeKey, folder) && !o.relativeKey.split('/').some((s) => s.startsWith('_') || s.startsWith('.')));
 }

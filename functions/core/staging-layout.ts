@@ -8,13 +8,12 @@
  *                                      banks without branches still get a (header-only) file
  *   rejected/part-*.json               JSON lines {"reason", "loan_count"}
  *   source_rows/part-*.json            JSON lines {"table", "row_count"}: rows read from the ODS
+ *
+ * The folder names live in glue/extract-layout.json, which glue/etl.py reads too.
  */
-export const STAGING_FOLDERS = {
-  rows: 'rows',
-  banks: 'banks',
-  rejected: 'rejected',
-  sourceRows: 'source_rows',
-} as const;
+import layout from '../../glue/extract-layout.json';
+
+export const STAGING_FOLDERS: Readonly<typeof layout.stagingFolders> = layout.stagingFolders;
 
 export interface StagedBank {
   readonly bank_id: number;
@@ -35,7 +34,7 @@ export function bankRowsFolder(bankId: number): string {
   return `${STAGING_FOLDERS.rows}/bank_id=${bankId}`;
 }
 
-const ROWS_PART = /^rows\/bank_id=(-?\d+)\/(part-[^/]+\.csv)$/;
+const ROWS_PART = new RegExp(`^${STAGING_FOLDERS.rows}/bank_id=(-?\\d+)/(part-[^/]+\\.csv)$`);
 
 /** For a key relative to the staging prefix: the bank a rows part belongs to, or null if it is no rows part. */
 export function parseRowsPartKey(relativeKey: string): { bankId: number; fileName: string } | null {

@@ -1,15 +1,16 @@
-"""The pure parts of glue/etl.py, checked against the TypeScript and JSON they must agree with.
+"""The pure parts of glue/etl.py: no Spark, no database. What Spark does with them is proved on a real
+Spark by test_etl_spark.py and test/integration/spark-engine.test.ts.
 
 Run from the repository root: python3 -m unittest discover -s glue/tests -t . -v
 """
 import json
+import os
 import re
 import sqlite3
+import subprocess
 import sys
 import tempfile
-import types
 import unittest
-import unittest.mock
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -34,18 +35,12 @@ def valid_args(**overrides):
     return args
 
 
-def sqlite_has_mod():
-    try:
-        sqlite3.connect(":memory:").execute("SELECT mod(7, 3)")
-        return True
-    except sqlite3.OperationalError:
-        return False
-
-
 class ImportTest(unittest.TestCase):
     def test_module_imports_without_spark(self):
-        self.assertNotIn("pyspark", sys.modules)
-        self.assertNotIn("awsglue", sys.modules)
+        # In a fresh interpreter: other test modules of this run may have loaded pyspark.
+        check = "import sys; from glue import etl; print(sorted({'pyspark', 'awsglue', 'boto3'} & set(sys.modules)))"
+        result = subprocess.run([sys.executable, "-c", check], cwd=REPO, capture_output=True, text=True, check=True)
+        self.assertEqual(result.stdout.strip(), "[]")
 
 
 class ValidateArgsTest(unittest.TestCase):
@@ -60,7 +55,8 @@ class ValidateArgsTest(unittest.TestCase):
         self.assertEqual(config.window_start, date(2024, 1, 1))
         self.assertEqual(config.month_start, date(2024, 3, 1))
         self.assertEqual(config.window_end, date(2024, 4, 1))
-        self.assertEqual(config.read_partitions, etl.DEFAULT_READ_PARTITIONS)
+        self.assertEqual(config.read_partitions, int(etl.OPTIONAL_ARGS["read_partitions"]))
+        self.assertEqual((config.ods_sslmode, config.ods_ssl_root_cert), ("verify-full", "rds-ca-bundle.pem"))
 
     def test_accepts_a_window_across_the_year_boundary(self):
         config = etl.validate_args(
@@ -105,6 +101,22 @@ class ValidateArgsTest(unittest.TestCase):
             with self.subTest(path=path):
                 self.assert_rejected("staging_path", staging_path=path)
 
+    def test_accepts_a_local_folder_for_the_local_runner(self):
+        self.assertEqual(etl.validate_args(valid_args(staging_path="file:///tmp/run-1/")).staging_path, "file:///tmp/run-1/")
+        for path in ("file://tmp/run-1/", "file:///tmp/run-1", "file:///"):
+            with self.subTest(path=path):
+                self.assert_rejected("staging_path", staging_path=path)
+
+    def test_tls_arguments(self):
+        self.assertEqual(etl.validate_args(valid_args(ods_sslmode="disable")).ods_sslmode, "disable")
+        for mode in ("prefer", "require", "verify-ca", ""):
+            with self.subTest(mode=mode):
+                self.assert_rejected("ods_sslmode", ods_sslmode=mode)
+        self.assertEqual(etl.validate_args(valid_args(ods_ssl_root_cert="ca.pem")).ods_ssl_root_cert, "ca.pem")
+        for name in ("../ca.pem", "/etc/ssl/ca.pem", "s3://b/ca.pem", ".hidden"):
+            with self.subTest(name=name):
+                self.assert_rejected("ods_ssl_root_cert", ods_ssl_root_cert=name)
+
     def test_accepts_a_bucket_root_staging_path(self):
         self.assertEqual(etl.validate_args(valid_args(staging_path="s3://bucket-1/")).staging_path, "s3://bucket-1/")
 
@@ -124,11 +136,13 @@ class ValidateArgsTest(unittest.TestCase):
                 self.assertIn(f"--{name}", str(caught.exception))
         self.assert_rejected("connection_name", connection_name="  ")
 
-    def test_optional_argument_is_only_requested_when_passed(self):
+    def test_optional_arguments_are_only_requested_when_passed(self):
         base = ["etl.py", "--JOB_NAME", "j", "--month", "2024-03"]
-        self.assertNotIn("read_partitions", etl.resolved_option_names(base))
-        self.assertIn("read_partitions", etl.resolved_option_names(base + ["--read_partitions", "4"]))
-        self.assertIn("read_partitions", etl.resolved_option_names(base + ["--read_partitions=4"]))
+        for name in etl.OPTIONAL_ARGS:
+            with self.subTest(name=name):
+                self.assertNotIn(name, etl.resolved_option_names(base))
+                self.assertIn(name, etl.resolved_option_names(base + [f"--{name}", "4"]))
+                self.assertIn(name, etl.resolved_option_names(base + [f"--{name}=4"]))
         self.assertEqual(etl.resolved_option_names(base)[: len(etl.REQUIRED_ARGS)], list(etl.REQUIRED_ARGS))
 
 
@@ -202,29 +216,44 @@ class WindowPredicatesTest(unittest.TestCase):
             etl.window_predicates("loan_date", date(2024, 1, 1), date(2024, 1, 1), 8)
 
 
-class ModuloPredicatesTest(unittest.TestCase):
+class IdRangePredicatesTest(unittest.TestCase):
     def test_shape(self):
-        predicates = etl.modulo_predicates("idclient", 4)
-        self.assertEqual(len(predicates), 5)
-        self.assertEqual(predicates[0], 'mod(mod("idclient", 4) + 4, 4) = 0')
-        self.assertEqual(predicates[3], 'mod(mod("idclient", 4) + 4, 4) = 3')
-        self.assertEqual(predicates[-1], '"idclient" IS NULL')
+        self.assertEqual(
+            etl.id_range_predicates("idclient", 1, 100, 4),
+            [
+                '"idclient" >= 1 AND "idclient" < 26',
+                '"idclient" >= 26 AND "idclient" < 51',
+                '"idclient" >= 51 AND "idclient" < 76',
+                '"idclient" >= 76 AND "idclient" < 101',
+                '"idclient" IS NULL',
+            ],
+        )
 
-    @unittest.skipUnless(sqlite_has_mod(), "this sqlite3 has no mod()")
-    def test_every_id_in_exactly_one_predicate(self):
-        # sqlite's mod() keeps the dividend's sign, like PostgreSQL's.
+    def test_an_empty_table_is_one_predicate(self):
+        self.assertEqual(etl.id_range_predicates("idbank", None, None, 8), ['"idbank" IS NULL'])
+
+    def test_every_id_in_exactly_one_predicate_when_run_as_sql(self):
         db = sqlite3.connect(":memory:")
         db.execute("CREATE TABLE client (idclient INTEGER)")
         ids = list(range(-25, 26)) + [2_147_483_647, -2_147_483_648]
         db.executemany("INSERT INTO client VALUES (?)", [(i,) for i in ids] + [(None,)])
-        for parts in (1, 3, 8):
+        for parts in (1, 3, 8, 64):
             with self.subTest(parts=parts):
                 hits = {}
-                for predicate in etl.modulo_predicates("idclient", parts):
+                for predicate in etl.id_range_predicates("idclient", min(ids), max(ids), parts):
                     for (value,) in db.execute(f"SELECT idclient FROM client WHERE {predicate}"):
                         hits[value] = hits.get(value, 0) + 1
                 self.assertEqual(sorted(hits, key=lambda v: (v is not None, v or 0)), [None] + sorted(ids))
                 self.assertEqual(set(hits.values()), {1})
+
+    def test_more_partitions_than_ids(self):
+        self.assertEqual(len(etl.id_range_predicates("idbank", 7, 9, 64)), 3 + 1)
+
+    def test_rejects_nonsense(self):
+        with self.assertRaises(ValueError):
+            etl.id_range_predicates("idbank", 1, 9, 0)
+        with self.assertRaises(ValueError):
+            etl.id_range_predicates("idbank", 9, 1, 8)
 
 
 class SourceModelTest(unittest.TestCase):
@@ -245,7 +274,7 @@ class SourceModelTest(unittest.TestCase):
 
     def test_loans_read_by_window_and_dimensions_by_id(self):
         self.assertEqual(self.tables["loans"].window_column, "loan_date")
-        loans = etl.read_predicates(self.tables["loans"], self.config)
+        loans = etl.read_predicates(self.tables["loans"], self.config, (None, None))
         self.assertTrue(all('"loan_date"' in p for p in loans))
         self.assertEqual(len(loans), self.config.read_partitions + 1)
         for name in ("bank", "branch", "client", "account"):
@@ -253,8 +282,12 @@ class SourceModelTest(unittest.TestCase):
                 self.assertIsNone(self.tables[name].window_column)
                 first = next(iter(self.model["tables"][name]["columns"]))
                 self.assertEqual(
-                    etl.read_predicates(self.tables[name], self.config),
-                    etl.modulo_predicates(first, self.config.read_partitions),
+                    etl.read_predicates(self.tables[name], self.config, (1, 1000)),
+                    etl.id_range_predicates(first, 1, 1000, self.config.read_partitions),
+                )
+                self.assertEqual(
+                    etl.id_bounds_query("public", self.tables[name]),
+                    f'SELECT min("{first}"), max("{first}") FROM "public"."{name}"',
                 )
 
     def test_source_types_checked_per_family(self):
@@ -284,6 +317,102 @@ class JdbcUrlTest(unittest.TestCase):
         self.assertIn("password", str(caught.exception))
 
 
+class StubClient:
+    """A boto3 client stand-in: answers each call from a table and records it."""
+
+    def __init__(self, **answers):
+        self.answers, self.calls = answers, []
+
+    def __getattr__(self, operation):
+        def call(**request):
+            self.calls.append((operation, request))
+            answer = self.answers[operation]
+            if isinstance(answer, Exception):
+                raise answer
+            return answer
+
+        return call
+
+
+class ConnectionCredentialsTest(unittest.TestCase):
+    SECRET = "pw-from-the-secret"
+
+    def clients(self, secret_string):
+        glue = StubClient(get_connection={"Connection": {"ConnectionProperties": {"SECRET_ID": "arn:secret:ods", "JDBC_CONNECTION_URL": "jdbc:postgresql://h/ods"}}})
+        secrets = StubClient(get_secret_value={"SecretString": secret_string})
+        return glue, secrets
+
+    def test_uses_the_connection_s_login_when_it_gives_one(self):
+        glue, secrets = self.clients("{}")
+        conf = {"user": "etl", "password": "pw"}
+        self.assertEqual(etl.connection_credentials(conf, "ods", lambda: glue, lambda: secrets), ("etl", "pw"))
+        self.assertEqual((glue.calls, secrets.calls), ([], []))
+
+    def test_reads_the_secret_the_connection_names_when_it_gives_none(self):
+        glue, secrets = self.clients(json.dumps({"username": "loan_extract_reader", "password": self.SECRET, "host": "h"}))
+        user, password = etl.connection_credentials({"url": "jdbc:postgresql://h/ods"}, "ods", lambda: glue, lambda: secrets)
+        self.assertEqual((user, password), ("loan_extract_reader", self.SECRET))
+        self.assertEqual(glue.calls, [("get_connection", {"Name": "ods", "HidePassword": True})])
+        self.assertEqual(secrets.calls, [("get_secret_value", {"SecretId": "arn:secret:ods"})])
+
+    def test_a_secret_without_a_login_fails_without_showing_it(self):
+        for text in (json.dumps({"username": "u"}), "not json " + self.SECRET, json.dumps(["x", self.SECRET])):
+            with self.subTest(text=text[:12]):
+                glue, secrets = self.clients(text)
+                with self.assertRaises(ValueError) as caught:
+                    etl.connection_credentials({}, "ods", lambda: glue, lambda: secrets)
+                self.assertIn("arn:secret:ods", str(caught.exception))
+                self.assertNotIn(self.SECRET, str(caught.exception))
+
+    def test_a_connection_with_neither_login_nor_secret_fails(self):
+        glue = StubClient(get_connection={"Connection": {"ConnectionProperties": {}}})
+        with self.assertRaisesRegex(ValueError, "names no SECRET_ID"):
+            etl.connection_credentials({}, "ods", lambda: glue, lambda: None)
+
+
+class TlsPropertiesTest(unittest.TestCase):
+    def test_verify_full_against_the_bundle_shipped_with_the_job(self):
+        config = etl.validate_args(valid_args())
+        properties = etl.tls_properties(config, [GLUE])
+        self.assertEqual(properties["sslmode"], "verify-full")
+        self.assertEqual(Path(properties["sslrootcert"]).name, "rds-ca-bundle.pem")
+        self.assertTrue(Path(properties["sslrootcert"]).is_file() or (Path.cwd() / properties["sslrootcert"]).is_file())
+
+    def test_a_bundle_in_the_working_directory_is_named_by_file_name(self):
+        # Where Glue puts --extra-files on the driver, and addFile on the executors: a bare name resolves on both.
+        with tempfile.TemporaryDirectory() as work:
+            (Path(work) / "rds-ca-bundle.pem").write_text("x", encoding="utf-8")
+            previous = Path.cwd()
+            os.chdir(work)
+            try:
+                properties = etl.tls_properties(etl.validate_args(valid_args()), [Path(work), GLUE])
+            finally:
+                os.chdir(previous)
+        self.assertEqual(properties, {"sslmode": "verify-full", "sslrootcert": "rds-ca-bundle.pem"})
+
+    def test_a_missing_bundle_fails_naming_extra_files(self):
+        with tempfile.TemporaryDirectory() as empty:
+            with self.assertRaisesRegex(FileNotFoundError, "--extra-files"):
+                etl.tls_properties(etl.validate_args(valid_args(ods_ssl_root_cert="other.pem")), [Path(empty)])
+
+    def test_disable_is_explicit(self):
+        self.assertEqual(etl.tls_properties(etl.validate_args(valid_args(ods_sslmode="disable")), []), {"sslmode": "disable"})
+
+
+class SnapshotImportTest(unittest.TestCase):
+    def test_joins_the_exported_snapshot_in_a_read_only_repeatable_read_transaction(self):
+        self.assertEqual(
+            etl.snapshot_import_statement("00000003-0000002C-1"),
+            "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT '00000003-0000002C-1'",
+        )
+
+    def test_refuses_anything_else_in_the_sql(self):
+        for snapshot in ("", "x'; DROP TABLE loans; --", "00000003-0000002C-1'"):
+            with self.subTest(snapshot=snapshot):
+                with self.assertRaises(ValueError):
+                    etl.snapshot_import_statement(snapshot)
+
+
 class SqlLoadingTest(unittest.TestCase):
     def test_strips_a_trailing_semicolon(self):
         self.assertEqual(etl.strip_sql("SELECT 1;\n"), "SELECT 1")
@@ -310,51 +439,34 @@ class SqlLoadingTest(unittest.TestCase):
         self.assertEqual(etl.load_source_model(dirs)["schema"], "public")
 
 
-class ContractAgreementTest(unittest.TestCase):
-    """The Python copies of TypeScript constants must not drift from the originals."""
+class LayoutTest(unittest.TestCase):
+    """glue/extract-layout.json is the one list of columns and staging folders (TypeScript reads it too)."""
 
-    def test_extract_columns_match_extract_csv_ts(self):
-        source = (REPO / "functions/core/extract-csv.ts").read_text(encoding="utf-8")
-        block = re.search(r"EXTRACT_COLUMNS = \[(.*?)\]", source, re.S).group(1)
-        self.assertEqual(tuple(re.findall(r"'(\w+)'", block)), etl.EXTRACT_COLUMNS)
+    def setUp(self):
+        self.layout = etl.load_layout(etl.resource_dirs())
+
+    def test_columns_are_the_contract_s(self):
+        # The contract's header, as the hand-written oracle files have it.
+        header = (REPO / "test/fixtures/oracle/2024-06/bank_id=1.csv").read_text(encoding="utf-8").split("\n")[0]
+        self.assertEqual(",".join(self.layout["columns"]), header)
 
     def test_check_extract_columns(self):
-        etl.check_extract_columns(["bank_id", *etl.EXTRACT_COLUMNS])
+        etl.check_extract_columns(["bank_id", *self.layout["columns"]], self.layout)
         with self.assertRaisesRegex(ValueError, "branch_loans_3m.sql"):
-            etl.check_extract_columns(list(etl.EXTRACT_COLUMNS))
+            etl.check_extract_columns(list(self.layout["columns"]), self.layout)
         with self.assertRaises(ValueError):
-            etl.check_extract_columns(["bank_id", *reversed(etl.EXTRACT_COLUMNS)])
-
-    def test_staging_folders_match_staging_layout_ts(self):
-        source = (REPO / "functions/core/staging-layout.ts").read_text(encoding="utf-8")
-        block = re.search(r"STAGING_FOLDERS = \{(.*?)\}", source, re.S).group(1)
-        folders = sorted(re.findall(r":\s*'([\w-]+)'", block))
-        self.assertEqual(folders, ["banks", "rejected", "rows", "source_rows"])
-        self.assertEqual(sorted(etl.STAGING_FOLDERS.values()), folders)
+            etl.check_extract_columns(["bank_id", *reversed(self.layout["columns"])], self.layout)
 
     def test_staging_paths(self):
-        paths = etl.staging_paths("s3://b/runs/r1/")
         self.assertEqual(
-            paths,
+            etl.staging_paths("s3://b/runs/r1/", self.layout),
             {
                 "rows": "s3://b/runs/r1/rows/",
                 "banks": "s3://b/runs/r1/banks/",
                 "rejected": "s3://b/runs/r1/rejected/",
-                "source_rows": "s3://b/runs/r1/source_rows/",
+                "sourceRows": "s3://b/runs/r1/source_rows/",
             },
         )
-
-    def test_extract_window_sql_matches_extract_sql_ts(self):
-        source = (REPO / "local/engine/extract-sql.ts").read_text(encoding="utf-8")
-        template = re.search(r"extractWindowSql\(.*?return `(.*?)`;", source, re.S).group(1)
-        expected = (
-            template.replace("${window.month}", "2024-03")
-            .replace("${window.windowStart}", "2024-01-01")
-            .replace("${window.monthStart}", "2024-03-01")
-            .replace("${window.windowEnd}", "2024-04-01")
-        )
-        actual = etl.extract_window_sql(etl.validate_args(valid_args()))
-        self.assertEqual(" ".join(actual.split()), " ".join(expected.split()))
 
 
 class CsvOptionsTest(unittest.TestCase):
@@ -374,229 +486,10 @@ class CsvOptionsTest(unittest.TestCase):
             "lineSep": "\n",
             "encoding": "UTF-8",
             "compression": "none",
+            "comment": "\u0000",
         }
         self.assertEqual(options, expected)
         self.assertTrue(all(isinstance(v, str) for v in options.values()))
-
-    def test_lone_cr_condition(self):
-        self.assertIsNone(etl.lone_cr_condition([]))
-        condition = etl.lone_cr_condition(["bank_name", "branch_address"])
-        db = sqlite3.connect(":memory:")
-        db.execute("CREATE TABLE r (bank_name TEXT, branch_address TEXT)")
-        rows = [("A", "1 Main"), ("A", "1\r\nMain"), ("A", "1\nMain"), ("A", None), ("A\rB", "x"), ("A", "1\rMain")]
-        db.executemany("INSERT INTO r VALUES (?, ?)", rows)
-        flagged = db.execute(f"SELECT bank_name, branch_address FROM r WHERE {condition}").fetchall()
-        self.assertEqual(flagged, [("A\rB", "x"), ("A", "1\rMain")])
-
-
-class FakeFrame:
-    """Just enough of a DataFrame for main(): records what is done to it."""
-
-    def __init__(self, session, name, columns, dtypes=None, rows=()):
-        self.session, self.name, self.columns = session, name, list(columns)
-        self.dtypes = dtypes or [(c, "string" if c in ("bank_name", "branch_address", "month") else "bigint") for c in columns]
-        self.rows = list(rows)
-        self.write = FakeWriter(session, name)
-
-    def cache(self):
-        self.session.calls.append(("cache", self.name))
-        return self
-
-    def count(self):
-        self.session.calls.append(("count", self.name))
-        return len(self.rows)
-
-    def createOrReplaceTempView(self, view):
-        self.session.calls.append(("view", view))
-
-    def collect(self):
-        return self.rows
-
-    def where(self, condition):
-        self.session.calls.append(("where", condition))
-        return FakeFrame(self.session, self.name, self.columns, self.dtypes)
-
-    def select(self, *columns):
-        return self
-
-    def limit(self, n):
-        return self
-
-    def groupBy(self, column):
-        return types.SimpleNamespace(count=lambda: FakeFrame(self.session, "per_bank", [column, "count"]))
-
-    def orderBy(self, column):
-        return self
-
-    def repartition(self, column):
-        self.session.calls.append(("repartition", self.name, column))
-        return self
-
-    def sortWithinPartitions(self, *columns):
-        self.session.calls.append(("sortWithinPartitions", self.name, columns))
-        return self
-
-    def coalesce(self, n):
-        self.session.calls.append(("coalesce", self.name, n))
-        return self
-
-
-class FakeWriter:
-    def __init__(self, session, name):
-        self.session, self.name, self.settings = session, name, {}
-
-    def mode(self, mode):
-        self.settings["mode"] = mode
-        return self
-
-    def partitionBy(self, column):
-        self.settings["partitionBy"] = column
-        return self
-
-    def option(self, key, value):
-        self.settings.setdefault("options", {})[key] = value
-        return self
-
-    def options(self, **options):
-        self.settings.setdefault("options", {}).update(options)
-        return self
-
-    def csv(self, path):
-        self.session.writes.append(("csv", self.name, path, self.settings))
-
-    def json(self, path):
-        self.session.writes.append(("json", self.name, path, self.settings))
-
-
-class FakeSpark:
-    def __init__(self):
-        self.calls, self.writes, self.conf_set, self.jdbc_reads = [], [], {}, []
-        self.conf = types.SimpleNamespace(set=lambda k, v: self.conf_set.__setitem__(k, v))
-        self.read = types.SimpleNamespace(jdbc=self._jdbc)
-
-    def _jdbc(self, url, table, predicates, properties):
-        self.jdbc_reads.append((url, table, predicates, properties))
-        name = re.search(r'AS "(\w+)"$', table).group(1)
-        columns = re.findall(r'"(\w+)"', table.split(" FROM ")[0])
-        model = json.loads((GLUE / "source-model.json").read_text(encoding="utf-8"))
-        spark_type = {"integer": "int", "text": "string", "date": "date"}
-        dtypes = [(c, spark_type[model["tables"][name]["columns"][c]]) for c in columns]
-        return FakeFrame(self, name, columns, dtypes, rows=[()] * 3)
-
-    def sql(self, text):
-        self.calls.append(("sql", text[:40]))
-        if "branch_totals" in text:
-            return FakeFrame(self, "rows", ["bank_id", *etl.EXTRACT_COLUMNS])
-        if "classified" in text:
-            return FakeFrame(self, "rejected", ["reason", "loan_count"])
-        if text == etl.BANKS_SQL:
-            return FakeFrame(self, "banks", ["bank_id", "bank_name"])
-        return FakeFrame(self, "extract_window", ["month", "window_start", "month_start", "window_end"])
-
-    def createDataFrame(self, data, schema):
-        self.calls.append(("createDataFrame", tuple(data), schema))
-        return FakeFrame(self, "source_rows", ["table", "row_count"], rows=data)
-
-
-class MainWithFakeGlueTest(unittest.TestCase):
-    """main() against stand-ins for awsglue and pyspark: the calls it makes, not Spark's behaviour."""
-
-    PASSWORD = "pw-must-not-leak"
-
-    def setUp(self):
-        self.spark = FakeSpark()
-        self.committed = []
-        spark, committed, password = self.spark, self.committed, self.PASSWORD
-
-        def get_resolved_options(argv, names):
-            pairs = dict(zip(argv[1::2], argv[2::2]))
-            return {n: pairs[f"--{n}"] for n in names}
-
-        class GlueContext:
-            def __init__(self, sc):
-                self.spark_session = spark
-
-            def extract_jdbc_conf(self, name):
-                return {"url": "jdbc:postgresql://reader:5432", "fullUrl": "jdbc:postgresql://reader:5432/ods", "user": "etl", "password": password}
-
-        class Job:
-            def __init__(self, glue_context):
-                pass
-
-            def init(self, name, args):
-                committed.append(("init", name))
-
-            def commit(self):
-                committed.append(("commit",))
-
-        fakes = {
-            "awsglue": types.ModuleType("awsglue"),
-            "awsglue.utils": types.SimpleNamespace(getResolvedOptions=get_resolved_options),
-            "awsglue.context": types.SimpleNamespace(GlueContext=GlueContext),
-            "awsglue.job": types.SimpleNamespace(Job=Job),
-            "pyspark": types.ModuleType("pyspark"),
-            "pyspark.context": types.SimpleNamespace(SparkContext=types.SimpleNamespace(getOrCreate=lambda: object())),
-        }
-        patcher = unittest.mock.patch.dict(sys.modules, fakes)
-        patcher.start()
-        self.addCleanup(patcher.stop)
-
-    def run_main(self):
-        argv = ["etl.py"]
-        for key, value in valid_args(read_partitions="4").items():
-            argv += [f"--{key}", value]
-        with self.assertLogs("monthly-extract", level="INFO") as logs:
-            etl.main(argv)
-        return "\n".join(logs.output)
-
-    def test_reads_computes_and_writes_the_staging_layout(self):
-        log = self.run_main()
-        spark = self.spark
-        self.assertEqual(spark.conf_set, {"spark.sql.ansi.enabled": "true"})
-        self.assertEqual(self.committed, [("init", "monthly-extract-dev"), ("commit",)])
-
-        self.assertEqual([re.search(r'AS "(\w+)"', t).group(1) for _, t, _, _ in spark.jdbc_reads], ["bank", "branch", "client", "account", "loans"])
-        for url, _, predicates, properties in spark.jdbc_reads:
-            self.assertEqual(url, "jdbc:postgresql://reader:5432/ods")
-            self.assertEqual(len(predicates), 4 + 1)
-            self.assertEqual(properties["fetchsize"], str(etl.FETCH_SIZE))
-        loans_predicates = spark.jdbc_reads[-1][2]
-        self.assertIn("DATE '2024-01-01'", loans_predicates[0])
-        self.assertIn("DATE '2024-04-01'", loans_predicates[-2])
-        for table in ("bank", "loans"):
-            self.assertLess(spark.calls.index(("cache", table)), spark.calls.index(("count", table)))
-            self.assertLess(spark.calls.index(("count", table)), spark.calls.index(("view", table)))
-        self.assertIn(("view", "extract_window"), spark.calls)
-        self.assertIn(("repartition", "rows", "bank_id"), spark.calls)
-        self.assertIn(("sortWithinPartitions", "rows", ("bank_id", "branch_id")), spark.calls)
-        self.assertIn(
-            ("createDataFrame", (("bank", 3), ("branch", 3), ("client", 3), ("account", 3), ("loans", 3)), "`table` STRING, row_count BIGINT"),
-            spark.calls,
-        )
-
-        prefix = valid_args()["staging_path"]
-        writes = {name: (fmt, path, settings) for fmt, name, path, settings in spark.writes}
-        self.assertEqual(
-            writes["rows"],
-            ("csv", prefix + "rows/", {"mode": "overwrite", "partitionBy": "bank_id", "options": etl.csv_writer_options()}),
-        )
-        for name, folder in (("banks", "banks/"), ("rejected", "rejected/"), ("source_rows", "source_rows/")):
-            fmt, path, settings = writes[name]
-            self.assertEqual((fmt, path, settings["mode"]), ("json", prefix + folder, "overwrite"))
-            self.assertIn(("coalesce", name, 1), spark.calls)
-
-        self.assertIn("read 3 rows from public.loans", log)
-        self.assertIn("rejected loans: none", log)
-        self.assertNotIn(self.PASSWORD, log)
-
-    def test_rejects_bad_arguments_before_touching_spark(self):
-        argv = ["etl.py"]
-        for key, value in valid_args(month="2024-13").items():
-            argv += [f"--{key}", value]
-        with self.assertRaisesRegex(ValueError, "--month"):
-            etl.main(argv)
-        self.assertEqual(self.spark.jdbc_reads, [])
-        self.assertEqual(self.committed, [])
 
 
 if __name__ == "__main__":

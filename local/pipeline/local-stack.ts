@@ -18,7 +18,7 @@ import { DynamoDbRunLedger } from '../../functions/commons/clients/dynamodb-run-
 import { EXTRACTS_PREFIX, MANIFESTS_PREFIX } from '../../functions/core/extract-keys';
 import type { RunLedger } from '../../functions/core/run-ledger';
 import { startDynamoDbStandIn } from '../stand-ins/dynamodb';
-import { startGlueStandIn, type GlueStandIn } from '../stand-ins/glue';
+import { startGlueStandIn, type GlueEngine, type GlueStandIn } from '../stand-ins/glue';
 import type { LoopbackServer } from '../stand-ins/loopback-server';
 import { S3RVER_CREDENTIALS, startS3StandIn } from '../stand-ins/s3';
 import { startSnsStandIn } from '../stand-ins/sns';
@@ -28,6 +28,8 @@ import { readServerlessFunctions } from './serverless-config';
 
 /** One event of an execution's history (the library does not export the type). */
 export type EventLog = ReturnType<StateMachine['run']>['eventLogs'] extends AsyncGenerator<infer E> ? E : never;
+
+export { GLUE_ENGINES, type GlueEngine } from '../stand-ins/glue';
 
 export const SIMULATED_FAILURES = ['crawler', 'glue-job', 'publish'] as const;
 export type SimulatedFailure = (typeof SIMULATED_FAILURES)[number];
@@ -73,6 +75,13 @@ export interface LocalStackOptions {
   readonly sourceUrl: string;
   /** The stage's time zone (STAGE_TIME_ZONE). */
   readonly timeZone: string;
+  /** What the Glue stand-in runs the job with (default duckdb); spark needs a real PostgreSQL as the source. */
+  readonly engine?: GlueEngine;
+}
+
+/** Where `--engine spark` logs: the local Spark's stderr, with etl.py's log. */
+export function sparkLogPath(dataDir: string): string {
+  return join(dataDir, 'logs', 'spark.log');
 }
 
 export type ExecutionStatus = 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
@@ -134,6 +143,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       sourceSchema: LOCAL_STAGE.sourceSchema,
       catalogDir: join(dataDir, 'glue-catalog'),
       s3: s3Client,
+      engine: options.engine,
+      spark: { logPath: sparkLogPath(dataDir), stagingRoot: join(dataDir, 'glue-spark') },
     });
     started.push({ close: async () => { await glue.idle(); await glue.close(); s3Client.destroy(); } });
 

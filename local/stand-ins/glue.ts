@@ -4,7 +4,8 @@
  * - the crawler reads the source's information_schema into a catalog file, as the Glue crawler
  *   fills the Data Catalog from the JDBC connection;
  * - the job runs the local engine (glue/sql on DuckDB) with the arguments the Spark job takes and
- *   writes its staging layout through the S3 API.
+ *   writes its staging layout through the S3 API; or, with engine `spark`, runs glue/etl.py itself
+ *   on a local Spark (./glue-spark-job.ts).
  * Runs are asynchronous, like Glue's: the state machine polls them. A poll of a crawl or job run
  * still in progress is held until it ends or LONG_POLL_MS pass, so the local run's short waits do
  * not use up the poll ceilings in seconds. `simulateFailure` makes every crawl or job run started
@@ -18,6 +19,7 @@ import { monthWindow, parseMonth, type MonthWindow } from '../../functions/core/
 import { runExtractJob } from '../engine/extract-job';
 import { writeFileAtomically } from '../atomic-file';
 import { withClient } from '../postgres';
+import { JobRunFailure, sparkJobEngine, type SparkJobEngine } from './glue-spark-job';
 import { listenOnLoopback, type LoopbackServer } from './loopback-server';
 import { S3StagingSink } from './s3-staging-sink';
 
@@ -32,7 +34,14 @@ export interface GlueStandInOptions {
   readonly catalogDir: string;
   /** Writes the job's staging objects. */
   readonly s3: S3Client;
+  /** What runs the job: the DuckDB engine (default) or glue/etl.py on a local Spark, which needs `spark`. */
+  readonly engine?: GlueEngine;
+  /** With engine spark: the local Spark's log, and where each run stages before its upload to S3. */
+  readonly spark?: { readonly logPath: string; readonly stagingRoot: string };
 }
+
+export const GLUE_ENGINES = ['duckdb', 'spark'] as const;
+export type GlueEngine = (typeof GLUE_ENGINES)[number];
 
 export type GlueFailure = 'crawler' | 'glue-job';
 
@@ -77,6 +86,7 @@ export async function startGlueStandIn(options: GlueStandInOptions): Promise<Glu
   const runningJobs = new Map<string, Promise<void>>();
   const inFlight = new Set<Promise<void>>();
   let failing: GlueFailure | undefined;
+  const spark = sparkEngineOf(options);
 
   const track = (work: Promise<void>) => {
     inFlight.add(work);
@@ -107,9 +117,9 @@ export async function startGlueStandIn(options: GlueStandInOptions): Promise<Glu
       const run: JobRun = { Id: `jr_${randomUUID().replace(/-/g, '')}`, JobName: options.jobName, JobRunState: 'RUNNING', Arguments: args, StartedOn: nowSeconds() };
       jobRuns.unshift(run);
       const fail = failing === 'glue-job';
-      const running = track(runJob(options, args, fail).then(
+      const running = track(runJob(options, spark, run.Id, args, fail).then(
         () => finish(run, 'SUCCEEDED'),
-        (error: unknown) => finish(run, 'FAILED', error instanceof Error ? `${error.name}: ${error.message}` : String(error)),
+        (error: unknown) => finish(run, 'FAILED', errorMessageOf(error)),
       ));
       runningJobs.set(run.Id, running);
       void running.finally(() => runningJobs.delete(run.Id));
@@ -152,8 +162,20 @@ export async function startGlueStandIn(options: GlueStandInOptions): Promise<Glu
     },
     async close() {
       await server.close();
+      await spark?.close();
     },
   };
+}
+
+function sparkEngineOf(options: GlueStandInOptions): SparkJobEngine | undefined {
+  if ((options.engine ?? 'duckdb') === 'duckdb') return undefined;
+  if (!options.spark) throw new Error('the Glue stand-in needs the spark option (log and staging folders) for engine spark');
+  return sparkJobEngine({ jobName: options.jobName, sourceUrl: options.sourceUrl, s3: options.s3, ...options.spark });
+}
+
+function errorMessageOf(error: unknown): string {
+  if (error instanceof JobRunFailure) return error.message;
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 
 async function settledOrAfter(work: Promise<void>, ms: number): Promise<void> {
@@ -194,15 +216,18 @@ async function crawl(options: GlueStandInOptions, fail: boolean): Promise<NonNul
   }
 }
 
-/** Runs the extract as glue/etl.py would with these arguments. */
-async function runJob(options: GlueStandInOptions, args: Record<string, string>, fail: boolean): Promise<void> {
+/** Runs the extract: glue/etl.py itself on the Spark engine, else as glue/etl.py would with these arguments. */
+async function runJob(options: GlueStandInOptions, spark: SparkJobEngine | undefined, jobRunId: string, args: Record<string, string>, fail: boolean): Promise<void> {
   if (fail) throw new Error('Simulated Spark failure (--simulate-failure glue-job)');
-  const window = windowFromArguments(args);
   const staging = /^s3:\/\/([^/]+)\/(.+\/)$/.exec(args['--staging_path'] ?? '');
   if (!staging) throw new Error(`--staging_path must be s3://bucket/prefix/ ending in "/", got "${args['--staging_path']}"`);
+  const [bucket, prefix] = [staging[1]!, staging[2]!];
+  // etl.py checks its own arguments.
+  if (spark) return spark.run(jobRunId, args, { bucket, prefix });
+  const window = windowFromArguments(args);
   const runId = args['--run_id'];
   if (!runId) throw new Error('--run_id is required');
-  await runExtractJob({ sourceUrl: options.sourceUrl, window, runId, sink: new S3StagingSink(options.s3, staging[1]!, staging[2]!) });
+  await runExtractJob({ sourceUrl: options.sourceUrl, window, runId, sink: new S3StagingSink(options.s3, bucket, prefix) });
 }
 
 /** Like etl.py, the job takes the window from its arguments and only checks them against the month. */

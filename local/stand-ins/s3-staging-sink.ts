@@ -1,7 +1,8 @@
 /**
  * The extract job's staging sink for the local pipeline: objects go to S3 (the stand-in) under the
  * run's staging prefix, as glue/etl.py writes them on AWS. A body is streamed; one that outgrows a
- * part is sent as a multipart upload, so no object is ever held whole in memory.
+ * part is sent as a multipart upload, so no object is ever held whole in memory. Text is sent as
+ * UTF-8; bytes (a file the Spark engine staged) as they are.
  */
 import {
   AbortMultipartUploadCommand,
@@ -25,7 +26,7 @@ export class S3StagingSink implements StagingSink {
     private readonly prefix: string,
   ) {}
 
-  async putObject(relativeKey: string, body: AsyncIterable<string> | string): Promise<void> {
+  async putObject(relativeKey: string, body: AsyncIterable<string | Uint8Array> | string): Promise<void> {
     const key = `${this.prefix}${relativeKey}`;
     const chunks = typeof body === 'string' ? [body] : body;
     let pending: Buffer[] = [];
@@ -33,7 +34,7 @@ export class S3StagingSink implements StagingSink {
     let upload: { id: string; parts: CompletedPart[] } | undefined;
     try {
       for await (const chunk of chunks) {
-        const bytes = Buffer.from(chunk, 'utf8');
+        const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : Buffer.from(chunk);
         pending.push(bytes);
         pendingBytes += bytes.length;
         if (pendingBytes >= PART_BYTES) {
@@ -75,5 +76,6 @@ export class S3StagingSink implements StagingSink {
 }
 
 function contentTypeOf(key: string): string {
-  return key.endsWith('.csv') ? 'text/csv; charset=utf-8' : 'application/json';
+  if (key.endsWith('.csv')) return 'text/csv; charset=utf-8';
+  return key.endsWith('.json') ? 'application/json' : 'application/octet-stream';
 }

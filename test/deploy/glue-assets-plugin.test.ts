@@ -5,7 +5,8 @@
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
+import { GLUE_EXTRA_FILES } from '../../local/glue-spark/spark-jobs';
 import { REPOSITORY_ROOT } from './cloudformation';
 
 interface SentCommand {
@@ -46,14 +47,14 @@ describe('the Glue assets plugin', () => {
     expect(() => plugin.checkAssets()).not.toThrow();
   });
 
-  it('uploads the script, both SQL files and the source model to the stack\'s scripts bucket under glue/', async () => {
+  it('uploads the script and every file the job takes with --extra-files to the stack\'s scripts bucket under glue/', async () => {
     const cloudFormation = fakeClient({ Stacks: [{ Outputs: [{ OutputKey: 'ScriptsBucketName', OutputValue: 'scripts-bucket' }] }] });
     const s3 = fakeClient({});
     const plugin = new Plugin(fakeServerless(REPOSITORY_ROOT), {}, quiet);
 
     await expect(plugin.uploadAssets({ cloudFormation, s3 })).resolves.toEqual({
       bucket: 'scripts-bucket',
-      keys: ['glue/etl.py', 'glue/sql/branch_loans_3m.sql', 'glue/sql/rejected_loans.sql', 'glue/source-model.json'],
+      keys: ['glue/etl.py', ...GLUE_EXTRA_FILES.map((path) => relative(REPOSITORY_ROOT, path))],
     });
     const describe = cloudFormation.send.mock.calls[0]![0];
     expect([describe.constructor.name, describe.input]).toEqual(['DescribeStacksCommand', { StackName: 'monthly-loan-extract-prod' }]);
@@ -63,6 +64,8 @@ describe('the Glue assets plugin', () => {
       ['PutObjectCommand', 'scripts-bucket', 'glue/sql/branch_loans_3m.sql', 'SHA256'],
       ['PutObjectCommand', 'scripts-bucket', 'glue/sql/rejected_loans.sql', 'SHA256'],
       ['PutObjectCommand', 'scripts-bucket', 'glue/source-model.json', 'SHA256'],
+      ['PutObjectCommand', 'scripts-bucket', 'glue/extract-layout.json', 'SHA256'],
+      ['PutObjectCommand', 'scripts-bucket', 'glue/rds-ca-bundle.pem', 'SHA256'],
     ]);
     expect(String(puts[1]!.input.Body)).toContain('moving_avg_3m');
   });
@@ -81,7 +84,7 @@ describe('the Glue assets plugin', () => {
     const empty = await mkdtemp(join(tmpdir(), 'glue-assets-'));
     try {
       expect(() => new Plugin(fakeServerless(empty), {}, quiet).checkAssets()).toThrow(
-        'The Glue job needs glue/etl.py, glue/sql/branch_loans_3m.sql, glue/sql/rejected_loans.sql, glue/source-model.json, which are missing',
+        'The Glue job needs glue/etl.py, glue/sql/branch_loans_3m.sql, glue/sql/rejected_loans.sql, glue/source-model.json, glue/extract-layout.json, glue/rds-ca-bundle.pem, which are missing',
       );
     } finally {
       await rm(empty, { recursive: true, force: true });

@@ -4,7 +4,8 @@
  * properties an auditor checks (encryption, public access, TLS, least privilege, no passwords).
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
+import { GLUE_EXTRA_FILES } from '../../local/glue-spark/spark-jobs';
 import { REPOSITORY_ROOT, asArray, packageStack, policyStatements, referencedNames, resource, resourcesOfType, walk, type PackagedStack, type Template } from './cloudformation';
 
 let stack: PackagedStack;
@@ -190,10 +191,11 @@ describe('Glue, the ODS login and its rotation', () => {
     });
   });
 
-  it('runs glue/etl.py as a Glue 5.0 Spark job with the SQL as --extra-files, the connection, and bookmarks off', () => {
+  it('runs glue/etl.py as a Glue 5.1 Spark job with the files the local Spark runs it with as --extra-files, the connection, and bookmarks off', () => {
     const job = resource(template, 'ExtractJob', 'AWS::Glue::Job').Properties;
     expect(job).toMatchObject({
-      GlueVersion: '5.0',
+      // The Spark that scripts/setup-spark.sh pins (3.5.6) and the real-Spark tests run.
+      GlueVersion: '5.1',
       Command: { Name: 'glueetl', PythonVersion: '3', ScriptLocation: { 'Fn::Sub': 's3://${ScriptsBucket}/glue/etl.py' } },
       WorkerType: 'G.1X',
       NumberOfWorkers: 10,
@@ -205,11 +207,9 @@ describe('Glue, the ODS login and its rotation', () => {
     expect(args['--connection_name']).toEqual(ref('OdsConnection'));
     expect(args['--job-bookmark-option']).toBe('job-bookmark-disable');
     const extraFiles = (args['--extra-files'] as { 'Fn::Sub': string })['Fn::Sub'].split(',');
-    expect(extraFiles).toEqual([
-      's3://${ScriptsBucket}/glue/sql/branch_loans_3m.sql',
-      's3://${ScriptsBucket}/glue/sql/rejected_loans.sql',
-      's3://${ScriptsBucket}/glue/source-model.json',
-    ]);
+    expect(extraFiles).toEqual(GLUE_EXTRA_FILES.map((path) => `s3://\${ScriptsBucket}/${relative(REPOSITORY_ROOT, path)}`));
+    // TLS to the ODS is always verified on AWS: only the local runner turns it off.
+    expect(args['--ods_sslmode']).toBeUndefined();
     // The run's own arguments come from StartExtractJob (functions/core/glue-steps.ts), never defaults.
     for (const name of ['--month', '--window_start', '--month_start', '--window_end', '--staging_path', '--run_id']) {
       expect(args[name]).toBeUndefined();

@@ -14,7 +14,7 @@ import { LOCAL_STAGE } from '../../local/pipeline/local-stack';
 import { withClient } from '../../local/postgres';
 import { loadSampleOds } from '../../local/sample/generate';
 import { realPostgresUrl, realServerDatabase } from '../support/databases';
-import { runExtractCli, type CliReport, type CliRun } from '../support/local-cli';
+import { cliReport, runExtractCli, type CliRun } from '../support/local-cli';
 
 const TIME_ZONE = 'Africa/Johannesburg';
 // The same sample in every run of this file, even across midnight (the sample is seeded by day).
@@ -51,15 +51,10 @@ async function publishedFiles(): Promise<Map<string, string>> {
   return files;
 }
 
-function report(run: CliRun): CliReport {
-  if (!run.report) throw new Error(`no report; exit ${run.code}\n${run.stdout}\n${run.stderr}`);
-  return run.report;
-}
-
 describe('npm start on the embedded sample', () => {
   it("publishes the contract's file for every bank, as plain files at their S3 keys, matching the manifest", async () => {
     expect(firstRun.code).toBe(0);
-    const result = report(firstRun);
+    const result = cliReport(firstRun);
     expect(result).toMatchObject({ outcome: 'succeeded', month: MONTH, status: 'SUCCEEDED', ledgerStatus: 'SUCCEEDED', emails: [] });
     const window = monthWindow(month);
     const expectedKeys = SAMPLE_BANKS.map((bank) => extractFileKey(fileSafeBankName(bank), window));
@@ -82,7 +77,7 @@ describe('npm start on the embedded sample', () => {
     const before = await publishedFiles();
     const run = await runExtractCli([...SAMPLE, '--month', MONTH], dataDir);
     expect(run.code).toBe(0);
-    expect(report(run)).toMatchObject({ outcome: 'skipped', ledgerStatus: 'SUCCEEDED', emails: [] });
+    expect(cliReport(run)).toMatchObject({ outcome: 'skipped', ledgerStatus: 'SUCCEEDED', emails: [] });
     expect(run.stdout).toMatch(/already succeeded/);
     expect(run.stdout).toMatch(/force/);
     expect(run.stdout).not.toMatch(/StartCrawler/);
@@ -90,10 +85,10 @@ describe('npm start on the embedded sample', () => {
   });
 
   it('a --force run republishes byte-identical files', async () => {
-    const before = report(firstRun).files;
+    const before = cliReport(firstRun).files;
     const run = await runExtractCli([...SAMPLE, '--month', MONTH, '--force'], dataDir);
     expect(run.code).toBe(0);
-    const after = report(run);
+    const after = cliReport(run);
     expect(after).toMatchObject({ outcome: 'succeeded', ledgerStatus: 'SUCCEEDED' });
     expect(after.files.map((f) => [f.key, f.sha256])).toEqual(before.map((f) => [f.key, f.sha256]));
     expect(run.stdout).toContain('ledger: SUCCEEDED (attempt 2');
@@ -106,7 +101,7 @@ describe('npm start on the embedded sample', () => {
   ])('--simulate-failure %s: exit 1, one email naming %s, ledger FAILED, no file for the month', async (failure, step, error) => {
     const run = await runExtractCli([...SAMPLE, '--month', EARLIER_MONTH, '--simulate-failure', failure], dataDir);
     expect(run.code).toBe(1);
-    const result = report(run);
+    const result = cliReport(run);
     expect(result).toMatchObject({ outcome: 'failed', status: 'FAILED', error, ledgerStatus: 'FAILED', files: [] });
     expect(result.emails).toHaveLength(1);
     const email = await readFile(result.emails[0]!, 'utf8');
@@ -119,8 +114,8 @@ describe('npm start on the embedded sample', () => {
   it('after those failures the month runs cleanly, with no further email', async () => {
     const run = await runExtractCli([...SAMPLE, '--month', EARLIER_MONTH], dataDir);
     expect(run.code).toBe(0);
-    expect(report(run)).toMatchObject({ outcome: 'succeeded', ledgerStatus: 'SUCCEEDED', emails: [] });
-    expect(report(run).files).toHaveLength(SAMPLE_BANKS.length);
+    expect(cliReport(run)).toMatchObject({ outcome: 'succeeded', ledgerStatus: 'SUCCEEDED', emails: [] });
+    expect(cliReport(run).files).toHaveLength(SAMPLE_BANKS.length);
   });
 
   it.each([
@@ -137,7 +132,7 @@ describe('npm start on the embedded sample', () => {
 
   const onRealServer = realPostgresUrl() ? it : it.skip;
   onRealServer('against a real PostgreSQL holding the same sample, publishes the same bytes', async () => {
-    const sample = report(firstRun).source;
+    const sample = cliReport(firstRun).source;
     if (sample.kind !== 'sample') throw new Error('the first run should be on the sample');
     const [year, monthOfYear, day] = sample.today.split('-').map(Number) as [number, number, number];
     const database = await realServerDatabase();
@@ -146,7 +141,7 @@ describe('npm start on the embedded sample', () => {
       await withClient(database.url, (client) => loadSampleOds(client, { loans: sample.loans, today: { year, month: monthOfYear, day } }));
       const run = await runExtractCli(['--source', database.url, '--month', MONTH], otherDataDir);
       expect(run.code).toBe(0);
-      expect(report(run).files.map((f) => [f.key, f.sha256])).toEqual(report(firstRun).files.map((f) => [f.key, f.sha256]));
+      expect(cliReport(run).files.map((f) => [f.key, f.sha256])).toEqual(cliReport(firstRun).files.map((f) => [f.key, f.sha256]));
     } finally {
       await rm(otherDataDir, { recursive: true, force: true });
       await database.drop();

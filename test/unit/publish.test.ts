@@ -3,96 +3,9 @@ import { CsvRecordParser } from '../../functions/core/csv-reader';
 import { BankNamingError } from '../../functions/core/errors';
 import { EXTRACT_HEADER } from '../../functions/core/extract-csv';
 import { monthWindow } from '../../functions/core/month';
-import type { CopyOptions, ListedObject, ObjectStore, ObjectVersion } from '../../functions/core/object-store';
 import { PublishRollbackError, StagingError, publishExtracts } from '../../functions/core/publish';
 import { stagingPrefixFor, type RunContext } from '../../functions/core/run-context';
-
-/** An in-memory bucket: versioned like the extract bucket (or not), with a log of every write and injectable failures. */
-class MemoryStore implements ObjectStore {
-  private readonly versions = new Map<string, Array<{ versionId: string; body: Buffer | null }>>();
-  private nextVersion = 1;
-  /** Mutating calls in order: `copy <src> -> <dst>`, `put <key>`, `delete <key>`, `deleteMany <keys>`. */
-  readonly writes: string[] = [];
-  failWhen: (operation: string, key: string) => boolean = () => false;
-
-  constructor(
-    private readonly versioned = true,
-    private readonly chunkSize = 7,
-  ) {}
-
-  seed(key: string, body: string | Buffer): void {
-    this.store(key, Buffer.from(body));
-  }
-
-  text(key: string): string | undefined {
-    return this.current(key)?.body?.toString('utf8');
-  }
-
-  versionCount(key: string): number {
-    return this.versions.get(key)?.length ?? 0;
-  }
-
-  keys(prefix = ''): string[] {
-    return [...this.versions.keys()].filter((k) => k.startsWith(prefix) && this.current(k)).sort();
-  }
-
-  async list(prefix: string): Promise<ListedObject[]> {
-    return this.keys(prefix).map((key) => ({ key, size: this.current(key)!.body!.length }));
-  }
-
-  async read(key: string): Promise<AsyncIterable<Uint8Array>> {
-    const body = this.current(key)?.body;
-    if (!body) throw new Error(`NoSuchKey ${key}`);
-    const size = this.chunkSize;
-    // Small chunks, so records, quoted fields and UTF-8 characters straddle chunk boundaries.
-    return (async function* () {
-      for (let i = 0; i < body.length; i += size) yield body.subarray(i, i + size);
-    })();
-  }
-
-  async head(key: string): Promise<ObjectVersion | undefined> {
-    const version = this.current(key);
-    return version && { size: version.body!.length, versionId: this.versioned ? version.versionId : undefined };
-  }
-
-  async copy(sourceKey: string, targetKey: string, options: CopyOptions = {}): Promise<void> {
-    this.writes.push(`copy ${sourceKey} -> ${targetKey}`);
-    if (this.failWhen('copy', targetKey)) throw new Error(`copy to ${targetKey} failed`);
-    const source = options.sourceVersionId
-      ? this.versions.get(sourceKey)?.find((v) => v.versionId === options.sourceVersionId)
-      : this.current(sourceKey);
-    if (!source?.body) throw new Error(`NoSuchKey ${sourceKey}`);
-    this.store(targetKey, source.body);
-  }
-
-  async put(key: string, body: string | Uint8Array): Promise<void> {
-    this.writes.push(`put ${key}`);
-    if (this.failWhen('put', key)) throw new Error(`put ${key} failed`);
-    this.store(key, Buffer.from(body));
-  }
-
-  async delete(key: string): Promise<void> {
-    this.writes.push(`delete ${key}`);
-    if (this.failWhen('delete', key)) throw new Error(`delete ${key} failed`);
-    this.store(key, null);
-  }
-
-  async deleteMany(keys: readonly string[]): Promise<void> {
-    this.writes.push(`deleteMany ${keys.join(' ')}`);
-    if (keys.some((k) => this.failWhen('deleteMany', k))) throw new Error('deleteMany failed');
-    for (const key of keys) this.store(key, null);
-  }
-
-  private current(key: string) {
-    const version = this.versions.get(key)?.at(-1);
-    return version?.body ? version : undefined;
-  }
-
-  private store(key: string, body: Buffer | null): void {
-    const entry = { versionId: `v${this.nextVersion++}`, body };
-    this.versions.set(key, this.versioned ? [...(this.versions.get(key) ?? []), entry] : [entry]);
-  }
-}
+import { MemoryStore } from '../support/memory-object-store';
 
 const window = monthWindow({ year: 2024, month: 2 });
 const run: RunContext = {
@@ -247,6 +160,67 @@ describe('publishExtracts', () => {
       expect(result.files[0]).toMatchObject({ key: FNB_KEY, rows: 2, sha256: sha256(FNB_CSV) });
       expect(result.files[1]).toMatchObject({ key: NED_KEY, rows: 2, sha256: sha256(NED_CSV) });
     }
+  });
+
+  describe('with folder markers in the staging (EMRFS `<dir>_$folder$` from Glue, S3A and console `<dir>/`)', () => {
+    const FOLDERS = ['rows', 'banks', 'rejected', 'source_rows', 'rows/bank_id=1', 'rows/bank_id=2', 'rows/bank_id=3'];
+    /** Zero-byte markers of both kinds for every folder, bank 3's (which has no part) included, and the prefix's own `/`. */
+    const MARKERS: Record<string, string> = Object.fromEntries([
+      ['', ''],
+      ...FOLDERS.flatMap((folder) => [
+        [`${folder}/`, ''],
+        [`${folder}_$folder$`, ''],
+      ]),
+    ]);
+
+    it('publishes the same files, bytes and manifest as the same staging without them', async () => {
+      const plain = staged();
+      const marked = new MemoryStore();
+      stage(marked, MARKERS);
+      expect(marked.keys(S)).toEqual(expect.arrayContaining([S, `${S}rows/bank_id=3/`, `${S}rows/bank_id=3_$folder$`, `${S}rows_$folder$`, `${S}banks/`]));
+
+      const expected = await publishExtracts(plain, run, NOW);
+      const result = await publishExtracts(marked, run, NOW);
+
+      expect({ ...result, stagingCleanup: undefined }).toEqual({ ...expected, stagingCleanup: undefined });
+      expect(marked.keys('extracts/')).toEqual(plain.keys('extracts/'));
+      for (const key of plain.keys('extracts/')) expect(marked.text(key)).toBe(plain.text(key));
+      expect(marked.text(MANIFEST_KEY)).toBe(plain.text(MANIFEST_KEY));
+    });
+
+    it('deletes them with the rest of the staging, leaving nothing under the prefix', async () => {
+      const store = new MemoryStore();
+      stage(store, MARKERS);
+      const stagedCount = store.keys(S).length;
+
+      const result = await publishExtracts(store, run, NOW);
+      expect(result.stagingCleanup).toEqual({ deletedObjects: stagedCount });
+      expect(store.keys(S)).toEqual([]);
+    });
+
+    it.each([
+      ['rows/bank_id=2/', NED_CSV],
+      ['rows/bank_id=2_$folder$', NED_CSV],
+      ['rows_$folder$', 'x'],
+      ['banks/', '{"bank_id":9,"bank_name":"Absa"}\n'],
+      ['rejected/', '{"reason":"null_amount","loan_count":1}\n'],
+      ['source_rows_$folder$', '{"table":"loans","row_count":1}\n'],
+    ])('refuses a non-empty object named like a marker (%s), naming it, and publishes nothing', async (key, body) => {
+      const store = new MemoryStore();
+      stage(store, { ...MARKERS, [key]: body });
+
+      const error = await failure(publishExtracts(store, run, NOW));
+      expect(error).toBeInstanceOf(StagingError);
+      expect(error.message).toContain(`${S}${key} is named like a folder marker but holds ${Buffer.byteLength(body)} bytes`);
+      expect(store.writes).toEqual([]);
+    });
+
+    it('takes a folder that holds only markers for a missing one', async () => {
+      const store = new MemoryStore();
+      stage(store, { ...MARKERS, 'banks/part-00000-exec-1.json': null, 'banks/_SUCCESS': null });
+      await expect(publishExtracts(store, run, NOW)).rejects.toThrow(/No banks\/ list/);
+      expect(store.writes).toEqual([]);
+    });
   });
 
   it('refuses several non-empty parts for one bank, naming them, and publishes nothing', async () => {

@@ -1,0 +1,206 @@
+/**
+ * The production job, glue/etl.py, on a real Spark (3.5.6, as AWS Glue 5.1) against a real
+ * PostgreSQL: its staging, published by the real publish step, must give the same files and
+ * manifest as the local engine (DuckDB), and the hand-computed oracle's bytes. Two ODS: the oracle
+ * (test/fixtures/oracle-ods.sql) and an adversarial one (test/fixtures/adversarial-ods.sql); a
+ * leap February, an ordinary month and a year boundary; adaptive execution on and off; shuffle
+ * partitions 1 and 200.
+ *
+ * Needs scripts/setup-spark.sh and TEST_POSTGRES_URL. Under CI=true a missing part fails the suite.
+ */
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { monthWindow, parseMonth } from '../../functions/core/month';
+import type { Manifest } from '../../functions/core/manifest';
+import { parseManifest } from '../../functions/core/manifest';
+import { publishExtracts } from '../../functions/core/publish';
+import { stagingPrefixFor, type RunContext } from '../../functions/core/run-context';
+import { runExtractJob } from '../../local/engine/extract-job';
+import { FolderStagingSink } from '../../local/engine/staging-sink';
+import { jdbcConnectionOf, sparkToolchainProblem, startSparkJobs, type SparkJobs } from '../../local/glue-spark/spark-jobs';
+import { withClient } from '../../local/postgres';
+import { createOdsSchema } from '../../local/sample/generate';
+import { realPostgresUrl, realServerDatabase, type TestDatabase } from '../support/databases';
+import { MemoryStore } from '../support/memory-object-store';
+
+const FIXTURES = join(__dirname, '..', 'fixtures');
+const MONTHS = ['2024-02', '2024-06', '2025-01'] as const;
+const SETTINGS = [
+  { adaptive: 'true', shufflePartitions: '1' },
+  { adaptive: 'true', shufflePartitions: '200' },
+  { adaptive: 'false', shufflePartitions: '1' },
+  { adaptive: 'false', shufflePartitions: '200' },
+] as const;
+/** Hand-computed files: <fixture dir>/<month>/bank_id=<id>.csv, for the banks and months that have one. */
+const ODS = [
+  { name: 'oracle', sql: 'oracle-ods.sql', expected: 'oracle' },
+  { name: 'adversarial', sql: 'adversarial-ods.sql', expected: 'adversarial' },
+] as const;
+
+const missing = sparkToolchainProblem() ?? (realPostgresUrl() ? undefined : 'TEST_POSTGRES_URL is not set');
+if (missing && process.env.CI === 'true') {
+  throw new Error(`CI=true but the real-Spark tests cannot run: ${missing} (.ci/run installs and starts both)`);
+}
+const describeSpark = missing ? describe.skip : describe;
+if (missing) console.warn(`skipping the real-Spark tests: ${missing}`);
+
+interface Published {
+  readonly files: Map<string, Buffer>;
+  readonly manifest: Manifest;
+  /** Part files with rows, per bank folder, as the job staged them. */
+  readonly partsWithRows: Map<string, number>;
+  /** Staged part bytes per bank id. */
+  readonly stagedParts: Map<number, Buffer>;
+}
+
+describeSpark('glue/etl.py on a real Spark', () => {
+  let spark: SparkJobs;
+  let work: string;
+  let log: WriteStream;
+  const databases = new Map<string, TestDatabase>();
+
+  beforeAll(async () => {
+    work = await mkdtemp(join(tmpdir(), 'spark-engine-'));
+    log = createWriteStream(join(work, 'spark.log'));
+    spark = await startSparkJobs({ log });
+    for (const ods of ODS) {
+      const database = await realServerDatabase();
+      databases.set(ods.name, database);
+      const fixture = await readFile(join(FIXTURES, ods.sql), 'utf8');
+      await withClient(database.url, async (client) => {
+        await createOdsSchema(client);
+        await client.query(fixture);
+      });
+    }
+  }, 180_000);
+
+  afterAll(async () => {
+    await spark?.close();
+    log?.end();
+    for (const database of databases.values()) await database.drop();
+    if (work) await rm(work, { recursive: true, force: true });
+  });
+
+  it('runs the Spark of AWS Glue 5.1', () => {
+    expect(spark.sparkVersion).toBe('3.5.6');
+  });
+
+  describe.each(ODS)('the $name ODS', (ods) => {
+    describe.each(MONTHS)('%s', (month) => {
+      let duckdb: Published;
+
+      beforeAll(async () => {
+        const folder = join(work, ods.name, month, 'duckdb');
+        await runExtractJob({ sourceUrl: databases.get(ods.name)!.url, window: monthWindow(parseMonth(month)), sink: new FolderStagingSink(folder), runId: 'duckdb' });
+        duckdb = await publishFolder(folder, month, 'duckdb');
+      });
+
+      it.each(SETTINGS)('adaptive execution $adaptive, $shufflePartitions shuffle partitions: the same files and manifest as DuckDB, one part per bank', async (settings) => {
+        const runId = `spark-${settings.adaptive}-${settings.shufflePartitions}`;
+        const folder = join(work, ods.name, month, runId);
+        const result = await spark.run({
+          arguments: jobArguments(month, `file://${folder}/`, runId),
+          connections: { ods: jdbcConnectionOf(databases.get(ods.name)!.url) },
+          sparkConf: { 'spark.sql.adaptive.enabled': settings.adaptive, 'spark.sql.shuffle.partitions': settings.shufflePartitions },
+        });
+        expect(result).toEqual({ status: 'SUCCEEDED' });
+        const published = await publishFolder(folder, month, runId);
+
+        expect([...published.files.keys()]).toEqual([...duckdb.files.keys()]);
+        for (const [key, bytes] of duckdb.files) expect(published.files.get(key)!.equals(bytes)).toBe(true);
+        expect(withoutRun(published.manifest)).toEqual(withoutRun(duckdb.manifest));
+        for (const [bank, parts] of published.partsWithRows) expect([bank, parts]).toEqual([bank, 1]);
+        expect(published.partsWithRows.size).toBe(duckdb.partsWithRows.size);
+
+        // The hand-computed oracle, byte for byte, where this ODS and month have one.
+        const expectedDir = join(FIXTURES, ods.expected, month);
+        for (const name of await readdir(expectedDir).catch(() => [] as string[])) {
+          const bankId = Number(/^bank_id=(\d+)\.csv$/.exec(name)![1]);
+          const expected = await readFile(join(expectedDir, name));
+          expect({ bankId, csv: published.stagedParts.get(bankId)?.toString('utf8') }).toEqual({ bankId, csv: expected.toString('utf8') });
+        }
+      });
+    });
+  });
+
+  it('writes a bank name starting with "#" unquoted, and quotes a lone CR (adversarial ODS, 2024-06)', async () => {
+    const folder = join(work, 'adversarial', '2024-06', 'spark-true-1');
+    const bank1 = (await stagedFiles(folder)).find(([key]) => key.startsWith('rows/bank_id=1/') && key.endsWith('.csv'))![1].toString('utf8');
+    expect(bank1).toContain('\n#1 Bank,101,"lone\rCR",2024-06,1,100,1,100,33.33\n');
+    expect(bank1).not.toContain('"#1 Bank"');
+  });
+
+  it('fails the job run, naming the argument, on a bad month', async () => {
+    const result = await spark.run({
+      arguments: jobArguments('2024-13', `file://${join(work, 'bad')}/`, 'bad'),
+      connections: { ods: jdbcConnectionOf(databases.get('oracle')!.url) },
+    });
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toMatch(/^ValueError: --month must look like "YYYY-MM"/);
+  });
+});
+
+/** The run's arguments as StartExtractJob passes them, plus the job's defaults (resources/glue.yml). */
+function jobArguments(month: string, stagingPath: string, runId: string): Record<string, string> {
+  const window = /^\d{4}-(0[1-9]|1[0-2])$/.test(month) ? monthWindow(parseMonth(month)) : monthWindow(parseMonth('2024-01'));
+  return {
+    '--JOB_NAME': 'monthly-loan-extract-test-extract',
+    '--month': month,
+    '--window_start': window.windowStart,
+    '--month_start': window.monthStart,
+    '--window_end': window.windowEnd,
+    '--staging_path': stagingPath,
+    '--run_id': runId,
+    '--connection_name': 'ods',
+    '--read_partitions': '3',
+    // The test server has no TLS; tls.test.py proves verify-full against one that has.
+    '--ods_sslmode': 'disable',
+  };
+}
+
+/** Every file a job staged under `folder`, by key relative to it; Hadoop's local checksum files are not S3 objects. */
+async function stagedFiles(folder: string): Promise<Array<[string, Buffer]>> {
+  const entries = await readdir(folder, { recursive: true, withFileTypes: true });
+  const files: Array<[string, Buffer]> = [];
+  for (const entry of entries) {
+    if (!entry.isFile() || entry.name.endsWith('.crc')) continue;
+    const path = join(entry.parentPath, entry.name);
+    files.push([relative(folder, path).split('\\').join('/'), await readFile(path)]);
+  }
+  return files.sort(([a], [b]) => (a < b ? -1 : 1));
+}
+
+/** Publishes a staging folder with the real publish step into an in-memory bucket. */
+async function publishFolder(folder: string, month: string, runId: string): Promise<Published> {
+  const store = new MemoryStore(true, 64 * 1024);
+  const run: RunContext = {
+    month,
+    runId,
+    executionArn: `arn:aws:states:af-south-1:000000000000:execution:test:${runId}`,
+    force: false,
+    window: monthWindow(parseMonth(month)),
+    stagingPrefix: stagingPrefixFor(month, runId),
+  };
+  const staged = await stagedFiles(folder);
+  const partsWithRows = new Map<string, number>();
+  const stagedParts = new Map<number, Buffer>();
+  for (const [key, bytes] of staged) {
+    store.seed(`${run.stagingPrefix}${key}`, bytes);
+    const part = /^rows\/(bank_id=(-?\d+))\/part-[^/]+\.csv$/.exec(key);
+    if (part && bytes.toString('utf8').split('\n').filter((line) => line !== '').length > 1) {
+      partsWithRows.set(part[1]!, (partsWithRows.get(part[1]!) ?? 0) + 1);
+      stagedParts.set(Number(part[2]), bytes);
+    }
+  }
+  const result = await publishExtracts(store, run, new Date('2026-11-30T00:00:00Z'));
+  const files = new Map<string, Buffer>();
+  for (const file of result.files) files.set(file.key, Buffer.from(store.text(file.key)!, 'utf8'));
+  return { files, manifest: parseManifest(store.text(result.manifestKey)!), partsWithRows, stagedParts };
+}
+
+/** What two runs over the same data must agree on: all but the run's id and time. */
+function withoutRun(manifest: Manifest): Omit<Manifest, 'runId' | 'generatedAt'> {
+  return { month: manifest.month, sourceRowsRead: manifest.sourceRowsRead, rowsRejected: manifest.rowsRejected, files: manifest.files };
+}
