@@ -8,6 +8,8 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { dynamoDocumentClient } from './commons/clients/dynamodb';
 import { snsClient } from './commons/clients/sns';
 import { DynamoDbRunLedger } from './commons/clients/dynamodb-run-ledger';
+import { s3Client } from './commons/clients/s3';
+import { S3ObjectStore } from './commons/clients/s3-object-store';
 import { SnsAlertSender } from './commons/clients/sns-alerts';
 import { logger } from './commons/powertools/logger';
 import { getStringFromEnv } from './core/config';
@@ -22,12 +24,13 @@ import {
 
 const ledger = new DynamoDbRunLedger(dynamoDocumentClient, getStringFromEnv('RUN_LEDGER_TABLE'));
 const alerts = new SnsAlertSender(snsClient, getStringFromEnv('ALERT_TOPIC_ARN'));
+const store = new S3ObjectStore(s3Client, getStringFromEnv('EXTRACT_BUCKET'));
 const stage = getStringFromEnv('STAGE');
 const region = getStringFromEnv('AWS_REGION');
 const timeZone = getStringFromEnv('STAGE_TIME_ZONE');
 
 export async function functionHandler(event: CaughtFailureEvent | ExecutionStatusChangeEvent) {
-  const deps: NotifyDeps = { ledger, alerts, stage, region, timeZone, now: new Date() };
+  const deps: NotifyDeps = { ledger, store, alerts, stage, region, timeZone, now: new Date() };
   if (isStatusChangeEvent(event)) {
     logger.appendKeys({ runId: event.detail.name, executionArn: event.detail.executionArn });
     const result = await notifyStatusChange(event, deps);

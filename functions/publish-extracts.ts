@@ -4,12 +4,15 @@
  */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
+import { dynamoDocumentClient } from './commons/clients/dynamodb';
+import { DynamoDbRunLedger } from './commons/clients/dynamodb-run-ledger';
 import { s3Client } from './commons/clients/s3';
 import { S3ObjectStore } from './commons/clients/s3-object-store';
 import { appendRunKeys, logger } from './commons/powertools/logger';
 import { getStringFromEnv } from './core/config';
 import type { ObjectStore } from './core/object-store';
 import { publishExtracts, type PublishResult } from './core/publish';
+import { describeSettlement, type JournalLedger } from './core/publish-journal';
 import type { RunContext } from './core/run-context';
 
 export interface PublishExtractsEvent {
@@ -17,11 +20,17 @@ export interface PublishExtractsEvent {
 }
 
 let store: ObjectStore | undefined;
+let ledger: JournalLedger | undefined;
 
-/** Read on first use, so a missing EXTRACT_BUCKET fails the invocation with a message naming it. */
+/** Read on first use, so a missing EXTRACT_BUCKET or RUN_LEDGER_TABLE fails the invocation with a message naming it. */
 function extractStore(): ObjectStore {
   store ??= new S3ObjectStore(s3Client, getStringFromEnv('EXTRACT_BUCKET'));
   return store;
+}
+
+function runLedger(): JournalLedger {
+  ledger ??= new DynamoDbRunLedger(dynamoDocumentClient, getStringFromEnv('RUN_LEDGER_TABLE'));
+  return ledger;
 }
 
 async function publishExtractsHandler(event: PublishExtractsEvent): Promise<PublishResult> {
@@ -31,7 +40,9 @@ async function publishExtractsHandler(event: PublishExtractsEvent): Promise<Publ
   }
   appendRunKeys(run);
 
-  const result = await publishExtracts(extractStore(), run, new Date());
+  const result = await publishExtracts(extractStore(), runLedger(), run, new Date());
+  const settled = describeSettlement(result.settled);
+  if (settled) logger.warn(settled, { settled: result.settled });
   logger.info('month published', {
     manifestKey: result.manifestKey,
     alreadyPublished: result.alreadyPublished,

@@ -3,18 +3,21 @@ import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { dynamoDocumentClient } from './commons/clients/dynamodb';
 import { DynamoDbRunLedger } from './commons/clients/dynamodb-run-ledger';
+import { s3Client } from './commons/clients/s3';
+import { S3ObjectStore } from './commons/clients/s3-object-store';
 import { logger } from './commons/powertools/logger';
 import { getIntegerFromEnv, getStringFromEnv } from './core/config';
 import { resolveRun, type ResolveRunRequest, type ResolveRunResult } from './core/resolve-run';
 
 const ledger = new DynamoDbRunLedger(dynamoDocumentClient, getStringFromEnv('RUN_LEDGER_TABLE'));
+const store = new S3ObjectStore(s3Client, getStringFromEnv('EXTRACT_BUCKET'));
 const timeZone = getStringFromEnv('STAGE_TIME_ZONE');
 const leaseMinutes = getIntegerFromEnv('RUN_LEASE_MINUTES');
 if (leaseMinutes < 1) throw new Error(`RUN_LEASE_MINUTES must be at least 1, got ${leaseMinutes}`);
 
 export async function functionHandler(event: ResolveRunRequest): Promise<ResolveRunResult> {
   logger.appendKeys({ runId: event.executionName, executionArn: event.executionArn });
-  const result = await resolveRun(event, { ledger, timeZone, leaseMinutes, now: new Date() });
+  const result = await resolveRun(event, { ledger, store, timeZone, leaseMinutes, now: new Date() });
   logger.appendKeys({ month: result.month });
   logger.info(result.message, { outcome: result.outcome });
   return result;

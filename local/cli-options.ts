@@ -2,19 +2,30 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { InvalidInputError } from '../functions/core/errors';
 
+/** Each option at most once: a repeated one (`--month 2024-03 --month 2024-04`) is refused, not resolved by taking the last. */
 export function parseCommandLine<T extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: T) {
+  let parsed;
   try {
-    return parseArgs({ args, options, strict: true, allowPositionals: false }).values;
+    parsed = parseArgs({ args, options, strict: true, allowPositionals: false, tokens: true });
   } catch (error) {
     throw new InvalidInputError('arguments', (error as Error).message);
   }
+  const seen = new Set<string>();
+  for (const token of parsed.tokens) {
+    if (token.kind !== 'option') continue;
+    // The values are not repeated back: one of them may hold a password (--source).
+    if (seen.has(token.name)) throw new InvalidInputError('arguments', `--${token.name} is given more than once; give it once`);
+    seen.add(token.name);
+  }
+  return parsed.values;
 }
 
-export function parseCount(text: string | undefined, field: string, fallback: number): number {
+/** A whole number of at least `min` (default 0), or `fallback` when not given. */
+export function parseCount(text: string | undefined, field: string, fallback: number, min = 0): number {
   if (text === undefined) return fallback;
   const value = Number(text);
-  if (!/^\d+$/.test(text) || !Number.isSafeInteger(value)) {
-    throw new InvalidInputError(field, `must be a whole number, got "${text}"`);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(value) || value < min) {
+    throw new InvalidInputError(field, `must be a whole number${min > 0 ? ` from ${min} up` : ''}, got "${text}"`);
   }
   return value;
 }
@@ -32,6 +43,14 @@ export function parsePostgresUrl(text: string | undefined, field: string): strin
   if (text === undefined) return undefined;
   if (!/^postgres(ql)?:\/\//.test(text)) {
     throw new InvalidInputError(field, 'must be a postgres:// URL');
+  }
+  if (!URL.canParse(text)) {
+    // Not echoed: the part that does not parse may be the password.
+    throw new InvalidInputError(
+      field,
+      'is not a URL that parses (postgres://user@host:5432/database; a port is a number up to 65535, and a user or ' +
+        'password holding @ : / ? # % or spaces must be percent-encoded, or leave the password out and set PGPASSWORD)',
+    );
   }
   return text;
 }

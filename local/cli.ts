@@ -5,11 +5,12 @@
  * embedded sample ODS (or a real PostgreSQL with --source). The Glue job runs on DuckDB, or with
  * --engine spark as glue/etl.py itself on a local Spark (local/glue-spark). docs/local.md.
  */
-import { readdir, writeFile } from 'node:fs/promises';
+import { open, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { calendarDateIn, formatCalendarDate, formatMonth, parseCalendarDate, type CalendarDate } from '../functions/core/month';
 import { InvalidInputError } from '../functions/core/errors';
 import { parseRunInput } from '../functions/core/run-input';
+import type { MonthRecord } from '../functions/core/run-ledger';
 import { parseChoice, parseCommandLine, parseCount, parsePostgresUrl, redactUrl, reportFailure } from './cli-options';
 import { sparkToolchainProblem } from './glue-spark/spark-jobs';
 import { startSampleOds } from './ods';
@@ -42,6 +43,7 @@ async function main(): Promise<void> {
     'sample-date': { type: 'string' },
     report: { type: 'string' },
     engine: { type: 'string' },
+    'simulate-crash': { type: 'string' },
   });
   const timeZone = process.env.STAGE_TIME_ZONE || DEFAULT_TIME_ZONE;
   // The execution input, as the schedule ({}) or an operator ({"month": ..., "force": true}) sends it.
@@ -51,10 +53,12 @@ async function main(): Promise<void> {
   const now = new Date();
   const month = formatMonth(parseRunInput(input, now, timeZone).month);
   const failure = parseChoice(args['simulate-failure'], 'simulate-failure', SIMULATED_FAILURES);
+  const crashAfterWrites = args['simulate-crash'] === undefined ? undefined : parseCount(args['simulate-crash'], 'simulate-crash', 0, 1);
   const loans = parseCount(args.loans, 'loans', DEFAULT_SAMPLE_LOANS);
   const sourceUrl = parsePostgresUrl(args.source, 'source');
   const engine = parseChoice(args.engine, 'engine', GLUE_ENGINES) ?? 'duckdb';
   if (engine === 'spark') checkSparkEngine(sourceUrl);
+  if (args['data-dir']?.trim() === '') throw new InvalidInputError('data-dir', 'is empty: name a folder (without --data-dir it is .local)');
   const dataDir = resolve(args['data-dir'] ?? '.local');
   // The sample is seeded by day; a given day reproduces another run's sample.
   const sampleDate = args['sample-date'] === undefined ? calendarDateIn(now, timeZone) : parseCalendarDate(args['sample-date'], 'sample-date');
@@ -62,9 +66,109 @@ async function main(): Promise<void> {
   console.log(`Monthly loan extract for ${month}${args.month ? '' : ` (last complete month in ${timeZone})`}${args.force ? ', forced' : ''}`);
   const lock = await lockDataDir(dataDir);
   try {
-    await runMonth({ input, month, failure, loans, sourceUrl, engine, dataDir, sampleDate, timeZone, reportPath: args.report });
+    // Once the data dir exists (locking made it), so a report inside it can be checked too.
+    if (args.report !== undefined) await checkWritable(args.report, 'report');
+  } catch (error) {
+    await lock.release();
+    throw error;
+  }
+  const stopper = new RunStopper();
+  try {
+    await runMonth({ input, month, failure, crashAfterWrites, loans, sourceUrl, engine, dataDir, sampleDate, timeZone, reportPath: args.report, stopper });
   } finally {
     await lock.release();
+    stopper.dispose();
+  }
+}
+
+/**
+ * Refuses, before anything starts, a --report path that cannot be written, rather than failing
+ * after the month has run. The file is opened for appending (nothing is truncated) and removed again
+ * if this made it.
+ */
+async function checkWritable(path: string, field: string): Promise<void> {
+  const existed = await stat(path).then(() => true, () => false);
+  try {
+    await (await open(path, 'a')).close();
+  } catch (error) {
+    throw new InvalidInputError(field, `cannot write ${path}: ${(error as Error).message}`);
+  }
+  if (!existed) await rm(path, { force: true });
+}
+
+/** How long an error no one caught leaves the run to wind down before the process exits anyway. */
+const UNCAUGHT_GRACE_MS = 30_000;
+
+/**
+ * Ctrl-C (SIGINT), SIGTERM (what `timeout`, `kill` and a cancelled CI job send) and an error no one
+ * caught (a stand-in that threw) all stop a run the same way: the execution is stopped as the
+ * console's "Stop execution" does, the step in progress finishes, the status-change path marks the
+ * month FAILED and emails once, and the exit code is 1. Before the execution starts, it is not started.
+ */
+class RunStopper {
+  /** Why the run is stopping, once something asked it to. */
+  reason: string | undefined;
+  /** The same, in full: the stopped execution's cause. */
+  private cause: string | undefined;
+  private phase: 'before' | 'running' | 'ended' = 'before';
+  private abort: (() => void) | undefined;
+  private readonly onSignal = (signal: NodeJS.Signals) => this.stop(signal === 'SIGINT' ? 'interrupted (SIGINT, Ctrl-C)' : `${signal} received`);
+  private readonly onUncaught = (error: unknown) => this.uncaught(error);
+
+  constructor() {
+    process.on('SIGINT', this.onSignal);
+    process.on('SIGTERM', this.onSignal);
+    process.on('uncaughtException', this.onUncaught);
+    process.on('unhandledRejection', this.onUncaught);
+  }
+
+  /** The execution now running; stopped at once if a stop came before it started. */
+  watch(execution: { abort(cause?: string): void }): void {
+    this.phase = 'running';
+    this.abort = () => execution.abort(`the local run was stopped: ${this.cause}`);
+    if (this.reason !== undefined) this.abort();
+  }
+
+  ended(): void {
+    this.phase = 'ended';
+    this.abort = undefined;
+  }
+
+  dispose(): void {
+    process.off('SIGINT', this.onSignal);
+    process.off('SIGTERM', this.onSignal);
+    process.off('uncaughtException', this.onUncaught);
+    process.off('unhandledRejection', this.onUncaught);
+  }
+
+  private stop(why: string, cause = why): void {
+    process.exitCode = 1;
+    if (this.reason !== undefined) {
+      console.log('  still stopping: waiting for the running step to end, so nothing is left half-written');
+      return;
+    }
+    this.reason = why;
+    this.cause = cause;
+    if (this.phase === 'running') {
+      console.log(`\n  ${why}: stopping the execution (as "Stop execution" in the console)`);
+      this.abort?.();
+    } else if (this.phase === 'before') {
+      console.log(`\n  ${why}: the execution will not be started`);
+    } else {
+      console.log(`\n  ${why}: the execution has ended; stopping the stand-ins`);
+    }
+  }
+
+  private uncaught(error: unknown): void {
+    const e = error instanceof Error ? error : new Error(String(error));
+    const where = (e.stack ?? '').split('\n').filter((line) => line.trimStart().startsWith('at ')).slice(0, 3);
+    console.error(`\n✖ ${e.name}: ${e.message}\n  no one caught this error (a stand-in or the local runner failed)${where.map((line) => `\n    ${line.trim()}`).join('')}`);
+    if (this.reason === undefined) this.stop('an error no one caught', `an error no one caught (${e.name}: ${e.message})`);
+    // After an uncaught error the process may not wind down by itself.
+    setTimeout(() => {
+      console.error(`\n✖ the run did not stop within ${UNCAUGHT_GRACE_MS / 1000} s of that error; exiting`);
+      process.exit(1);
+    }, UNCAUGHT_GRACE_MS).unref();
   }
 }
 
@@ -72,6 +176,7 @@ interface RunMonthOptions {
   readonly input: Record<string, unknown>;
   readonly month: string;
   readonly failure: SimulatedFailure | undefined;
+  readonly crashAfterWrites: number | undefined;
   readonly loans: number;
   readonly sourceUrl: string | undefined;
   readonly engine: GlueEngine;
@@ -79,9 +184,11 @@ interface RunMonthOptions {
   readonly sampleDate: CalendarDate;
   readonly timeZone: string;
   readonly reportPath: string | undefined;
+  readonly stopper: RunStopper;
 }
 
-async function runMonth({ input, month, failure, loans, sourceUrl, engine, dataDir, sampleDate, timeZone, reportPath }: RunMonthOptions): Promise<void> {
+async function runMonth(options: RunMonthOptions): Promise<void> {
+  const { input, month, failure, crashAfterWrites, loans, sourceUrl, engine, dataDir, sampleDate, timeZone, reportPath, stopper } = options;
   const started = Date.now();
   let ods: Awaited<ReturnType<typeof startSampleOds>> | undefined;
   // In the --report, so the same sample can be loaded elsewhere (npm run seed, or a test).
@@ -101,30 +208,32 @@ async function runMonth({ input, month, failure, loans, sourceUrl, engine, dataD
     );
     const stack = await startLocalStack({ dataDir, sourceUrl: sourceUrl ?? ods!.url, timeZone, engine });
     try {
+      const released = stopper.reason === undefined ? await releaseDeadHolder(stack, month) : undefined;
+      if (stopper.reason !== undefined) {
+        console.log(`\n✖ Stopped (${stopper.reason}) before the execution started: nothing ran`);
+        process.exitCode = 1;
+        await stack.stop();
+        return;
+      }
       stack.simulateFailure(failure);
       if (failure) console.log(`  simulating a failure of: ${failure}`);
+      stack.simulateCrash(crashAfterWrites);
+      if (crashAfterWrites) console.log(`  simulating a crash: this process is killed (SIGKILL) once ${crashAfterWrites} object(s) under extracts/ are written`);
       const outboxBefore = await listFolder(stack.outboxDir);
       const progress = new ExecutionProgress((line) => console.log(line));
       const execution = stack.startExecution(input, (event) => progress.onEvent(event));
       console.log(`  execution ${execution.name}`);
-      let interrupts = 0;
-      const stop = () => {
-        if (interrupts++ === 0) {
-          console.log('\n  interrupted: stopping the execution (as "Stop execution" in the console)');
-          execution.abort();
-        } else {
-          console.log('  still stopping: waiting for the running step to end, so nothing is left half-written');
-        }
-      };
-      process.on('SIGINT', stop);
+      stopper.watch(execution);
       const result = await execution.result;
+      stopper.ended();
       await stack.syncPublishedFiles();
-      const emails = (await listFolder(stack.outboxDir)).filter((name) => !outboxBefore.includes(name));
+      const emails = await newFiles(stack.outboxDir, outboxBefore);
       const ranMonth = (result.output as { month?: unknown } | undefined)?.month;
       const report = await summarize(stack, typeof ranMonth === 'string' ? ranMonth : month, result, progress.timings, emails, Date.now() - started);
-      if (reportPath) await writeFile(reportPath, `${JSON.stringify({ ...report, source, engine }, null, 2)}\n`);
-      if (report.outcome === 'failed' || report.outcome === 'busy') process.exitCode = 1;
-      await stack.stop().finally(() => process.off('SIGINT', stop));
+      if (reportPath) await writeFile(reportPath, `${JSON.stringify({ ...report, released, source, engine }, null, 2)}\n`);
+      // A published file that is not what its manifest says is a failure, whatever the execution said.
+      if (report.outcome === 'failed' || report.outcome === 'busy' || report.mismatchedFiles.length > 0) process.exitCode = 1;
+      await stack.stop();
     } catch (error) {
       await stack.stop().catch(() => undefined);
       throw error;
@@ -132,6 +241,28 @@ async function runMonth({ input, month, failure, loans, sourceUrl, engine, dataD
   } finally {
     await ods?.stop();
   }
+}
+
+/**
+ * A month the ledger shows RUNNING belongs to an execution whose process is gone: this run holds the
+ * data dir's lock, so no other local run is alive (it was killed, or the machine stopped). It is
+ * released as AWS releases a stopped execution: NotifyFailure gets its ABORTED status change, which
+ * settles its publish, marks the month FAILED and emails once; then this run proceeds.
+ */
+async function releaseDeadHolder(stack: LocalStack, month: string): Promise<{ executionArn: string; emails: string[]; error?: string } | undefined> {
+  const record: MonthRecord | undefined = await stack.ledger.get(month);
+  if (record?.status !== 'RUNNING') return undefined;
+  const outboxBefore = await listFolder(stack.outboxDir);
+  const cause =
+    `the local run that held ${month} (execution ${record.runId}, started ${record.startedAt}) died: its process is gone ` +
+    '(killed, or the machine stopped); it was stopped when the next local run on this data dir started';
+  const release = await stack.releaseDeadExecution(record, cause);
+  const emails = (await newFiles(stack.outboxDir, outboxBefore)).map((name) => join(stack.outboxDir, name));
+  const after = await stack.ledger.get(month);
+  console.log(`  released ${month} from execution ${record.runId} (RUNNING since ${record.startedAt}): its process is gone; ledger now ${after?.status ?? 'without a record'}`);
+  for (const email of emails) console.log(`  email to data-support: ${shown(email)}`);
+  if (release.error) console.log(`  ✖ the release did not go through: ${release.error}`);
+  return { executionArn: record.executionArn, emails, ...(release.error === undefined ? {} : { error: release.error }) };
 }
 
 /**
@@ -177,7 +308,12 @@ async function summarize(stack: LocalStack, month: string, result: ExecutionResu
   }
   if (published) printPublished(published, published.runId === result.name ? 'published' : 'still published, unchanged,');
   else console.log(`  no files published for ${month}`);
+  const mismatchedFiles = (published?.files ?? []).filter((f) => !f.matchesManifest).map((f) => f.key);
+  if (mismatchedFiles.length > 0) console.log(`  ✖ ${mismatchedFiles.length} published file(s) do not match the month's manifest (marked above)`);
   console.log(`  ledger: ${record ? `${record.status} (attempt ${record.attempt}, execution ${record.executionArn.split(':').pop()})` : 'no record of the month'}`);
+  if (outcome === 'failed' && record?.status === 'RUNNING' && record.executionArn === result.executionArn) {
+    console.log('  the ledger could not be written, so this execution still holds the month; the next run on this data dir releases it');
+  }
   if (outcome === 'busy' && record) {
     // Only one local run uses a data dir at a time, so the holder is a run that was killed.
     console.log(`  that execution no longer runs here (a killed run?); the month is free again after ${record.leaseExpiresAt},`);
@@ -197,6 +333,7 @@ async function summarize(stack: LocalStack, month: string, result: ExecutionResu
     totalMs,
     states,
     files: (published?.files ?? []).map((f) => ({ key: f.key, path: f.path, rows: f.rows, bytes: f.bytes, sha256: f.sha256 })),
+    mismatchedFiles,
     ledgerStatus: record?.status,
     emails: emails.map((email) => join(stack.outboxDir, email)),
   };
@@ -218,6 +355,11 @@ function shown(path: string): string {
 
 async function listFolder(folder: string): Promise<string[]> {
   return (await readdir(folder).catch(() => [] as string[])).sort();
+}
+
+/** The names in `folder` that were not in `before`. */
+async function newFiles(folder: string, before: readonly string[]): Promise<string[]> {
+  return (await listFolder(folder)).filter((name) => !before.includes(name));
 }
 
 main().catch(reportFailure);

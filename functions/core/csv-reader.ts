@@ -198,7 +198,8 @@ export async function scanExtractCsv(chunks: AsyncIterable<Uint8Array>, expect: 
     const month = record[COLUMN.month]!;
     if (month !== expect.month) throw new CsvFormatError(`${where} is for month ${JSON.stringify(month)}, not ${expect.month}`);
     const branch = record[COLUMN.branch_id]!;
-    if (!COUNT.test(branch)) throw new CsvFormatError(`${where} has branch_id ${JSON.stringify(branch)}, not a whole number`);
+    // branch_id is the ODS's signed int primary key: a negative id is an id.
+    if (!WHOLE_NUMBER.test(branch)) throw new CsvFormatError(`${where} has branch_id ${JSON.stringify(branch)}, not a whole number`);
     const branchId = BigInt(branch);
     if (lastBranch !== undefined && branchId <= lastBranch) {
       throw new CsvFormatError(`${where}: branch_id ${branch} follows ${lastBranch}; rows must be sorted by branch_id, one per branch`);

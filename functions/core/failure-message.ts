@@ -25,6 +25,11 @@ export interface FailureReport {
   readonly error: string;
   readonly cause: string;
   readonly ledger: LedgerNote;
+  /**
+   * What was done about this execution's unfinished publish (core/publish-journal.ts): one line,
+   * or undefined when it had none.
+   */
+  readonly publishing?: string;
   /** The input to start again with; null when the input itself must be fixed first. */
   readonly rerunInput: RerunInput | null;
 }
@@ -60,6 +65,7 @@ export function failureBody(report: FailureReport): string {
     `              ${executionConsoleUrl(report.region, report.executionArn)}`,
     '',
     `Ledger:       ${ledgerLine(report)}`,
+    ...(report.publishing ? [`Files:        ${report.publishing}`] : []),
     '',
     'How to re-run',
   ];

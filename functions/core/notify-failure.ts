@@ -7,8 +7,13 @@
  *     or ABORTED executions, which covers what no Catch sees (timeouts, aborts, a failed NotifyFailure).
  * Both claim the execution's failure notice in the ledger before emailing. A caught failure claims
  * it before the execution ends, so its later FAILED status change finds the claim and stays quiet.
+ * Before the month is marked FAILED, an unfinished publish of this execution (a publish Lambda that
+ * timed out or died mid-copy) is settled, so the month's files match one manifest again; the email
+ * says what was done.
  */
 import { formatMonth } from './month';
+import type { ObjectStore } from './object-store';
+import { describeSettlement, settleUnfinishedPublish } from './publish-journal';
 import type { RunContext } from './run-context';
 import { parseRunInput } from './run-input';
 import type { RunLedger } from './run-ledger';
@@ -28,6 +33,8 @@ export interface AlertSender {
 
 export interface NotifyDeps {
   readonly ledger: RunLedger;
+  /** The extract bucket, where this execution's unfinished publish is settled. */
+  readonly store: ObjectStore;
   readonly alerts: AlertSender;
   readonly stage: string;
   readonly region: string;
@@ -157,6 +164,7 @@ async function notify(facts: FailureFacts, deps: NotifyDeps): Promise<NoticeResu
   };
   if (!(await deps.ledger.claimFailureNotice(facts.executionArn, deps.now))) return result;
 
+  const publishing = await settleOwnPublish(facts, deps);
   const ledger = await markMonthFailed(facts, deps);
   const report: FailureReport = {
     stage: deps.stage,
@@ -168,6 +176,7 @@ async function notify(facts: FailureFacts, deps: NotifyDeps): Promise<NoticeResu
     error: facts.error,
     cause: facts.cause,
     ledger,
+    publishing,
     rerunInput: rerunInputFor(facts),
   };
   try {
@@ -178,6 +187,19 @@ async function notify(facts: FailureFacts, deps: NotifyDeps): Promise<NoticeResu
     throw error;
   }
   return { ...result, emailed: true };
+}
+
+/** Settles this execution's own unfinished publish, if any; a failure to do so is reported, and the journal stays for the next run. */
+async function settleOwnPublish(facts: FailureFacts, deps: NotifyDeps): Promise<string | undefined> {
+  if (!facts.month) return undefined;
+  try {
+    return describeSettlement(await settleUnfinishedPublish(deps.store, deps.ledger, facts.month, deps.now, facts.executionArn));
+  } catch (error) {
+    return (
+      `this execution's unfinished publish could not be settled (${error instanceof Error ? error.message : String(error)}); ` +
+      'the next run of the month settles it first.'
+    );
+  }
 }
 
 /** Frees the month if this execution holds it; never touches a month another execution holds. */

@@ -2,12 +2,15 @@
  * Publishing one run's staging (contract section 3): the Spark part files become the contract's
  * files under their final keys, then the manifest, then staging is deleted.
  *
- * Three phases, so a failure never leaves a month half-published:
+ * Three phases, so no failure, and no crash, leaves a month half-published:
  *   1. validate everything (bank names, staging layout, every part's content) and read each chosen
  *      part once for the manifest — no final key is touched until all of it passed;
- *   2. write: server-side copy per file (put for header-only files), the manifest last, each write
- *      atomic per object; on any failure the keys already written are rolled back to what they held;
+ *   2. write: first the publish journal (core/publish-journal.ts: every key and the version it
+ *      replaces, in the run ledger), then a server-side copy per file (put for header-only files),
+ *      the manifest last, each write atomic per object; on a failure caught here the keys are rolled
+ *      back at once, and on a crash whoever acts on the month next settles the journal;
  *   3. delete staging (its failure is reported, never undoes a published month).
+ * An unfinished publish of the month (this run's earlier attempt, or a dead run's) is settled first.
  */
 import { createHash } from 'node:crypto';
 import { nameBanks, type NamedBank } from './bank-naming';
@@ -15,24 +18,20 @@ import { CsvFormatError, scanExtractCsv, type ExtractCsvScan } from './csv-reade
 import { EXTRACT_HEADER } from './extract-csv';
 import { EXTRACTS_PREFIX, extractFileKey, manifestKey } from './extract-keys';
 import { parseManifest, serializeManifest, type Manifest, type ManifestFile } from './manifest';
-import type { ListedObject, ObjectStore, ObjectVersion } from './object-store';
+import type { ListedObject, ObjectStore } from './object-store';
+import { PublishRollbackError, journalFor, rollBackJournal, settleUnfinishedPublish, type JournalLedger, type Settlement } from './publish-journal';
 import type { RunContext } from './run-context';
 import { STAGING_FOLDERS, parseRowsPartKey, type StagedBank } from './staging-layout';
 
 export const EXTRACT_CONTENT_TYPE = 'text/csv; charset=utf-8';
 export const MANIFEST_CONTENT_TYPE = 'application/json';
-/** Under the staging prefix; `_` makes it a hidden folder to the layout checks, and cleanup removes it. */
-const BACKUP_FOLDER = '_previous/';
 
 /** The staging the extract job left cannot be published as it is; nothing was published. */
 export class StagingError extends Error {
   override readonly name = 'StagingError';
 }
 
-/** A write failed and some final keys could not be put back: the message lists them for an operator. */
-export class PublishRollbackError extends Error {
-  override readonly name = 'PublishRollbackError';
-}
+export { PublishRollbackError } from './publish-journal';
 
 export type PublishedFile = ManifestFile;
 
@@ -44,6 +43,8 @@ export interface PublishResult {
   readonly files: readonly PublishedFile[];
   /** The run had already published this staging (a retried invocation): nothing was rewritten. */
   readonly alreadyPublished: boolean;
+  /** What was done first about an unfinished publish of the month (a crashed attempt's). */
+  readonly settled: Settlement;
   /** Cleanup comes after the month is published, so its failure is reported here rather than thrown. */
   readonly stagingCleanup: { readonly deletedObjects: number; readonly error?: string };
 }
@@ -65,8 +66,9 @@ interface Plan {
   readonly rowsRejected: Record<string, number>;
 }
 
-export async function publishExtracts(store: ObjectStore, run: RunContext, now: Date): Promise<PublishResult> {
+export async function publishExtracts(store: ObjectStore, ledger: JournalLedger, run: RunContext, now: Date): Promise<PublishResult> {
   assertRunContext(run);
+  const settled = await settleUnfinishedPublish(store, ledger, run.month, now);
   const prefix = run.stagingPrefix;
   const mKey = manifestKey(run.window);
   const listed = withoutFolderMarkers(await store.list(prefix));
@@ -76,7 +78,7 @@ export async function publishExtracts(store: ObjectStore, run: RunContext, now: 
     // Cleanup deletes banks/ first, so a retried invocation after a complete publish lands here.
     const published = await readManifest(store, mKey);
     if (published?.runId === run.runId) {
-      return { ...resultOf(published, mKey), alreadyPublished: true, stagingCleanup: await deleteStaging(store, prefix) };
+      return { ...resultOf(published, mKey), alreadyPublished: true, settled, stagingCleanup: await deleteStaging(store, prefix) };
     }
     throw new StagingError(
       `No banks/ list under ${prefix}: the extract job of run ${run.runId} did not finish, or wrote elsewhere. Nothing was published.`,
@@ -93,12 +95,12 @@ export async function publishExtracts(store: ObjectStore, run: RunContext, now: 
     files: plan.files,
   };
   const manifestText = serializeManifest(manifest);
-  await writeAllOrRollBack(store, `${prefix}${BACKUP_FOLDER}`, [
+  await writeJournaled(store, ledger, run, mKey, now, [
     ...plan.writes,
     { key: mKey, write: (s) => s.put(mKey, manifestText, MANIFEST_CONTENT_TYPE) },
   ]);
 
-  return { ...resultOf(manifest, mKey), alreadyPublished: false, stagingCleanup: await deleteStaging(store, prefix) };
+  return { ...resultOf(manifest, mKey), alreadyPublished: false, settled, stagingCleanup: await deleteStaging(store, prefix) };
 }
 
 /** Phase 1: everything that can be wrong with the staging is found here, before any final key is touched. */
@@ -244,62 +246,34 @@ async function readJsonLines(
   return records;
 }
 
-interface Touched {
-  readonly key: string;
-  /** What the key held before this run, or undefined when it did not exist. */
-  readonly before: ObjectVersion | undefined;
-  /** Where the previous object was copied when the store keeps no versions. */
-  readonly backupKey: string | undefined;
-}
-
 /**
- * Phase 2. Each write is atomic per object; across objects, a failure rolls back every key already
- * written (and the one that failed) to what it held before, so the month's previous files stand.
+ * Phase 2. The journal goes to the ledger before the first write, so a crash at any point can be
+ * settled; a failure caught here rolls back at once. The journal is closed only when every write,
+ * or the rollback, is done.
  */
-async function writeAllOrRollBack(store: ObjectStore, backupPrefix: string, writes: readonly PlannedWrite[]): Promise<void> {
-  const before = new Map<string, ObjectVersion | undefined>();
-  for (const { key } of writes) before.set(key, await store.head(key));
-
-  const touched: Touched[] = [];
+async function writeJournaled(
+  store: ObjectStore,
+  ledger: JournalLedger,
+  run: RunContext,
+  manifestKey: string,
+  now: Date,
+  writes: readonly PlannedWrite[],
+): Promise<void> {
+  const journal = await journalFor(store, run, manifestKey, writes.map((w) => w.key), now);
+  await ledger.beginPublish(run.month, journal, now);
   try {
-    for (const { key, write } of writes) {
-      const previous = before.get(key);
-      // A versioned bucket keeps the old object by version id; otherwise keep a copy to restore from.
-      const backupKey = previous && previous.versionId === undefined ? `${backupPrefix}${key}` : undefined;
-      if (backupKey) await store.copy(key, backupKey);
-      touched.push({ key, before: previous, backupKey });
-      await write(store);
-    }
+    for (const { write } of writes) await write(store);
   } catch (error) {
-    const unrestored = await rollBack(store, touched);
-    if (unrestored.length > 0) {
-      throw new PublishRollbackError(
-        `Publishing failed (${messageOf(error)}) and these files could not be put back as they were: ${unrestored.join('; ')}. ` +
-          'Restore them from their previous versions in the bucket before re-running the month.',
-        { cause: error },
-      );
+    try {
+      await rollBackJournal(store, journal);
+    } catch (rollbackError) {
+      // The journal stays open: whoever acts on the month next tries the rollback again.
+      throw new PublishRollbackError(`Publishing failed (${messageOf(error)}). ${messageOf(rollbackError)}`, { cause: error });
     }
+    await ledger.endPublish(run.month, run.runId, now);
     throw error;
   }
-}
-
-async function rollBack(store: ObjectStore, touched: readonly Touched[]): Promise<string[]> {
-  const unrestored: string[] = [];
-  for (const t of [...touched].reverse()) {
-    try {
-      const current = await store.head(t.key);
-      if (t.before === undefined) {
-        if (current) await store.delete(t.key);
-      } else if (t.backupKey) {
-        await store.copy(t.backupKey, t.key);
-      } else if (current?.versionId !== t.before.versionId) {
-        await store.copy(t.key, t.key, { sourceVersionId: t.before.versionId });
-      }
-    } catch (error) {
-      unrestored.push(`${t.key} (${messageOf(error)})`);
-    }
-  }
-  return unrestored;
+  await ledger.endPublish(run.month, run.runId, now);
 }
 
 /** Phase 3. The banks list goes first: without it a half-deleted staging can never be published again by mistake. */
@@ -326,7 +300,7 @@ async function readText(store: ObjectStore, key: string): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-function resultOf(manifest: Manifest, key: string): Omit<PublishResult, 'alreadyPublished' | 'stagingCleanup'> {
+function resultOf(manifest: Manifest, key: string): Omit<PublishResult, 'alreadyPublished' | 'stagingCleanup' | 'settled'> {
   return { month: manifest.month, runId: manifest.runId, manifestKey: key, files: manifest.files };
 }
 

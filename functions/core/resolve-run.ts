@@ -4,8 +4,12 @@
  *   run      the execution holds the month; `run` goes to every later state at `$.run`
  *   skipped  the month already succeeded and `force` was not given: the execution succeeds, doing nothing
  *   busy     another live execution holds the month: the execution succeeds, doing nothing, naming it
+ * A month taken over from a dead run may carry that run's unfinished publish: it is settled
+ * (core/publish-journal.ts) before anything else, and the message says what was done.
  */
 import { formatMonth, monthWindow } from './month';
+import type { ObjectStore } from './object-store';
+import { describeSettlement, settleUnfinishedPublish } from './publish-journal';
 import { stagingPrefixFor, type RunContext } from './run-context';
 import { parseRunInput } from './run-input';
 import type { RunLedger } from './run-ledger';
@@ -30,6 +34,8 @@ export type ResolveRunResult =
 
 export interface ResolveRunDeps {
   readonly ledger: RunLedger;
+  /** The extract bucket, where a dead run's unfinished publish is settled. */
+  readonly store: ObjectStore;
   readonly now: Date;
   /** IANA name of the stage's time zone: "last complete month" is a calendar month there. */
   readonly timeZone: string;
@@ -74,6 +80,7 @@ export async function resolveRun(request: ResolveRunRequest, deps: ResolveRunDep
           `(lease until ${taken.record.leaseExpiresAt}); this execution changed nothing.`,
       };
     case 'taken': {
+      const settled = describeSettlement(await settleUnfinishedPublish(deps.store, deps.ledger, month, deps.now));
       const run: RunContext = {
         month,
         runId,
@@ -86,7 +93,7 @@ export async function resolveRun(request: ResolveRunRequest, deps: ResolveRunDep
         outcome: 'run',
         month,
         run,
-        message: `Extracting ${month} (attempt ${taken.attempt}${input.force ? ', forced re-run' : ''}).`,
+        message: `Extracting ${month} (attempt ${taken.attempt}${input.force ? ', forced re-run' : ''}).${settled ? ` ${settled}` : ''}`,
       };
     }
   }

@@ -11,7 +11,11 @@
  *   - it SUCCEEDED and the caller forces a re-run.
  * Otherwise the caller is told why not: `skipped` (already succeeded) or `busy` (a live holder).
  * Completing or failing a run is only allowed to the execution that holds the month.
+ *
+ * The record also keeps the month's open publish journal (core/publish-journal.ts) while a run is
+ * writing final keys, so a crash mid-publish can be settled by whoever acts on the month next.
  */
+import type { JournalLedger, PublishJournal } from './publish-journal';
 
 export type RunStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED';
 
@@ -80,6 +84,8 @@ export interface MonthRecord {
   /** Stats of the last successful run. */
   readonly stats?: RunStats;
   readonly lastError?: RecordedFailure;
+  /** The journal of a publish that has begun and not yet ended (a crash leaves it here). */
+  readonly publishing?: PublishJournal;
   readonly history: readonly HistoryEvent[];
 }
 
@@ -118,9 +124,9 @@ export type FailResult =
   | { readonly kind: 'marked' }
   | { readonly kind: 'not-holder'; readonly record: MonthRecord | undefined };
 
-export interface RunLedger {
+export interface RunLedger extends JournalLedger {
   take(request: TakeRequest): Promise<TakeResult>;
-  /** Marks the month SUCCEEDED with its stats; LeaseLostError if the caller no longer holds it. */
+  /** Marks the month SUCCEEDED with its stats (closing its journal); LeaseLostError if the caller no longer holds it. */
   complete(request: CompleteRequest): Promise<void>;
   /** Marks the month FAILED, only if the caller holds it. */
   fail(request: FailRequest): Promise<FailResult>;

@@ -39,10 +39,15 @@ export async function checkSourceSchema(pg: ClientBase, model: SourceModel = SOU
     [model.schema, model.tables.map((t) => t.name)],
   );
   const found = new Map(rows.map((r) => [`${r.table_name}.${r.column_name}`, r.data_type]));
+  const unseen = model.tables.filter((table) => !rows.some((r) => r.table_name === table.name)).map((table) => table.name);
+  const unreadable = await tablesWithoutSelect(pg, model.schema, unseen);
   const problems: string[] = [];
   for (const table of model.tables) {
-    if (!rows.some((r) => r.table_name === table.name)) {
-      problems.push(`table ${model.schema}.${table.name} does not exist`);
+    if (unseen.includes(table.name)) {
+      const user = unreadable.get(table.name);
+      problems.push(
+        user === undefined ? `table ${model.schema}.${table.name} does not exist` : `no SELECT privilege on ${model.schema}.${table.name} for user ${user}`,
+      );
       continue;
     }
     for (const [column, family] of table.columns) {
@@ -58,6 +63,24 @@ export async function checkSourceSchema(pg: ClientBase, model: SourceModel = SOU
   if (problems.length > 0) {
     throw new SourceSchemaError(`the ODS does not match the extract's source model: ${problems.join('; ')}`);
   }
+}
+
+/**
+ * Of `tables` (which information_schema did not show), those that do exist but the connected user
+ * may not read, each with that user's name: information_schema lists only the tables a user holds
+ * some privilege on, so a missing grant would otherwise read as a missing table. The catalog
+ * (pg_class) lists every table, whatever the user may read.
+ */
+async function tablesWithoutSelect(pg: ClientBase, schema: string, tables: readonly string[]): Promise<Map<string, string>> {
+  if (tables.length === 0) return new Map();
+  const { rows } = await pg.query<{ table_name: string; user_name: string }>(
+    `SELECT c.relname AS table_name, current_user AS user_name
+       FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = $1 AND c.relname = ANY($2) AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+        AND NOT has_table_privilege(c.oid, 'SELECT')`,
+    [schema, tables],
+  );
+  return new Map(rows.map((r) => [r.table_name, r.user_name]));
 }
 
 /**

@@ -1,9 +1,11 @@
 /**
- * One local run per data dir at a time: the stand-ins keep their stores there (LevelDB, s3rver's
- * files) and would corrupt each other. A second run is refused with the holder's pid.
+ * One local run per data dir at a time: the stand-ins keep their stores there (LevelDB, the S3
+ * stand-in's files) and would corrupt each other. A second run is refused with the holder's pid.
+ * A folder that cannot be created or written is refused up front (InvalidInput), naming it.
  */
-import { link, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { link, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { InvalidInputError } from '../../functions/core/errors';
 
 export class DataDirInUseError extends Error {
   override readonly name = 'DataDirInUse';
@@ -17,12 +19,16 @@ export interface DataDirLock {
 const heldHere = new Set<string>();
 
 export async function lockDataDir(dataDir: string): Promise<DataDirLock> {
-  await mkdir(dataDir, { recursive: true });
   const path = join(dataDir, '.lock');
   // Written whole under a private name, then linked into place: the lock never exists half-written,
   // and link() fails if another run's lock is already there.
   const mine = join(dataDir, `.lock.${process.pid}`);
-  await writeFile(mine, `${process.pid}\n`);
+  try {
+    await makeFolder(dataDir);
+    await writeFile(mine, `${process.pid}\n`);
+  } catch (error) {
+    throw new InvalidInputError('data-dir', `cannot use ${dataDir} as the data dir: ${(error as Error).message}`);
+  }
   try {
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
@@ -63,5 +69,30 @@ function isLive(pid: number, path: string): boolean {
     return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * mkdir -p that fails instead of hanging: fs.mkdir's recursive mode never settles for a folder
+ * under /proc (ENOENT from a parent that exists), so each missing level is made on its own.
+ */
+async function makeFolder(folder: string): Promise<void> {
+  const missing: string[] = [];
+  for (let current = folder; ; current = dirname(current)) {
+    const info = await stat(current).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT' || error.code === 'ENOTDIR') return undefined;
+      throw error;
+    });
+    if (info) {
+      if (!info.isDirectory()) throw new Error(`${current} is a file, not a folder`);
+      break;
+    }
+    missing.unshift(current);
+    if (dirname(current) === current) break;
+  }
+  for (const level of missing) {
+    await mkdir(level).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EEXIST') throw error;
+    });
   }
 }

@@ -11,16 +11,19 @@ import './promise-with-resolvers';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectsCommand, ListObjectVersionsCommand, S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { DynamoDbRunLedger } from '../../functions/commons/clients/dynamodb-run-ledger';
 import { EXTRACTS_PREFIX, MANIFESTS_PREFIX } from '../../functions/core/extract-keys';
-import type { RunLedger } from '../../functions/core/run-ledger';
+import { formatMonth } from '../../functions/core/month';
+import { stagingPrefixFor } from '../../functions/core/run-context';
+import { parseRunInput } from '../../functions/core/run-input';
+import type { MonthRecord, RunLedger } from '../../functions/core/run-ledger';
 import { startDynamoDbStandIn } from '../stand-ins/dynamodb';
 import { startGlueStandIn, type GlueEngine, type GlueStandIn } from '../stand-ins/glue';
 import type { LoopbackServer } from '../stand-ins/loopback-server';
-import { S3RVER_CREDENTIALS, startS3StandIn } from '../stand-ins/s3';
+import { S3_STAND_IN_CREDENTIALS, startS3StandIn } from '../stand-ins/s3';
 import { startSnsStandIn } from '../stand-ins/sns';
 import { loadLocalDefinition, localOverrides, type LocalDefinition } from './definition';
 import { loadLambdas, routeHandlerLogs, type LocalLambdas, type LogRoute } from './lambda-runtime';
@@ -34,7 +37,7 @@ export { GLUE_ENGINES, type GlueEngine } from '../stand-ins/glue';
 export const SIMULATED_FAILURES = ['crawler', 'glue-job', 'publish'] as const;
 export type SimulatedFailure = (typeof SIMULATED_FAILURES)[number];
 
-/** The names of the local stage's resources (DNS-style bucket names: s3rver checks them as S3 does). */
+/** The names of the local stage's resources (DNS-style bucket names, as S3 requires). */
 export const LOCAL_STAGE = {
   service: 'monthly-loan-extract',
   stage: 'local',
@@ -104,8 +107,16 @@ export interface LocalExecution {
   readonly executionArn: string;
   readonly name: string;
   readonly result: Promise<ExecutionResult>;
-  /** Stops the execution as the console's "Stop execution" does; result then ends ABORTED. */
-  abort(): void;
+  /** Stops the execution as the console's "Stop execution" (StopExecution with a cause) does; result then ends ABORTED. */
+  abort(cause?: string): void;
+}
+
+/** What releasing a dead execution did (`releaseDeadExecution`). */
+export interface Release {
+  /** NotifyFailure emailed data-support about it. */
+  readonly emailed: boolean;
+  /** NotifyFailure failed, or the month could not be marked FAILED: why. */
+  readonly error?: string;
 }
 
 export interface LocalStack {
@@ -117,9 +128,26 @@ export interface LocalStack {
   readonly ledger: RunLedger;
   /** Makes the given step fail in the executions started from now on (undefined: none). */
   simulateFailure(step: SimulatedFailure | undefined): void;
+  /**
+   * Kills this process (SIGKILL) once the `writes`th object under `extracts/` of the extract bucket
+   * is stored, that is while PublishExtracts runs: a crash test (undefined: disarmed).
+   */
+  simulateCrash(writes: number | undefined): void;
   startExecution(input: unknown, onEvent?: (event: EventLog) => void): LocalExecution;
+  /**
+   * Ends what an execution this machine no longer runs left behind, as AWS does for an execution
+   * that was stopped: `record` (the ledger shows it RUNNING) gets its ABORTED status change, so
+   * NotifyFailure settles its publish, marks the month FAILED and emails once; then its staging is removed.
+   */
+  releaseDeadExecution(record: MonthRecord, cause: string): Promise<Release>;
   /** Copies the published keys out of the S3 stand-in as plain files; returns the keys. */
   syncPublishedFiles(): Promise<string[]>;
+  /**
+   * Waits for the running steps (a Glue job, a handler) to end, removes the staging of the
+   * executions it ran (on AWS a lifecycle rule expires it): all a failed, timed-out or stopped run
+   * wrote, and the old versions a published run's own clean-up leaves in the versioned bucket; then
+   * stops the stand-ins.
+   */
   stop(): Promise<void>;
 }
 
@@ -128,7 +156,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const started: { close(): Promise<void> }[] = [];
   let logs: LogRoute | undefined;
   try {
-    const s3 = await startS3StandIn(join(dataDir, 's3rver'), [LOCAL_STAGE.extractBucket]);
+    // Versioned, as the production extract bucket is: publishing rolls back to the versions it replaced.
+    const s3 = await startS3StandIn(join(dataDir, 's3-store'), [{ name: LOCAL_STAGE.extractBucket, versioned: true }]);
     started.push(s3);
     const dynamo = await startDynamoDbStandIn(join(dataDir, 'dynamodb'), LOCAL_STAGE.ledgerTable);
     started.push(dynamo);
@@ -147,6 +176,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       spark: { logPath: sparkLogPath(dataDir), stagingRoot: join(dataDir, 'glue-spark') },
     });
     started.push({ close: async () => { await glue.idle(); await glue.close(); s3Client.destroy(); } });
+    /** Never throws: staging that stays behind is only untidy; the reason is returned. */
+    const removeStaging = (month: string, runId: string) =>
+      removeStagingOf(s3Client, month, runId).then(
+        () => undefined,
+        (error: unknown) => `the staging of run ${runId} could not be removed: ${(error as Error).message}`,
+      );
 
     Object.assign(process.env, lambdaEnvironment(options, { s3, dynamo, glue, sns }));
     const functions = readServerlessFunctions();
@@ -160,23 +195,70 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     started.push({ close: async () => ledgerClient.destroy() });
     const publishedRoot = join(dataDir, 's3', LOCAL_STAGE.extractBucket);
     const logRoute = logs;
+    const ledger = new DynamoDbRunLedger(ledgerClient, LOCAL_STAGE.ledgerTable);
+    /** The staging of the executions run, removed once nothing runs any more. */
+    const leftStaging: { month: string; runId: string }[] = [];
 
     return {
       dataDir,
       publishedRoot,
       outboxDir,
       logPath: logRoute.path,
-      ledger: new DynamoDbRunLedger(ledgerClient, LOCAL_STAGE.ledgerTable),
+      ledger,
       simulateFailure(step) {
         glue.simulateFailure(step === 'crawler' || step === 'glue-job' ? step : undefined);
         // The manifest is written last: refusing it makes publishing roll back the files it already
         // wrote, so the failure shows that path too, not only a refusal at the first write.
         s3.denyWritesUnder(LOCAL_STAGE.extractBucket, step === 'publish' ? MANIFESTS_PREFIX : undefined);
       },
-      startExecution: (input, onEvent) => startExecution(local, lambdas, input, onEvent),
+      simulateCrash(writes) {
+        s3.killAfterWrites(LOCAL_STAGE.extractBucket, EXTRACTS_PREFIX, writes);
+      },
+      startExecution(input, onEvent) {
+        const execution = startExecution(local, lambdas, input, onEvent);
+        void execution.result.then(
+          (result) => {
+            const ran = (result.output as { month?: unknown } | undefined)?.month;
+            const month = typeof ran === 'string' ? ran : monthOfInput(input, result.startedAt, options.timeZone);
+            if (month) leftStaging.push({ month, runId: result.name });
+          },
+          () => undefined,
+        );
+        return execution;
+      },
+      async releaseDeadExecution(record, cause) {
+        const input = record.force ? { month: record.month, force: true } : { month: record.month };
+        const stopped: ExecutionResult = {
+          executionArn: record.executionArn,
+          name: record.runId,
+          status: 'ABORTED',
+          startedAt: new Date(record.startedAt),
+          stoppedAt: new Date(),
+          cause,
+        };
+        const notice = await sendStatusChange(lambdas, stopped, input);
+        let error = notice.error;
+        // NotifyFailure marks nothing when the execution's failure was already claimed (it died
+        // inside NotifyFailure): the month is freed here, on the same condition (it still holds it).
+        const after = await ledger.get(record.month);
+        if (after?.status === 'RUNNING' && after.executionArn === record.executionArn) {
+          const failure = { failedStep: '(execution ABORTED)', error: 'ExecutionAborted', cause };
+          await ledger
+            .fail({ month: record.month, executionArn: record.executionArn, runId: record.runId, failure, now: new Date() })
+            .catch((failed: unknown) => (error ??= (failed as Error).message));
+        }
+        const stagingProblem = await removeStaging(record.month, record.runId);
+        error ??= stagingProblem;
+        return { emailed: notice.emailed, ...(error === undefined ? {} : { error }) };
+      },
       syncPublishedFiles: () => s3.mirrorPrefix(LOCAL_STAGE.extractBucket, EXTRACTS_PREFIX, publishedRoot),
       async stop() {
         await lambdas.idle();
+        await glue.idle();
+        for (const { month, runId } of leftStaging.splice(0)) {
+          const problem = await removeStaging(month, runId);
+          if (problem) console.error(`  ${problem}`);
+        }
         await logRoute.restore();
         await closeAll(started);
       },
@@ -188,8 +270,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   }
 }
 
-/** s3rver's fixed key pair; the other stand-ins accept any. */
-const STAND_IN_CREDENTIALS = S3RVER_CREDENTIALS;
+/** The S3 stand-in's key pair; the other stand-ins accept any. */
+const STAND_IN_CREDENTIALS = S3_STAND_IN_CREDENTIALS;
 
 /** What each deployed Lambda gets from serverless.yml, with local values, plus the SDK's endpoint settings. */
 export function lambdaEnvironment(
@@ -229,6 +311,7 @@ function startExecution(
   const executionArn = `${STATE_MACHINE_ARN.replace(':stateMachine:', ':execution:')}:${name}`;
   const machine = new StateMachine(local.definition as never);
   const startedAt = new Date();
+  let abortCause: string | undefined;
   const execution = machine.run(input as never, {
     overrides: localOverrides(local, (_state, key, payload) => lambdas.invoke.get(key)!(payload), {
       waitMs: LOCAL_WAIT_MS,
@@ -254,25 +337,73 @@ function startExecution(
       case 'ExecutionTimeout':
         return { ...base, status: 'TIMED_OUT', error: 'States.Timeout', cause: 'The execution ran longer than its TimeoutSeconds.' };
       default:
-        return { ...base, status: 'ABORTED' };
+        return { ...base, status: 'ABORTED', ...(abortCause === undefined ? {} : { cause: abortCause }) };
     }
   })();
   const result = ended.then(async (outcome) => {
     if (outcome.status === 'SUCCEEDED') return outcome;
+    // A stopped execution leaves the handler it was waiting for running (on AWS that Lambda runs on
+    // too); locally the status change waits for it, so NotifyFailure finds its publish ended, not mid-copy.
+    await lambdas.idle();
     // The EventBridge rule of serverless.yml: a stopped execution reaches NotifyFailure as a status
     // change, which emails only if the Catch path did not (TIMED_OUT, ABORTED, a failed NotifyFailure).
-    const statusChange = lambdas.invoke.get(STATUS_CHANGE_TARGET);
-    const ruleError = await statusChange?.(statusChangeEvent(outcome, input)).then(
-      () => undefined,
-      (error: unknown) => (error as Error).message,
-    );
+    const ruleError = (await sendStatusChange(lambdas, outcome, input)).error;
     return ruleError ? { ...outcome, statusChangeError: ruleError } : outcome;
   });
-  return { executionArn, name, result, abort: execution.abort };
+  const abort = (cause?: string) => {
+    abortCause ??= cause;
+    execution.abort();
+  };
+  return { executionArn, name, result, abort };
 }
 
 /** The function the execution status-change rule targets. */
 const STATUS_CHANGE_TARGET = 'notifyFailure';
+
+/** Invokes the status-change rule's target with the event of `outcome`; never throws. */
+async function sendStatusChange(lambdas: LocalLambdas, outcome: ExecutionResult, input: unknown): Promise<{ emailed: boolean; error?: string }> {
+  const statusChange = lambdas.invoke.get(STATUS_CHANGE_TARGET);
+  if (!statusChange) return { emailed: false, error: `serverless.yml deploys no ${STATUS_CHANGE_TARGET} function` };
+  return statusChange(statusChangeEvent(outcome, input)).then(
+    (notice) => ({ emailed: (notice as { emailed?: unknown } | null)?.emailed === true }),
+    (error: unknown) => ({ emailed: false, error: lambdaErrorText(error as Error) }),
+  );
+}
+
+/** A Lambda error as a line: `errorType: errorMessage` out of its JSON cause. */
+function lambdaErrorText(error: Error): string {
+  try {
+    const cause = JSON.parse(error.message) as { errorType?: string; errorMessage?: string };
+    if (typeof cause.errorMessage === 'string') return `${cause.errorType ?? error.name}: ${cause.errorMessage}`;
+  } catch {
+    // not a Lambda error's JSON cause
+  }
+  return error.message;
+}
+
+/** The month an execution with this input runs, as ResolveRun resolves it; undefined for bad input (it took no month). */
+function monthOfInput(input: unknown, startedAt: Date, timeZone: string): string | undefined {
+  try {
+    return formatMonth(parseRunInput(input, startedAt, timeZone).month);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Deletes every object (and version) under the run's staging prefix, as the bucket's lifecycle rule does on AWS. */
+async function removeStagingOf(s3: S3Client, month: string, runId: string): Promise<void> {
+  const prefix = stagingPrefixFor(month, runId);
+  for (;;) {
+    const page = await s3.send(new ListObjectVersionsCommand({ Bucket: LOCAL_STAGE.extractBucket, Prefix: prefix }));
+    const objects = [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])].map(({ Key, VersionId }) => ({ Key, VersionId }));
+    if (objects.length === 0) return;
+    const deleted = await s3.send(new DeleteObjectsCommand({ Bucket: LOCAL_STAGE.extractBucket, Delete: { Objects: objects, Quiet: true } }));
+    if (deleted.Errors?.length) {
+      const [first] = deleted.Errors;
+      throw new Error(`could not remove the staging ${prefix}: ${first!.Key}: ${first!.Code} ${first!.Message}`);
+    }
+  }
+}
 
 function statusChangeEvent(outcome: ExecutionResult, input: unknown) {
   return {

@@ -30,6 +30,8 @@ export class ExecutionProgress {
   private readonly failedAttempt = new Set<string>();
   private poll: PollLoop | undefined;
   private lastEntered: { name: string; type: string } | undefined;
+  /** The Task entered and not yet left: what a stopped execution was running. */
+  private openTask: string | undefined;
 
   constructor(private readonly print: (line: string) => void) {}
 
@@ -45,11 +47,13 @@ export class ExecutionProgress {
         }
         if (type === 'Succeed' || type === 'Fail') this.print(`  ${type === 'Succeed' ? '●' : '✖'} ${name}`);
         this.lastEntered = { name, type };
+        this.openTask = type === 'Task' ? name : undefined;
         return;
       }
       case 'StateExited': {
         const { name, type } = event.state;
         if (type !== 'Task') return;
+        this.openTask = undefined;
         const caught = this.failedAttempt.delete(name);
         if (this.isPolling(name)) {
           this.countPoll(name, event.timestamp);
@@ -78,7 +82,11 @@ export class ExecutionProgress {
       case 'ExecutionFailed':
       case 'ExecutionAborted':
       case 'ExecutionTimeout':
-        if (this.poll) this.endPoll(this.poll.error ?? event.type);
+        if (this.poll) {
+          this.poll.lastAt = Math.max(this.poll.lastAt, event.timestamp);
+          this.endPoll(this.poll.error ?? event.type);
+        } else if (this.openTask) this.record(this.openTask, this.since(this.openTask, event.timestamp), event.type);
+        this.openTask = undefined;
         return;
       default:
         return;
@@ -106,7 +114,8 @@ export class ExecutionProgress {
     this.poll = undefined;
     const ms = poll.lastAt - poll.startedAt;
     this.timings.push({ name: poll.task ?? poll.waitState, ms, polls: poll.polls, failed: error !== undefined });
-    const label = `${poll.waitState} → ${poll.task ?? '?'} ×${poll.polls}`;
+    // Stopped before its first poll (an abort during the wait): only the wait state to show.
+    const label = poll.task === undefined ? poll.waitState : `${poll.waitState} → ${poll.task} ×${poll.polls}`;
     this.print(`  ${error ? '✖' : '✔'} ${label.padEnd(44)} ${formatDuration(ms)}${error ? `  ${error}` : ''}`);
   }
 

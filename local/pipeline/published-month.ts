@@ -2,14 +2,12 @@
  * What a month's published files look like from the outside: its manifest, and each file checked
  * against it (bytes and SHA-256 recomputed from the plain copy), as an auditor would.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { manifestKey } from '../../functions/core/extract-keys';
 import type { Manifest } from '../../functions/core/manifest';
 import { monthWindow, parseMonth } from '../../functions/core/month';
+import { fileDigest } from '../stand-ins/file-digest';
 
 export interface PublishedFile {
   readonly key: string;
@@ -43,7 +41,8 @@ export async function readPublishedMonth(root: string, month: string): Promise<P
   const files: PublishedFile[] = [];
   for (const file of manifest.files) {
     const path = join(root, ...file.key.split('/'));
-    const actual = await fingerprint(path);
+    // Length and SHA-256 of the plain copy's bytes, from one read of them: what a consumer would get.
+    const actual = await fileDigest(path);
     files.push({
       key: file.key,
       path,
@@ -55,12 +54,4 @@ export async function readPublishedMonth(root: string, month: string): Promise<P
     });
   }
   return { manifestKey: key, manifestPath, runId: manifest.runId, files };
-}
-
-async function fingerprint(path: string): Promise<{ bytes: number; sha256: string } | undefined> {
-  const info = await stat(path).catch(() => undefined);
-  if (!info) return undefined;
-  const hash = createHash('sha256');
-  await pipeline(createReadStream(path), hash);
-  return { bytes: info.size, sha256: hash.digest('hex') };
 }

@@ -1,16 +1,36 @@
 /**
  * The DynamoDB stand-in: dynalite (DynamoDB's API on LevelDB) with the run ledger's table, kept
  * under the data dir so the ledger outlives the run, as it does on AWS.
+ *
+ * dynalite throws a storage error (a full disk, a folder it cannot write) from a callback instead of
+ * answering the request, which would end the whole process. Each request is served in its own
+ * domain, so such an error answers that request with a 500 InternalServerError naming it, as
+ * DynamoDB answers when it fails: the handler's call fails, and the step with it.
  */
+import domain from 'node:domain';
 import { mkdir } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createRequire } from 'node:module';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import type { LoopbackServer } from './loopback-server';
 
+type RequestListener = (request: IncomingMessage, response: ServerResponse) => void;
+
 export async function startDynamoDbStandIn(dataDir: string, ledgerTable: string): Promise<LoopbackServer> {
   await mkdir(dataDir, { recursive: true });
+  await checkStore(dataDir);
   const server = dynalite({ path: dataDir, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  const listeners = server.listeners('request') as RequestListener[];
+  server.removeAllListeners('request');
+  server.on('request', (request: IncomingMessage, response: ServerResponse) => {
+    const scope = domain.create();
+    scope.on('error', (error: Error) => internalServerError(response, `the local DynamoDB (dynalite, ${dataDir}) failed: ${error.message}`));
+    scope.add(request);
+    scope.add(response);
+    scope.run(() => listeners.forEach((listener) => listener.call(server, request, response)));
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());
@@ -24,6 +44,33 @@ export async function startDynamoDbStandIn(dataDir: string, ledgerTable: string)
     throw error;
   }
   return { url, close };
+}
+
+function internalServerError(response: ServerResponse, message: string): void {
+  if (response.headersSent) {
+    response.destroy();
+    return;
+  }
+  const body = JSON.stringify({ __type: 'com.amazonaws.dynamodb.v20120810#InternalServerError', message });
+  response.writeHead(500, { 'content-type': 'application/x-amz-json-1.0', 'content-length': Buffer.byteLength(body) });
+  response.end(body);
+}
+
+/**
+ * Opens dynalite's LevelDB store once before dynalite does: dynalite reports a store that cannot be
+ * opened only as "Database is closed", dropping the reason (a folder it may not write, a disk that is
+ * full, a lock another process holds).
+ */
+async function checkStore(dataDir: string): Promise<void> {
+  const { Level } = createRequire(require.resolve('dynalite'))('level') as { Level: new (path: string) => { open(): Promise<void>; close(): Promise<void> } };
+  const store = new Level(dataDir);
+  try {
+    await store.open();
+  } catch (error) {
+    const reason = (error as Error & { cause?: Error }).cause ?? (error as Error);
+    throw new Error(`the local DynamoDB cannot open its store in ${dataDir}: ${reason.message}`);
+  }
+  await store.close();
 }
 
 /** The ledger's key schema: partition key `pk` (string), as resources/ declares it on AWS. */

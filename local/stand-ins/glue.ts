@@ -15,6 +15,7 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import type { ServerResponse } from 'node:http';
 import type { S3Client } from '@aws-sdk/client-s3';
+import type { ClientBase } from 'pg';
 import { monthWindow, parseMonth, type MonthWindow } from '../../functions/core/month';
 import { runExtractJob } from '../engine/extract-job';
 import { writeFileAtomically } from '../atomic-file';
@@ -196,24 +197,39 @@ async function crawl(options: GlueStandInOptions, fail: boolean): Promise<NonNul
   const logs = { StartTime: started, LogGroup: '/aws-glue/crawlers', LogStream: options.crawlerName };
   if (fail) return { ...logs, Status: 'FAILED', ErrorMessage: 'Simulated crawler failure (--simulate-failure crawler)' };
   try {
-    const rows = await withClient(options.sourceUrl, async (client) =>
-      (
-        await client.query<{ table_name: string; column_name: string; data_type: string }>(
-          `SELECT table_name, column_name, data_type FROM information_schema.columns
-            WHERE table_schema = $1 ORDER BY table_name, ordinal_position`,
-          [options.sourceSchema],
-        )
-      ).rows,
-    );
     const tables: Record<string, { name: string; type: string }[]> = {};
-    for (const row of rows) (tables[row.table_name] ??= []).push({ name: row.column_name, type: row.data_type });
-    if (Object.keys(tables).length === 0) throw new Error(`schema "${options.sourceSchema}" of the ODS has no tables`);
+    await withClient(options.sourceUrl, async (client) => {
+      const { rows } = await client.query<{ table_name: string; column_name: string; data_type: string }>(
+        `SELECT table_name, column_name, data_type FROM information_schema.columns
+          WHERE table_schema = $1 ORDER BY table_name, ordinal_position`,
+        [options.sourceSchema],
+      );
+      for (const row of rows) (tables[row.table_name] ??= []).push({ name: row.column_name, type: row.data_type });
+      if (rows.length === 0) throw new Error(await noTablesReason(client, options.sourceSchema));
+    });
     const catalog = { crawledAt: new Date().toISOString(), schema: options.sourceSchema, tables };
     await writeFileAtomically(join(options.catalogDir, `${options.crawlerName}.json`), `${JSON.stringify(catalog, null, 2)}\n`);
     return { ...logs, Status: 'SUCCEEDED' };
   } catch (error) {
     return { ...logs, Status: 'FAILED', ErrorMessage: (error as Error).message };
   }
+}
+
+/**
+ * Why information_schema shows no table: there is none, or the user may read none of them
+ * (information_schema hides tables a user holds no privilege on; the catalog lists them all).
+ */
+async function noTablesReason(client: ClientBase, schema: string): Promise<string> {
+  const { rows } = await client.query<{ tables: string; user_name: string }>(
+    `SELECT count(*) AS tables, current_user AS user_name
+       FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = $1 AND c.relkind IN ('r', 'p', 'v', 'm', 'f')`,
+    [schema],
+  );
+  const { tables, user_name: user } = rows[0]!;
+  return Number(tables) === 0
+    ? `schema "${schema}" of the ODS has no tables`
+    : `user ${user} has no privilege on any of the ${tables} tables of schema "${schema}" of the ODS (GRANT SELECT)`;
 }
 
 /** Runs the extract: glue/etl.py itself on the Spark engine, else as glue/etl.py would with these arguments. */

@@ -1,162 +1,132 @@
 /**
- * The S3 stand-in: s3rver, storing the buckets under the data dir, behind a small proxy that can
- * refuse writes to the published prefix (`--simulate-failure publish`), the way a missing
- * permission or a bucket policy would on AWS. s3rver keeps objects in its own file layout, so
- * after each run the published keys are mirrored as plain files (`mirrorPrefix`).
- * The proxy also fixes one s3rver bug: it decodes `x-amz-copy-source` with decodeURI, which leaves
- * `%3D` encoded, so a copy of `month=2024-03/...` (correctly encoded by the SDK, as S3 requires)
- * would miss its source.
+ * The S3 stand-in: an S3 API of our own (`s3-api.ts`) over a versioned store in a folder of the data
+ * dir (`s3-store.ts`), for the calls the pipeline and the SDK make, answered as S3 answers them
+ * (docs/decisions.md says why not s3rver). A bucket opened `versioned` keeps every version as the
+ * production extract bucket does, so publishing rolls back with version ids, not backup copies.
+ *
+ * Two hooks for failure tests: `denyWritesUnder` refuses writes to a prefix with AccessDenied, the way
+ * a missing permission or a bucket policy would on AWS (`--simulate-failure publish`), and
+ * `killAfterWrites` kills this very process (SIGKILL) once the Nth write under a prefix is stored,
+ * before it is answered: a crash at the worst moment. Objects live in the store's own layout, so the
+ * published keys are mirrored as plain files after each run (`mirrorPrefix`).
  */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { mkdir, readdir, rm, stat } from 'node:fs/promises';
-import { createServer, request as forward, type IncomingMessage, type ServerResponse } from 'node:http';
+import { readdir, rm } from 'node:fs/promises';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, relative, sep } from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import type { Readable } from 'node:stream';
-import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import S3rver from 's3rver';
 import { writeFileAtomically } from '../atomic-file';
+import { fileDigest } from './file-digest';
 import type { LoopbackServer } from './loopback-server';
+import { s3RequestListener } from './s3-api';
+import type { S3Credentials } from './s3-request';
+import { S3Error, S3Store, type StoredBucket } from './s3-store';
 
-/** s3rver checks request signatures against this fixed key pair. */
-export const S3RVER_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+/** The stand-in checks every request's signature (SigV4) against this key pair. */
+export const S3_STAND_IN_CREDENTIALS: S3Credentials = { accessKeyId: 'LOCALS3STANDIN', secretAccessKey: 'local-s3-stand-in-secret' };
+
+export interface S3BucketOptions {
+  readonly name: string;
+  /** Keep every version of every object (S3 versioning Enabled), as the production extract bucket does. */
+  readonly versioned?: boolean;
+}
 
 export interface S3StandIn extends LoopbackServer {
-  /** Refuse PUTs (and so copies and uploads) under `bucket/prefix` with AccessDenied until cleared. */
+  /**
+   * Refuse writes under `bucket/prefix` (PutObject, the target of a CopyObject, multipart uploads)
+   * with AccessDenied until cleared with `undefined`, as a policy denying s3:PutObject would.
+   */
   denyWritesUnder(bucket: string, prefix: string | undefined): void;
   /**
-   * Makes `folder/<key>` a plain copy of every object under `prefix`, and removes plain files whose
-   * object is gone. Returns the keys mirrored.
+   * Once the `writes`th write (put, copy, completed multipart upload, delete; each key of a
+   * DeleteObjects) under `bucket/prefix` from now on is stored, kill this process with SIGKILL
+   * before answering it. `undefined` disarms it.
+   */
+  killAfterWrites(bucket: string, prefix: string, writes: number | undefined): void;
+  /**
+   * Makes `folder/<key>` a plain copy of every current object under `prefix`, and removes plain files
+   * whose object is gone. A plain file is kept only if its SHA-256 is the object's. Returns the keys.
    */
   mirrorPrefix(bucket: string, prefix: string, folder: string): Promise<string[]>;
 }
 
-export async function startS3StandIn(storeDir: string, buckets: readonly string[]): Promise<S3StandIn> {
-  await mkdir(storeDir, { recursive: true });
-  const s3rver = new S3rver({
-    address: '127.0.0.1',
-    port: 0,
-    silent: true,
-    directory: storeDir,
-    vhostBuckets: false,
-    // The proxy rewrites x-amz-copy-source, which the SDK signed; there is nothing to authenticate on loopback.
-    allowMismatchedSignatures: true,
-    configureBuckets: buckets.map((name) => ({ name })),
-  });
-  const backend = await s3rver.run();
+/** Serves `buckets` from the store in `storeDir` (created if need be; a later start on it finds every object and version). */
+export async function startS3StandIn(storeDir: string, buckets: readonly (string | S3BucketOptions)[]): Promise<S3StandIn> {
+  const store = await S3Store.open(
+    storeDir,
+    buckets.map((bucket) => (typeof bucket === 'string' ? { name: bucket, versioned: false } : { name: bucket.name, versioned: bucket.versioned ?? false })),
+  );
   let denied: { bucket: string; prefix: string } | undefined;
+  let kill: { bucket: string; prefix: string; remaining: number } | undefined;
 
-  const proxy = createServer((incoming, outgoing) => {
-    let path: string;
-    try {
-      path = decodeURIComponent((incoming.url ?? '/').split('?')[0]!);
-    } catch {
-      incoming.resume();
-      outgoing.writeHead(400, { 'content-type': 'application/xml' });
-      outgoing.end('<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>InvalidURI</Code><Message>Couldn\'t parse the specified URI.</Message></Error>');
-      return;
-    }
-    if (denied && incoming.method === 'PUT' && path.startsWith(`/${denied.bucket}/${denied.prefix}`)) {
-      incoming.resume();
-      return accessDenied(outgoing, path);
-    }
-    relay(incoming, outgoing, backend);
-  });
+  const server = createServer(
+    s3RequestListener(store, S3_STAND_IN_CREDENTIALS, {
+      refuseWrite(bucket, key) {
+        if (!denied || bucket !== denied.bucket || !key.startsWith(denied.prefix)) return undefined;
+        return new S3Error('AccessDenied', 403, `Access Denied (writes to ${bucket}/${denied.prefix} are refused: --simulate-failure publish)`);
+      },
+      written(bucket, key) {
+        if (!kill || bucket !== kill.bucket || !key.startsWith(kill.prefix)) return;
+        kill.remaining -= 1;
+        if (kill.remaining === 0) process.kill(process.pid, 'SIGKILL');
+      },
+    }),
+  );
   await new Promise<void>((resolve, reject) => {
-    proxy.once('error', reject);
-    proxy.listen(0, '127.0.0.1', resolve);
-  });
-  const url = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
-  const client = new S3Client({
-    endpoint: `http://127.0.0.1:${backend.port}`,
-    region: 'us-east-1',
-    credentials: S3RVER_CREDENTIALS,
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
   });
 
   return {
-    url,
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     denyWritesUnder(bucket, prefix) {
       denied = prefix === undefined ? undefined : { bucket, prefix };
     },
-    mirrorPrefix: (bucket, prefix, folder) => mirrorPrefix(client, bucket, prefix, folder),
-    async close() {
-      client.destroy();
-      await new Promise<void>((resolve) => {
-        proxy.close(() => resolve());
-        proxy.closeAllConnections();
-      });
-      await s3rver.close();
+    killAfterWrites(bucket, prefix, writes) {
+      if (writes !== undefined && (!Number.isInteger(writes) || writes < 1))
+        throw new RangeError(`killAfterWrites needs a whole number of writes above 0, got ${writes}`);
+      kill = writes === undefined ? undefined : { bucket, prefix, remaining: writes };
     },
+    mirrorPrefix: (bucket, prefix, folder) => mirrorPrefix(store.bucket(bucket), prefix, folder),
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        server.closeAllConnections();
+      }),
   };
 }
 
-function relay(incoming: IncomingMessage, outgoing: ServerResponse, backend: AddressInfo): void {
-  const headers = { ...incoming.headers };
-  const copySource = headers['x-amz-copy-source'];
-  if (typeof copySource === 'string') headers['x-amz-copy-source'] = forDecodeUri(copySource);
-  const upstream = forward(
-    { host: '127.0.0.1', port: backend.port, method: incoming.method, path: incoming.url, headers },
-    (response) => {
-      outgoing.writeHead(response.statusCode ?? 502, response.headers);
-      response.pipe(outgoing);
-    },
-  );
-  upstream.on('error', (error) => {
-    if (!outgoing.headersSent) outgoing.writeHead(502, { 'content-type': 'text/plain' });
-    outgoing.end(`S3 stand-in unreachable: ${error.message}`);
-  });
-  incoming.pipe(upstream);
-}
-
-/** The copy source re-encoded so that s3rver's decodeURI yields the key itself. */
-function forDecodeUri(copySource: string): string {
-  const [path = '', query] = copySource.split('?', 2);
-  let rewritten: string;
-  try {
-    rewritten = encodeURI(decodeURIComponent(path));
-  } catch {
-    return copySource; // not valid percent-encoding: let s3rver refuse it as S3 would
-  }
-  return query === undefined ? rewritten : `${rewritten}?${query}`;
-}
-
-function accessDenied(outgoing: ServerResponse, path: string): void {
-  outgoing.writeHead(403, { 'content-type': 'application/xml' });
-  outgoing.end(
-    '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code>' +
-      `<Message>Access Denied (--simulate-failure publish refuses writes to ${path})</Message></Error>`,
-  );
-}
-
-async function mirrorPrefix(client: S3Client, bucket: string, prefix: string, folder: string): Promise<string[]> {
+async function mirrorPrefix(bucket: StoredBucket, prefix: string, folder: string): Promise<string[]> {
   const keys: string[] = [];
-  let token: string | undefined;
-  do {
-    const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
-    for (const object of page.Contents ?? []) {
-      if (!object.Key || object.Key.endsWith('/')) continue;
-      keys.push(object.Key);
-      const target = join(folder, ...object.Key.split('/'));
-      if (await sameSizeAndTag(target, object.Size, object.ETag)) continue;
-      const { Body } = await client.send(new GetObjectCommand({ Bucket: bucket, Key: object.Key }));
-      await writeFileAtomically(target, Body as Readable);
+  // A snapshot: the listing must not shift under the awaits below.
+  for (const item of [...bucket.walk({ prefix })]) {
+    if (!('key' in item)) continue;
+    const segments = item.key.split('/');
+    // Folder markers hold no file; a key with an empty, `.` or `..` segment has no plain path inside the folder.
+    if (segments.some((segment) => segment === '' || segment === '.' || segment === '..')) continue;
+    keys.push(item.key);
+    const target = join(folder, ...segments);
+    const { version, file } = await bucket.open(item.key, undefined);
+    try {
+      if (!file || (await fileDigest(target))?.sha256 === version.sha256) continue;
+      await writeFileAtomically(target, checkedCopy(file.createReadStream({ autoClose: false, start: 0 }), item.key, version.sha256));
+    } finally {
+      await file?.close();
     }
-    token = page.NextContinuationToken;
-  } while (token);
+  }
   const wanted = new Set(keys.map((key) => join(folder, ...key.split('/'))));
   await removeFilesNotIn(join(folder, ...prefix.split('/').filter(Boolean)), wanted);
   return keys;
 }
 
-/** A plain file is current when its size and MD5 match the object's (s3rver's ETag is the MD5). */
-async function sameSizeAndTag(path: string, size: number | undefined, etag: string | undefined): Promise<boolean> {
-  const info = await stat(path).catch(() => undefined);
-  if (!info || info.size !== size || !etag) return false;
-  const md5 = createHash('md5');
-  await pipeline(createReadStream(path), md5);
-  return `"${md5.digest('hex')}"` === etag;
+/** The bytes, failing before their end if they are not the ones the store recorded (so no wrong copy is renamed into place). */
+async function* checkedCopy(bytes: AsyncIterable<Buffer>, key: string, sha256: string): AsyncGenerator<Buffer> {
+  const hash = createHash('sha256');
+  for await (const chunk of bytes) {
+    hash.update(chunk);
+    yield chunk;
+  }
+  if (hash.digest('hex') !== sha256) throw new Error(`the S3 stand-in's bytes of ${key} do not match the SHA-256 it recorded: its store is damaged`);
 }
 
 async function removeFilesNotIn(folder: string, wanted: ReadonlySet<string>): Promise<void> {

@@ -1,22 +1,4 @@
-// The parts of s3rver's and dynalite's APIs the stand-ins use; neither ships type definitions.
-declare module 's3rver' {
-  import type { AddressInfo } from 'node:net';
-  interface S3rverOptions {
-    address?: string;
-    port?: number;
-    silent?: boolean;
-    directory?: string;
-    vhostBuckets?: boolean;
-    allowMismatchedSignatures?: boolean;
-    configureBuckets?: { name: string }[];
-  }
-  export default class S3rver {
-    constructor(options: S3rverOptions);
-    run(): Promise<AddressInfo>;
-    close(): Promise<void>;
-  }
-}
-
+// The part of dynalite's API the DynamoDB stand-in uses; it ships no type definitions.
 declare module 'dynalite' {
   import type { Server } from 'node:http';
   interface DynaliteOptions {

@@ -416,16 +416,27 @@ describe('least privilege', () => {
       [...new Set(policyStatements(template).filter((s) => s.where.startsWith(`${logical}Role `)).flatMap((s) => asArray(s.statement.Action)))]
         .filter((a) => !a.startsWith('logs:') && !a.startsWith('xray:') && !a.startsWith('kms:'))
         .sort();
+    // Settling a dead run's unfinished publish (core/publish-journal.ts) reads, restores and removes final keys.
+    const settle = ['s3:DeleteObject', 's3:GetObject', 's3:GetObjectVersion', 's3:ListBucket', 's3:PutObject'];
     expect(Object.fromEntries(Object.values(FUNCTIONS).map((logical) => [logical, actionsOf(logical)]))).toEqual({
-      ResolveRun: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+      ResolveRun: ['dynamodb:GetItem', 'dynamodb:UpdateItem', ...settle],
       StartCrawler: ['glue:StartCrawler'],
       GetCrawlerState: ['glue:GetCrawler'],
       StartExtractJob: ['glue:GetJobRuns', 'glue:StartJobRun'],
       GetExtractJobState: ['glue:GetJobRun'],
-      PublishExtracts: ['s3:AbortMultipartUpload', 's3:DeleteObject', 's3:GetObject', 's3:GetObjectVersion', 's3:ListBucket', 's3:PutObject'],
+      PublishExtracts: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 's3:AbortMultipartUpload', ...settle],
       CompleteRun: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
-      NotifyFailure: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'sns:Publish', 'sqs:SendMessage'],
+      NotifyFailure: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', ...settle, 'sns:Publish', 'sqs:SendMessage'],
     });
+  });
+
+  it('lets ResolveRun and NotifyFailure touch only the final keys, never staging', () => {
+    for (const logical of ['ResolveRun', 'NotifyFailure']) {
+      const objectStatements = policyStatements(template).filter(
+        (s) => s.where.startsWith(`${logical}Role `) && asArray(s.statement.Action).some((a) => a.startsWith('s3:') && a !== 's3:ListBucket'),
+      );
+      expect(objectStatements.map((s) => s.statement.Resource)).toEqual([{ 'Fn::Sub': '${ExtractBucket.Arn}/extracts/*' }]);
+    }
   });
 
   it('lets the Lambdas use the stage key only through the service that needs it', () => {

@@ -18,7 +18,7 @@ import { LOCAL_STAGE, sparkLogPath } from '../../local/pipeline/local-stack';
 import { withClient } from '../../local/postgres';
 import { loadSampleOds } from '../../local/sample/generate';
 import { uploadStagedFolder } from '../../local/stand-ins/glue-spark-job';
-import { S3RVER_CREDENTIALS, startS3StandIn } from '../../local/stand-ins/s3';
+import { S3_STAND_IN_CREDENTIALS, startS3StandIn } from '../../local/stand-ins/s3';
 import { S3StagingSink } from '../../local/stand-ins/s3-staging-sink';
 import { realServerDatabase, type TestDatabase } from '../support/databases';
 import { cliReport, runExtractCli, type CliRun } from '../support/local-cli';
@@ -83,8 +83,8 @@ describe('the Spark engine\'s upload of its staging folder', () => {
       await writeFile(join(folder, key), bytes);
     }
     const bucket = 'spark-upload-test';
-    const s3 = await startS3StandIn(join(dir, 's3rver'), [bucket]);
-    const client = new S3Client({ endpoint: s3.url, region: LOCAL_STAGE.region, credentials: S3RVER_CREDENTIALS });
+    const s3 = await startS3StandIn(join(dir, 's3-store'), [bucket]);
+    const client = new S3Client({ endpoint: s3.url, region: LOCAL_STAGE.region, credentials: S3_STAND_IN_CREDENTIALS });
     try {
       const prefix = 'staging/month=2024-03/run=r1/';
       const uploaded = await uploadStagedFolder(folder, new S3StagingSink(client, bucket, prefix));

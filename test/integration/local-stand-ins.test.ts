@@ -10,10 +10,10 @@ import { CopyObjectCommand, DeleteObjectCommand, GetObjectCommand, PutObjectComm
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { startEmbeddedOds, type EmbeddedOds } from '../../local/ods';
 import { startGlueStandIn, type GlueStandIn } from '../../local/stand-ins/glue';
-import { S3RVER_CREDENTIALS, startS3StandIn, type S3StandIn } from '../../local/stand-ins/s3';
+import { S3_STAND_IN_CREDENTIALS, startS3StandIn, type S3StandIn } from '../../local/stand-ins/s3';
 import { startSnsStandIn } from '../../local/stand-ins/sns';
 
-const credentials = S3RVER_CREDENTIALS;
+const credentials = S3_STAND_IN_CREDENTIALS;
 const BUCKET = 'stand-in-test-bucket';
 let dir: string;
 
@@ -28,7 +28,7 @@ describe('S3 stand-in', () => {
   let s3: S3StandIn;
   let client: S3Client;
   beforeAll(async () => {
-    s3 = await startS3StandIn(join(dir, 's3rver'), [BUCKET]);
+    s3 = await startS3StandIn(join(dir, 's3'), [BUCKET]);
     client = new S3Client({ endpoint: s3.url, region: 'af-south-1', credentials });
   });
   afterAll(async () => {

@@ -23,6 +23,7 @@ import { jdbcConnectionOf, sparkToolchainProblem, startSparkJobs, type SparkJobs
 import { withClient } from '../../local/postgres';
 import { createOdsSchema } from '../../local/sample/generate';
 import { realPostgresUrl, realServerDatabase, type TestDatabase } from '../support/databases';
+import { MemoryJournalLedger } from '../support/memory-journal-ledger';
 import { MemoryStore } from '../support/memory-object-store';
 
 const FIXTURES = join(__dirname, '..', 'fixtures');
@@ -194,7 +195,7 @@ async function publishFolder(folder: string, month: string, runId: string): Prom
       stagedParts.set(Number(part[2]), bytes);
     }
   }
-  const result = await publishExtracts(store, run, new Date('2026-11-30T00:00:00Z'));
+  const result = await publishExtracts(store, new MemoryJournalLedger(run.executionArn), run, new Date('2026-11-30T00:00:00Z'));
   const files = new Map<string, Buffer>();
   for (const file of result.files) files.set(file.key, Buffer.from(store.text(file.key)!, 'utf8'));
   return { files, manifest: parseManifest(store.text(result.manifestKey)!), partsWithRows, stagedParts };

@@ -7,6 +7,11 @@ export class MemoryStore implements ObjectStore {
   /** Mutating calls in order: `copy <src> -> <dst>`, `put <key>`, `delete <key>`, `deleteMany <keys>`. */
   readonly writes: string[] = [];
   failWhen: (operation: string, key: string) => boolean = () => false;
+  /** A crash: the matching write never happens and never answers, as when the process dies there. */
+  haltWhen: (operation: string, key: string) => boolean = () => false;
+  private haltSeen: () => void = () => undefined;
+  /** Resolves when a write is halted (the "crash" has happened). */
+  readonly halted = (): Promise<void> => new Promise((resolve) => (this.haltSeen = resolve));
 
   constructor(
     private readonly versioned = true,
@@ -49,6 +54,7 @@ export class MemoryStore implements ObjectStore {
   }
 
   async copy(sourceKey: string, targetKey: string, options: CopyOptions = {}): Promise<void> {
+    if (this.haltWhen('copy', targetKey)) return this.halt();
     this.writes.push(`copy ${sourceKey} -> ${targetKey}`);
     if (this.failWhen('copy', targetKey)) throw new Error(`copy to ${targetKey} failed`);
     const source = options.sourceVersionId
@@ -59,6 +65,7 @@ export class MemoryStore implements ObjectStore {
   }
 
   async put(key: string, body: string | Uint8Array): Promise<void> {
+    if (this.haltWhen('put', key)) return this.halt();
     this.writes.push(`put ${key}`);
     if (this.failWhen('put', key)) throw new Error(`put ${key} failed`);
     this.store(key, Buffer.from(body));
@@ -76,6 +83,11 @@ export class MemoryStore implements ObjectStore {
     for (const key of keys) this.store(key, null);
   }
 
+  private halt(): Promise<never> {
+    this.haltSeen();
+    return new Promise<never>(() => undefined);
+  }
+
   private current(key: string) {
     const version = this.versions.get(key)?.at(-1);
     return version?.body ? version : undefined;
@@ -86,3 +98,4 @@ export class MemoryStore implements ObjectStore {
     this.versions.set(key, this.versioned ? [...(this.versions.get(key) ?? []), entry] : [entry]);
   }
 }
+

@@ -1,6 +1,10 @@
-/** One local run per data dir: a second is refused naming the first; a dead run's lock is taken over. */
+/**
+ * One local run per data dir: a second is refused naming the first; a dead run's lock is taken over;
+ * a folder that cannot be made or written is refused at once, naming it.
+ */
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { lockDataDir } from '../../local/pipeline/data-dir-lock';
@@ -46,5 +50,27 @@ describe('lockDataDir', () => {
     await writeFile(join(dir, '.lock'), '1\n'); // pid 1: always alive
     await mine.release();
     expect(await readFile(join(dir, '.lock'), 'utf8')).toBe('1\n');
+  });
+
+  it('makes the folder and its missing parents', async () => {
+    const nested = join(dir, 'a', 'b', 'c');
+    const lock = await lockDataDir(nested);
+    expect((await stat(nested)).isDirectory()).toBe(true);
+    await lock.release();
+  });
+
+  it('refuses a folder it cannot make (under a file) as bad input, naming it', async () => {
+    await writeFile(join(dir, 'file'), '');
+    await expect(lockDataDir(join(dir, 'file', 'data'))).rejects.toMatchObject({
+      name: 'InvalidInput',
+      message: `data-dir: cannot use ${join(dir, 'file', 'data')} as the data dir: ${join(dir, 'file')} is a file, not a folder`,
+    });
+  });
+
+  (existsSync('/proc/self') ? it : it.skip)('fails at once under /proc, where mkdir -p never returns', async () => {
+    await expect(lockDataDir('/proc/loan-extract/data')).rejects.toMatchObject({
+      name: 'InvalidInput',
+      message: expect.stringMatching(/^data-dir: cannot use \/proc\/loan-extract\/data as the data dir: ENOENT/),
+    });
   });
 });

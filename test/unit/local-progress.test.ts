@@ -73,6 +73,23 @@ describe('ExecutionProgress', () => {
     ).toEqual(['    ↻ retrying GetExtractJobState (attempt 2)', expect.stringMatching(/✖ WaitForExtractJob → GetExtractJobState ×1 .* ExtractJobFailed$/)]);
   });
 
+  it('names what a stopped execution was running: the Task in progress, or a wait before its first poll', () => {
+    expect(
+      lines([
+        ['StateEntered', 'PublishExtracts', 'Task', 0],
+        ['ExecutionAborted', '', '', 700],
+      ]),
+    ).toEqual([expect.stringMatching(/^ {2}✖ PublishExtracts +0\.70 s {2}ExecutionAborted$/)]);
+    expect(
+      lines([
+        ['StateEntered', 'StartExtractJob', 'Task', 0],
+        ['StateExited', 'StartExtractJob', 'Task', 10],
+        ['StateEntered', 'WaitForExtractJob', 'Wait', 20],
+        ['ExecutionAborted', '', '', 100],
+      ]),
+    ).toEqual([expect.stringMatching(/✔ StartExtractJob /), expect.stringMatching(/^ {2}✖ WaitForExtractJob +0\.08 s {2}ExecutionAborted$/)]);
+  });
+
   it('formats durations for people', () => {
     expect([42, 9_996, 12_345, 59_960, 119_600, 125_000].map(formatDuration)).toEqual(['0.04 s', '10.0 s', '12.3 s', '1 min 0 s', '2 min 0 s', '2 min 5 s']);
   });

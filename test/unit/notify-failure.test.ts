@@ -4,8 +4,9 @@ import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { DynamoDbRunLedger } from '../../functions/commons/clients/dynamodb-run-ledger';
-import type { CaughtFailureEvent, ExecutionStatusChangeEvent, NoticeResult } from '../../functions/core/notify-failure';
+import { notifyStatusChange, type CaughtFailureEvent, type ExecutionStatusChangeEvent, type NoticeResult } from '../../functions/core/notify-failure';
 import type { MonthRecord } from '../../functions/core/run-ledger';
+import { MemoryStore } from '../support/memory-object-store';
 import { FakeLedgerTable } from './dynamodb-run-ledger.fake';
 import { captureLogs, lambdaContext, recordedEvent } from './lambda-harness';
 
@@ -23,6 +24,7 @@ beforeAll(async () => {
     STAGE: 'test',
     AWS_REGION: 'af-south-1',
     STAGE_TIME_ZONE: 'Africa/Johannesburg',
+    EXTRACT_BUCKET: 'monthly-loan-extract-test-extracts',
   });
   ({ handler } = await import('../../functions/notify-failure'));
 });
@@ -189,3 +191,56 @@ describe('executions that time out or are aborted (status-change events)', () =>
     expect(ddb.calls()).toHaveLength(0);
   });
 });
+
+describe('an execution that died mid-publish (a publish Lambda that timed out or whose sandbox died)', () => {
+  const FILE = 'extracts/bank_name=A/year=2024/month=03/A_20240331.csv';
+  const NEW_FILE = 'extracts/bank_name=B/year=2024/month=03/B_20240331.csv';
+  const MANIFEST = 'extracts/_manifests/year=2024/month=03/manifest.json';
+
+  it('is rolled back to the month\'s previous files before the month is marked FAILED, and the email says so', async () => {
+    const store = new MemoryStore();
+    store.seed(FILE, 'last month run\'s file\n');
+    store.seed(MANIFEST, '{"runId":"exec-0"}\n');
+    const [file, manifest] = [(await store.head(FILE))!.versionId!, (await store.head(MANIFEST))!.versionId!];
+    await holdMarch(EXECUTION, true);
+    await ledger.beginPublish(
+      '2024-03',
+      {
+        runId: EXECUTION.split(':').pop()!,
+        executionArn: EXECUTION,
+        manifestKey: MANIFEST,
+        startedAt: '2024-04-01T02:00:00.000Z',
+        keys: [
+          { key: FILE, previousVersionId: file },
+          { key: NEW_FILE, previousVersionId: null },
+          { key: MANIFEST, previousVersionId: manifest },
+        ],
+      },
+      new Date('2024-04-01T02:00:00Z'),
+    );
+    store.seed(FILE, 'half of the dead run\'s publish\n');
+    store.seed(NEW_FILE, 'a file the dead run created\n');
+    const sent: { subject: string; body: string }[] = [];
+
+    const result = await notifyStatusChange(timedOut(), {
+      ledger,
+      store,
+      alerts: { send: async (subject, body) => void sent.push({ subject, body }) },
+      stage: 'test',
+      region: 'af-south-1',
+      timeZone: 'Africa/Johannesburg',
+      now: new Date('2024-04-01T03:00:05Z'),
+    });
+
+    expect(result).toMatchObject({ emailed: true });
+    expect(store.text(FILE)).toBe('last month run\'s file\n');
+    expect(store.text(NEW_FILE)).toBeUndefined();
+    expect(store.text(MANIFEST)).toBe('{"runId":"exec-0"}\n');
+    expect(sent[0]!.body).toContain(
+      `Files:        The unfinished publish of run ${EXECUTION.split(':').pop()} was rolled back: 1 file(s) restored to their previous version, 1 removed`,
+    );
+    expect(monthItem()).toMatchObject({ status: 'FAILED' });
+    expect(monthItem().publishing).toBeUndefined();
+  });
+});
+

@@ -9,6 +9,7 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
+import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
@@ -18,6 +19,7 @@ import type { PublishResult } from '../../functions/core/publish';
 import { handler } from '../../functions/publish-extracts';
 import { stagingPrefixFor } from '../../functions/core/run-context';
 import event from '../events/publish-extracts.json';
+import { FakeLedgerTable } from './dynamodb-run-ledger.fake';
 
 const BUCKET = 'monthly-loan-extract-test-extracts';
 const S = event.run.stagingPrefix;
@@ -57,13 +59,37 @@ function mockStagedBucket(): void {
   s3.on(DeleteObjectsCommand).resolves({});
 }
 
-// The handler reads it on first use (not at import) and keeps the store for the container's life.
+// The handler reads them on first use (not at import) and keeps its clients for the container's life.
 process.env.EXTRACT_BUCKET = BUCKET;
+process.env.RUN_LEDGER_TABLE = 'monthly-loan-extract-test-run-ledger';
+
+const ddb = mockClient(DynamoDBDocumentClient);
+let table: FakeLedgerTable;
+
+/** The month as ResolveRun left it: held by the event's execution. */
+function monthHeldByTheRun(): void {
+  ddb.reset();
+  table = new FakeLedgerTable(ddb);
+  table.items.set('month#2024-02', {
+    pk: 'month#2024-02',
+    month: '2024-02',
+    status: 'RUNNING',
+    executionArn: event.run.executionArn,
+    runId: event.run.runId,
+    force: false,
+    attempt: 1,
+    leaseExpiresAt: '2999-01-01T00:00:00.000Z',
+    startedAt: '2024-03-01T00:00:00.000Z',
+    updatedAt: '2024-03-01T00:00:00.000Z',
+    history: [],
+  });
+}
 
 describe('publish-extracts handler', () => {
   let logLines: string[];
   beforeEach(() => {
     mockStagedBucket();
+    monthHeldByTheRun();
     // Powertools writes JSON lines to stdout: keep them to read, and out of the test report.
     logLines = [];
     jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
@@ -100,6 +126,9 @@ describe('publish-extracts handler', () => {
     expect(puts.at(-1)!.Key).toBe(MANIFEST_KEY);
     expect(JSON.parse(String(puts.at(-1)!.Body))).toMatchObject({ month: '2024-02', runId: event.run.runId, rowsRejected: { null_amount: 7 } });
     expect(s3).toHaveReceivedCommand(DeleteObjectsCommand);
+    // The journal was written to the month's record before the first copy, and closed after the manifest.
+    expect(ddb).toHaveReceivedCommandWith(UpdateCommand, { TableName: 'monthly-loan-extract-test-run-ledger', Key: { pk: 'month#2024-02' } });
+    expect(table.items.get('month#2024-02')!.publishing).toBeUndefined();
   });
 
   it('logs with the month, run id and execution of the run', async () => {

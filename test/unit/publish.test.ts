@@ -4,7 +4,9 @@ import { BankNamingError } from '../../functions/core/errors';
 import { EXTRACT_HEADER } from '../../functions/core/extract-csv';
 import { monthWindow } from '../../functions/core/month';
 import { PublishRollbackError, StagingError, publishExtracts } from '../../functions/core/publish';
+import { settleUnfinishedPublish } from '../../functions/core/publish-journal';
 import { stagingPrefixFor, type RunContext } from '../../functions/core/run-context';
+import { MemoryJournalLedger } from '../support/memory-journal-ledger';
 import { MemoryStore } from '../support/memory-object-store';
 
 const window = monthWindow({ year: 2024, month: 2 });
@@ -17,6 +19,10 @@ const run: RunContext = {
   stagingPrefix: stagingPrefixFor('2024-02', 'exec-1'),
 };
 const NOW = new Date('2024-03-01T00:05:00.000Z');
+let ledger: MemoryJournalLedger;
+beforeEach(() => {
+  ledger = new MemoryJournalLedger(run.executionArn);
+});
 const S = run.stagingPrefix;
 
 const FNB_KEY = 'extracts/bank_name=FirstNationalBank/year=2024/month=02/FirstNationalBank_20240229.csv';
@@ -75,7 +81,7 @@ async function failure(promise: Promise<unknown>): Promise<Error> {
 describe('publishExtracts', () => {
   it('publishes exactly one file per staged bank, byte for byte, at the contract keys', async () => {
     const store = staged();
-    const result = await publishExtracts(store, run, NOW);
+    const result = await publishExtracts(store, ledger, run, NOW);
 
     expect(store.keys('extracts/')).toEqual([FNB_KEY, NED_KEY, SG_KEY, MANIFEST_KEY].sort());
     expect(store.text(FNB_KEY)).toBe(FNB_CSV);
@@ -89,7 +95,7 @@ describe('publishExtracts', () => {
 
   it('renames by server-side copy, writes the manifest last, then deletes staging (banks list first)', async () => {
     const store = staged();
-    await publishExtracts(store, run, NOW);
+    await publishExtracts(store, ledger, run, NOW);
 
     expect(store.writes).toEqual([
       `copy ${S}rows/bank_id=1/part-00000-exec-1.c000.csv -> ${FNB_KEY}`,
@@ -104,7 +110,7 @@ describe('publishExtracts', () => {
 
   it('writes a manifest whose counts, sizes, SHA-256 and control totals match the files', async () => {
     const store = staged();
-    const result = await publishExtracts(store, run, NOW);
+    const result = await publishExtracts(store, ledger, run, NOW);
     const manifest = JSON.parse(store.text(MANIFEST_KEY)!);
 
     expect(manifest).toEqual({
@@ -156,7 +162,7 @@ describe('publishExtracts', () => {
     for (const chunkSize of [1, 3, 64 * 1024]) {
       const store = new MemoryStore(true, chunkSize);
       stage(store);
-      const result = await publishExtracts(store, run, NOW);
+      const result = await publishExtracts(store, ledger, run, NOW);
       expect(result.files[0]).toMatchObject({ key: FNB_KEY, rows: 2, sha256: sha256(FNB_CSV) });
       expect(result.files[1]).toMatchObject({ key: NED_KEY, rows: 2, sha256: sha256(NED_CSV) });
     }
@@ -179,8 +185,8 @@ describe('publishExtracts', () => {
       stage(marked, MARKERS);
       expect(marked.keys(S)).toEqual(expect.arrayContaining([S, `${S}rows/bank_id=3/`, `${S}rows/bank_id=3_$folder$`, `${S}rows_$folder$`, `${S}banks/`]));
 
-      const expected = await publishExtracts(plain, run, NOW);
-      const result = await publishExtracts(marked, run, NOW);
+      const expected = await publishExtracts(plain, ledger, run, NOW);
+      const result = await publishExtracts(marked, ledger, run, NOW);
 
       expect({ ...result, stagingCleanup: undefined }).toEqual({ ...expected, stagingCleanup: undefined });
       expect(marked.keys('extracts/')).toEqual(plain.keys('extracts/'));
@@ -193,7 +199,7 @@ describe('publishExtracts', () => {
       stage(store, MARKERS);
       const stagedCount = store.keys(S).length;
 
-      const result = await publishExtracts(store, run, NOW);
+      const result = await publishExtracts(store, ledger, run, NOW);
       expect(result.stagingCleanup).toEqual({ deletedObjects: stagedCount });
       expect(store.keys(S)).toEqual([]);
     });
@@ -209,7 +215,7 @@ describe('publishExtracts', () => {
       const store = new MemoryStore();
       stage(store, { ...MARKERS, [key]: body });
 
-      const error = await failure(publishExtracts(store, run, NOW));
+      const error = await failure(publishExtracts(store, ledger, run, NOW));
       expect(error).toBeInstanceOf(StagingError);
       expect(error.message).toContain(`${S}${key} is named like a folder marker but holds ${Buffer.byteLength(body)} bytes`);
       expect(store.writes).toEqual([]);
@@ -218,7 +224,7 @@ describe('publishExtracts', () => {
     it('takes a folder that holds only markers for a missing one', async () => {
       const store = new MemoryStore();
       stage(store, { ...MARKERS, 'banks/part-00000-exec-1.json': null, 'banks/_SUCCESS': null });
-      await expect(publishExtracts(store, run, NOW)).rejects.toThrow(/No banks\/ list/);
+      await expect(publishExtracts(store, ledger, run, NOW)).rejects.toThrow(/No banks\/ list/);
       expect(store.writes).toEqual([]);
     });
   });
@@ -228,7 +234,7 @@ describe('publishExtracts', () => {
     const second = EXTRACT_HEADER + 'Nedbank,203,Pier 1,2024-02,1,10,1,10,3.33\n';
     stage(store, { 'rows/bank_id=2/part-00004-exec-1.c000.csv': second });
 
-    const error = await failure(publishExtracts(store, run, NOW));
+    const error = await failure(publishExtracts(store, ledger, run, NOW));
     expect(error).toBeInstanceOf(StagingError);
     expect(error.message).toContain('Bank 2 "Nedbank" has 2 part files with rows');
     expect(error.message).toContain(`${S}rows/bank_id=2/part-00003-exec-1.c000.csv`);
@@ -258,7 +264,7 @@ describe('publishExtracts', () => {
   ])('validates before touching any final key: %s', async (_what, overrides, message) => {
     const store = new MemoryStore();
     stage(store, overrides);
-    const error = await failure(publishExtracts(store, run, NOW));
+    const error = await failure(publishExtracts(store, ledger, run, NOW));
     expect(error).toBeInstanceOf(StagingError);
     expect(error.message).toMatch(message);
     expect(store.writes).toEqual([]);
@@ -267,7 +273,7 @@ describe('publishExtracts', () => {
   it('names the offending part file in a content error', async () => {
     const store = new MemoryStore();
     stage(store, { 'rows/bank_id=2/part-00003-exec-1.c000.csv': NED_CSV.replace(/\n/g, '\r\n') });
-    expect((await failure(publishExtracts(store, run, NOW))).message).toContain(`${S}rows/bank_id=2/part-00003-exec-1.c000.csv is not a valid extract file: line 1:`);
+    expect((await failure(publishExtracts(store, ledger, run, NOW))).message).toContain(`${S}rows/bank_id=2/part-00003-exec-1.c000.csv is not a valid extract file: line 1:`);
   });
 
   it('refuses bank names that collide or fold to nothing, naming the banks, before writing anything', async () => {
@@ -276,7 +282,7 @@ describe('publishExtracts', () => {
       'banks/part-00000-exec-1.json':
         '{"bank_id":1,"bank_name":"First National Bank"}\n{"bank_id":2,"bank_name":"Nedbank"}\n{"bank_id":3,"bank_name":"First-National Bank"}\n{"bank_id":4}\n',
     });
-    const error = await failure(publishExtracts(store, run, NOW));
+    const error = await failure(publishExtracts(store, ledger, run, NOW));
     expect(error).toBeInstanceOf(BankNamingError);
     expect(error.message).toContain('1 "First National Bank" and 3 "First-National Bank"');
     expect(error.message).toContain('bank 4 "" has no letter or digit');
@@ -287,7 +293,7 @@ describe('publishExtracts', () => {
   it('overwrites an existing final file of the month, keeping the old one as a previous version', async () => {
     const store = staged();
     store.seed(FNB_KEY, `${EXTRACT_HEADER}First National Bank,101,old,2024-02,1,1,1,1,0.33\n`);
-    await publishExtracts(store, run, NOW);
+    await publishExtracts(store, ledger, run, NOW);
     expect(store.text(FNB_KEY)).toBe(FNB_CSV);
     expect(store.versionCount(FNB_KEY)).toBe(2);
   });
@@ -307,7 +313,7 @@ describe('publishExtracts', () => {
       const stagedKeys = store.keys(S);
       store.failWhen = (op, key) => op === 'copy' && key === NED_KEY;
 
-      const error = await failure(publishExtracts(store, run, NOW));
+      const error = await failure(publishExtracts(store, ledger, run, NOW));
       expect(error.message).toBe(`copy to ${NED_KEY} failed`);
       for (const [key, body] of Object.entries(OLD)) expect(store.text(key)).toBe(body);
       // Nedbank's copy never landed and Société Générale's and the manifest were never reached: no new versions.
@@ -322,17 +328,25 @@ describe('publishExtracts', () => {
       const store = staged();
       store.failWhen = (op, key) => op === 'put' && key === MANIFEST_KEY;
 
-      await failure(publishExtracts(store, run, NOW));
+      await failure(publishExtracts(store, ledger, run, NOW));
       expect(store.keys('extracts/')).toEqual([]);
       expect(store.keys(S).length).toBeGreaterThan(0);
     });
 
-    it('restores from a backup copy when the bucket keeps no versions', async () => {
+    it('refuses to replace files in a bucket that keeps no versions, before writing anything', async () => {
+      // Without versions a crash mid-publish could not be rolled back (core/publish-journal.ts).
       const store = withPreviousMonth(false);
-      store.failWhen = (op, key) => op === 'put' && key === SG_KEY;
-
-      await failure(publishExtracts(store, run, NOW));
+      const error = await failure(publishExtracts(store, ledger, run, NOW));
+      expect(error.message).toMatch(/has no version id: the extract bucket must keep versions/);
+      expect(store.writes).toEqual([]);
       for (const [key, body] of Object.entries(OLD)) expect(store.text(key)).toBe(body);
+    });
+
+    it('closes its journal once the rollback is done, so the month is clean for the next run', async () => {
+      const store = withPreviousMonth(true);
+      store.failWhen = (op, key) => op === 'copy' && key === NED_KEY;
+      await failure(publishExtracts(store, ledger, run, NOW));
+      expect(ledger.journals.size).toBe(0);
     });
 
     it('says which files could not be put back when the rollback fails too', async () => {
@@ -341,21 +355,148 @@ describe('publishExtracts', () => {
       // Nedbank's copy fails, then so does putting First National Bank's previous version back.
       store.failWhen = (op, key) => op === 'copy' && (key === NED_KEY || (key === FNB_KEY && ++copiesToFnb > 1));
 
-      const error = await failure(publishExtracts(store, run, NOW));
+      const error = await failure(publishExtracts(store, ledger, run, NOW));
       expect(error).toBeInstanceOf(PublishRollbackError);
       expect(error.message).toContain(`copy to ${NED_KEY} failed`);
-      expect(error.message).toContain(`could not be put back as they were: ${FNB_KEY}`);
+      expect(error.message).toContain(`could not be rolled back for these files: ${FNB_KEY}`);
+      // The journal stays open: the next actor on the month tries the rollback again.
+      expect(ledger.journals.get('2024-02')?.runId).toBe('exec-1');
     });
+  });
+
+  describe('after a crash mid-publish (the run dies: no catch, no rollback of its own)', () => {
+    const OLD = { [FNB_KEY]: 'old FNB\n', [NED_KEY]: 'old Nedbank\n', [SG_KEY]: 'old SG\n', [MANIFEST_KEY]: '{"old":true}\n' };
+    const NEXT = new Date('2024-03-01T06:00:00.000Z');
+
+    /** Starts a publish that dies at the given write; returns once it is stuck there. */
+    async function crashAt(store: MemoryStore, operation: string, key: string): Promise<void> {
+      store.haltWhen = (op, k) => op === operation && k === key;
+      const crashed = store.halted();
+      void publishExtracts(store, ledger, run, NOW);
+      await crashed;
+      store.haltWhen = () => false;
+    }
+
+    function finalKeysAndBodies(store: MemoryStore): Record<string, string | undefined> {
+      return Object.fromEntries(store.keys('extracts/').map((k) => [k, store.text(k)]));
+    }
+
+    it.each([
+      ['the first copy', 'copy', FNB_KEY],
+      ['the second copy', 'copy', NED_KEY],
+      ['the header-only put', 'put', SG_KEY],
+      ['the manifest', 'put', MANIFEST_KEY],
+    ])('a new month killed at %s: the next actor removes every file the run wrote', async (_, op, key) => {
+      const store = staged();
+      await crashAt(store, op, key);
+      expect(ledger.journals.get('2024-02')?.runId).toBe('exec-1');
+
+      const settled = await settleUnfinishedPublish(store, ledger, '2024-02', NEXT);
+      expect(settled.kind).toBe('rolled-back');
+      expect(store.keys('extracts/')).toEqual([]);
+      expect(ledger.journals.size).toBe(0);
+    });
+
+    it.each([
+      ['the second copy', 'copy', NED_KEY],
+      ['the header-only put', 'put', SG_KEY],
+      ['the manifest', 'put', MANIFEST_KEY],
+    ])('a forced re-publish over changed data killed at %s: the previous files and manifest are back, byte for byte', async (_, op, key) => {
+      const store = new MemoryStore();
+      for (const [k, body] of Object.entries(OLD)) store.seed(k, body);
+      stage(store);
+      await crashAt(store, op, key);
+      expect(finalKeysAndBodies(store)).not.toEqual(OLD);
+
+      const settled = await settleUnfinishedPublish(store, ledger, '2024-02', NEXT);
+      expect(settled).toMatchObject({ kind: 'rolled-back', runId: 'exec-1' });
+      expect(finalKeysAndBodies(store)).toEqual(OLD);
+    });
+
+    it('killed after the manifest was written: the files stand and the journal is closed', async () => {
+      const store = staged();
+      // The manifest is written last: a crash after it (while closing the journal) finds a complete month.
+      let crashed: () => void = () => undefined;
+      const dead = new Promise<void>((resolve) => (crashed = resolve));
+      const ending = jest.spyOn(ledger, 'endPublish').mockImplementationOnce(() => {
+        crashed();
+        return new Promise<never>(() => undefined);
+      });
+      void publishExtracts(store, ledger, run, NOW);
+      await dead;
+      ending.mockRestore();
+
+      const settled = await settleUnfinishedPublish(store, ledger, '2024-02', NEXT);
+      expect(settled).toEqual({ kind: 'completed', runId: 'exec-1', executionArn: run.executionArn, manifestKey: MANIFEST_KEY });
+      expect(store.text(FNB_KEY)).toBe(FNB_CSV);
+      expect(JSON.parse(store.text(MANIFEST_KEY)!).runId).toBe('exec-1');
+      expect(ledger.journals.size).toBe(0);
+    });
+
+    it('a retried invocation of the same run settles its dead attempt first, then publishes', async () => {
+      const store = new MemoryStore();
+      for (const [k, body] of Object.entries(OLD)) store.seed(k, body);
+      stage(store);
+      await crashAt(store, 'put', SG_KEY);
+
+      const retry = await publishExtracts(store, ledger, run, NEXT);
+      expect(retry.settled.kind).toBe('rolled-back');
+      expect(store.text(FNB_KEY)).toBe(FNB_CSV);
+      expect(store.text(SG_KEY)).toBe(EXTRACT_HEADER);
+      expect(JSON.parse(store.text(MANIFEST_KEY)!).runId).toBe('exec-1');
+      expect(ledger.journals.size).toBe(0);
+    });
+
+    it('settling twice changes nothing the second time', async () => {
+      const store = staged();
+      await crashAt(store, 'copy', NED_KEY);
+      await settleUnfinishedPublish(store, ledger, '2024-02', NEXT);
+      const writes = store.writes.length;
+      expect(await settleUnfinishedPublish(store, ledger, '2024-02', NEXT)).toEqual({ kind: 'none' });
+      expect(store.writes.length).toBe(writes);
+    });
+
+    it('the failure path of another execution leaves the journal alone', async () => {
+      const store = staged();
+      await crashAt(store, 'copy', NED_KEY);
+      const other = 'arn:aws:states:af-south-1:123456789012:execution:monthly-loan-extract-dev:exec-2';
+      expect(await settleUnfinishedPublish(store, ledger, '2024-02', NEXT, other)).toEqual({ kind: 'none' });
+      expect(store.text(FNB_KEY)).toBe(FNB_CSV);
+      expect(ledger.journals.size).toBe(1);
+    });
+
+    it('an execution that no longer holds the month writes nothing', async () => {
+      const store = staged();
+      ledger.holder = 'arn:aws:states:af-south-1:123456789012:execution:monthly-loan-extract-dev:exec-2';
+      await expect(publishExtracts(store, ledger, run, NOW)).rejects.toThrow(/held by/);
+      expect(store.keys('extracts/')).toEqual([]);
+    });
+  });
+
+  it('publishes branches and banks with negative ids (signed int primary keys), in branch_id order', async () => {
+    const store = new MemoryStore();
+    const negative = `${EXTRACT_HEADER}Nedbank,-7,Minus Road,2024-02,1,5,1,5,1.67\nNedbank,-2,Less Lane,2024-02,0,0,0,0,0.00\nNedbank,3,Plus Street,2024-02,0,0,0,0,0.00\n`;
+    stage(store, {
+      'banks/part-00000-exec-1.json': '{"bank_id":-2,"bank_name":"Nedbank"}\n',
+      'rows/bank_id=1/part-00000-exec-1.c000.csv': null,
+      'rows/bank_id=1/part-00001-exec-1.c000.csv': null,
+      'rows/bank_id=1/part-00002-exec-1.c000.csv': null,
+      'rows/bank_id=2/part-00003-exec-1.c000.csv': null,
+      'rows/bank_id=-2/part-00003-exec-1.c000.csv': negative,
+    });
+    const result = await publishExtracts(store, ledger, run, NOW);
+    expect(result.files).toMatchObject([{ key: NED_KEY, bankId: -2, rows: 3, controlTotals: { loan_count: '1', loan_amount: '5' } }]);
+    expect(store.text(NED_KEY)).toBe(negative);
   });
 
   it('publishes the same staging twice to the same files', async () => {
     const store = staged();
-    const first = await publishExtracts(store, run, NOW);
+    const first = await publishExtracts(store, ledger, run, NOW);
     const firstFiles = [FNB_KEY, NED_KEY, SG_KEY].map((k) => store.text(k));
     const firstManifest = JSON.parse(store.text(MANIFEST_KEY)!);
 
     stage(store);
-    const second = await publishExtracts(store, run, new Date('2024-03-02T00:00:00.000Z'));
+    const second = await publishExtracts(store, ledger, run, new Date('2024-03-02T00:00:00.000Z'));
     expect([FNB_KEY, NED_KEY, SG_KEY].map((k) => store.text(k))).toEqual(firstFiles);
     expect(second.files).toEqual(first.files);
     const secondManifest = JSON.parse(store.text(MANIFEST_KEY)!);
@@ -365,10 +506,10 @@ describe('publishExtracts', () => {
 
   it('answers a retried invocation after a complete publish from the manifest, rewriting nothing', async () => {
     const store = staged();
-    const first = await publishExtracts(store, run, NOW);
+    const first = await publishExtracts(store, ledger, run, NOW);
     const writesBefore = store.writes.length;
 
-    const again = await publishExtracts(store, run, NOW);
+    const again = await publishExtracts(store, ledger, run, NOW);
     expect(again).toMatchObject({ alreadyPublished: true, files: first.files, manifestKey: MANIFEST_KEY });
     expect(store.writes.slice(writesBefore).filter((w) => !w.startsWith('deleteMany'))).toEqual([]);
   });
@@ -376,13 +517,13 @@ describe('publishExtracts', () => {
   it('finishes a cleanup that was cut short after the banks list was deleted', async () => {
     const store = staged();
     store.failWhen = (op, key) => op === 'deleteMany' && key.includes('/rows/');
-    const first = await publishExtracts(store, run, NOW);
+    const first = await publishExtracts(store, ledger, run, NOW);
     expect(first.stagingCleanup.error).toMatch(/was not \(fully\) deleted/);
     expect(store.text(FNB_KEY)).toBe(FNB_CSV);
     expect(store.keys(`${S}banks/`)).toEqual([]);
 
     store.failWhen = () => false;
-    const retry = await publishExtracts(store, run, NOW);
+    const retry = await publishExtracts(store, ledger, run, NOW);
     expect(retry.alreadyPublished).toBe(true);
     expect(store.keys(S)).toEqual([]);
   });
@@ -390,13 +531,13 @@ describe('publishExtracts', () => {
   it('does not take another run\'s manifest for its own', async () => {
     const store = new MemoryStore();
     store.seed(MANIFEST_KEY, JSON.stringify({ month: '2024-02', runId: 'exec-0', files: [] }));
-    await expect(publishExtracts(store, run, NOW)).rejects.toThrow(/No banks\/ list/);
+    await expect(publishExtracts(store, ledger, run, NOW)).rejects.toThrow(/No banks\/ list/);
   });
 
   it('refuses a staging prefix that is not the run\'s own (everything under it is deleted)', async () => {
     const store = staged();
     for (const stagingPrefix of ['', 'staging/', 'extracts/exec-1/', `${S}`.slice(0, -1)]) {
-      await expect(publishExtracts(store, { ...run, stagingPrefix }, NOW)).rejects.toThrow(/not a per-run staging prefix/);
+      await expect(publishExtracts(store, ledger, { ...run, stagingPrefix }, NOW)).rejects.toThrow(/not a per-run staging prefix/);
     }
     expect(store.writes).toEqual([]);
   });

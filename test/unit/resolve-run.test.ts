@@ -5,6 +5,7 @@ import 'aws-sdk-client-mock-jest';
 import { DynamoDbRunLedger } from '../../functions/commons/clients/dynamodb-run-ledger';
 import { resolveRun, type ResolveRunRequest, type ResolveRunResult } from '../../functions/core/resolve-run';
 import type { MonthRecord } from '../../functions/core/run-ledger';
+import { MemoryStore } from '../support/memory-object-store';
 import { FakeLedgerTable } from './dynamodb-run-ledger.fake';
 import { captureLogs, lambdaContext, recordedEvent } from './lambda-harness';
 
@@ -18,7 +19,11 @@ beforeEach(() => {
 
 const arn = (name: string) => `arn:aws:states:af-south-1:123456789012:execution:monthly-loan-extract-prod:${name}`;
 const request = (input: unknown, name = 'exec-a'): ResolveRunRequest => ({ input, executionArn: arn(name), executionName: name });
-const deps = (now: string) => ({ ledger, now: new Date(now), timeZone: 'Africa/Johannesburg', leaseMinutes: 360 });
+let store: MemoryStore;
+beforeEach(() => {
+  store = new MemoryStore();
+});
+const deps = (now: string) => ({ ledger, store, now: new Date(now), timeZone: 'Africa/Johannesburg', leaseMinutes: 360 });
 const monthItem = (month: string) => table.items.get(`month#${month}`) as unknown as MonthRecord;
 
 function expectRun(result: ResolveRunResult): Extract<ResolveRunResult, { outcome: 'run' }> {
@@ -99,6 +104,29 @@ describe('ResolveRun', () => {
     expect(monthItem('2024-03')).toMatchObject({ executionArn: arn('exec-b'), attempt: 2 });
   });
 
+  it('taking over from a holder that died mid-publish rolls its half-written files back first, and says so', async () => {
+    const FILE = 'extracts/bank_name=A/year=2024/month=03/A_20240331.csv';
+    const MANIFEST = 'extracts/_manifests/year=2024/month=03/manifest.json';
+    store.seed(FILE, 'the previous run\'s file\n');
+    const previous = (await store.head(FILE))!.versionId!;
+    await resolveRun(request({ month: '2024-03', force: true }, 'exec-a'), deps('2024-04-01T00:00:00Z'));
+    // exec-a journals its keys, replaces the file, and dies before its manifest.
+    await ledger.beginPublish(
+      '2024-03',
+      { runId: 'exec-a', executionArn: arn('exec-a'), manifestKey: MANIFEST, startedAt: '2024-04-01T01:00:00.000Z', keys: [{ key: FILE, previousVersionId: previous }, { key: MANIFEST, previousVersionId: null }] },
+      new Date('2024-04-01T01:00:00Z'),
+    );
+    store.seed(FILE, 'half of exec-a\'s publish\n');
+
+    const result = expectRun(await resolveRun(request({ month: '2024-03' }, 'exec-b'), deps('2024-04-01T06:00:01Z')));
+    expect(result.message).toBe(
+      'Extracting 2024-03 (attempt 2). The unfinished publish of run exec-a was rolled back: 1 file(s) restored to their previous version, 0 removed; ' +
+        "the month's files are as they were before it.",
+    );
+    expect(store.text(FILE)).toBe('the previous run\'s file\n');
+    expect(monthItem('2024-03').publishing).toBeUndefined();
+  });
+
   it('bad input fails with InvalidInput naming the field, before the ledger is touched', async () => {
     await expect(resolveRun(request({ month: '2024-03', force: 'yes' }), deps('2024-04-10T00:00:00Z'))).rejects.toMatchObject({
       name: 'InvalidInput',
@@ -121,6 +149,7 @@ describe('ResolveRun handler', () => {
     process.env.RUN_LEDGER_TABLE = 'monthly-loan-extract-test-run-ledger';
     process.env.STAGE_TIME_ZONE = 'Africa/Johannesburg';
     process.env.RUN_LEASE_MINUTES = '360';
+    process.env.EXTRACT_BUCKET = 'monthly-loan-extract-test-extracts';
     ({ handler } = await import('../../functions/resolve-run'));
   });
 

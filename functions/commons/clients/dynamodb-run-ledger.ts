@@ -1,7 +1,9 @@
 /**
  * The run ledger in DynamoDB. Table: partition key `pk` (string), TTL attribute `expiresAt`.
  *
- *   pk = month#2024-03          the month's record (MonthRecord), history in its `history` list
+ *   pk = month#2024-03          the month's record (MonthRecord), history in its `history` list, the
+ *                               open publish journal in `publishing` (its run id in `publishingRunId`,
+ *                               so conditions compare a top-level attribute)
  *   pk = notice#<executionArn>  "this execution's failure was emailed" (expires after 90 days)
  *
  * Every write that changes who holds a month is conditional on the rules in core/run-ledger.ts, so
@@ -27,6 +29,7 @@ import {
   type TakeRequest,
   type TakeResult,
 } from '../../core/run-ledger';
+import type { PublishJournal } from '../../core/publish-journal';
 
 /** Re-reads allowed when the record changes between our read and our write. */
 const TAKE_ATTEMPTS = 3;
@@ -140,7 +143,8 @@ export class DynamoDbRunLedger implements RunLedger {
       manifestKey: request.stats.manifestKey,
       fileCount: request.stats.fileCount,
     };
-    if (await this.finish(request.month, request.executionArn, 'SUCCEEDED', 'stats', request.stats, succeeded)) return;
+    // A completed run's publish is over: its journal, if PublishExtracts could not close it, goes too.
+    if (await this.finish(request.month, request.executionArn, 'SUCCEEDED', 'stats', request.stats, succeeded, ' REMOVE #publishing, #publishingRunId')) return;
     const current = await this.get(request.month);
     // A retried CompleteRun whose first call did write: already done.
     if (current?.status === 'SUCCEEDED' && current.executionArn === request.executionArn) return;
@@ -177,6 +181,7 @@ export class DynamoDbRunLedger implements RunLedger {
     field: 'stats' | 'lastError',
     value: unknown,
     event: HistoryEvent,
+    remove = '',
   ): Promise<boolean> {
     return this.written(
       new UpdateCommand({
@@ -184,9 +189,9 @@ export class DynamoDbRunLedger implements RunLedger {
         Key: { pk: monthKey(month) },
         UpdateExpression:
           `SET #status = :status, #${field} = :value, #finishedAt = :now, #updatedAt = :now, ` +
-          '#history = list_append(if_not_exists(#history, :empty), :event)',
+          `#history = list_append(if_not_exists(#history, :empty), :event)${remove}`,
         ConditionExpression: '#executionArn = :executionArn AND #status = :running',
-        ExpressionAttributeNames: names('status', field, 'finishedAt', 'updatedAt', 'history', 'executionArn'),
+        ExpressionAttributeNames: names('status', field, 'finishedAt', 'updatedAt', 'history', 'executionArn', ...(remove ? ['publishing', 'publishingRunId'] : [])),
         ExpressionAttributeValues: {
           ':status': status,
           ':running': 'RUNNING',
@@ -196,6 +201,53 @@ export class DynamoDbRunLedger implements RunLedger {
           ':empty': [],
           ':executionArn': executionArn,
         },
+      }),
+    );
+  }
+
+  async openJournal(month: string): Promise<PublishJournal | undefined> {
+    return (await this.get(month))?.publishing;
+  }
+
+  async beginPublish(month: string, journal: PublishJournal, now: Date): Promise<void> {
+    const begun = await this.written(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { pk: monthKey(month) },
+        UpdateExpression: 'SET #publishing = :journal, #publishingRunId = :runId, #updatedAt = :now',
+        ConditionExpression: '#executionArn = :executionArn AND #status = :running AND attribute_not_exists(#publishing)',
+        ExpressionAttributeNames: names('publishing', 'publishingRunId', 'updatedAt', 'executionArn', 'status'),
+        ExpressionAttributeValues: {
+          ':journal': journal,
+          ':runId': journal.runId,
+          ':now': now.toISOString(),
+          ':executionArn': journal.executionArn,
+          ':running': 'RUNNING',
+        },
+      }),
+    );
+    if (begun) return;
+    const current = await this.get(month);
+    throw new LeaseLostError(
+      `Month ${month} cannot be published by execution ${journal.executionArn}: ` +
+        (current?.publishing
+          ? `run ${current.publishing.runId} has an unfinished publish of it.`
+          : current
+            ? `the ledger shows ${current.status} by ${current.executionArn} (its lease ran to ${current.leaseExpiresAt}).`
+            : 'the ledger has no record of it.'),
+    );
+  }
+
+  async endPublish(month: string, runId: string, now: Date): Promise<void> {
+    // Refused (and so nothing to do) when the open journal is another run's, or there is none.
+    await this.written(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { pk: monthKey(month) },
+        UpdateExpression: 'SET #updatedAt = :now REMOVE #publishing, #publishingRunId',
+        ConditionExpression: '#publishingRunId = :runId',
+        ExpressionAttributeNames: names('updatedAt', 'publishing', 'publishingRunId'),
+        ExpressionAttributeValues: { ':now': now.toISOString(), ':runId': runId },
       }),
     );
   }
@@ -250,5 +302,6 @@ function isConditionFailure(error: unknown): boolean {
 function toMonthRecord(item: Record<string, unknown>): MonthRecord {
   const fields: Record<string, unknown> = { history: [], ...item };
   delete fields.pk;
+  delete fields.publishingRunId;
   return fields as unknown as MonthRecord;
 }

@@ -1,0 +1,52 @@
+/** The local commands' option parsing: anything ambiguous is refused as InvalidInput, never guessed. */
+import { parseCommandLine, parseCount, parsePostgresUrl } from '../../local/cli-options';
+
+const OPTIONS = { month: { type: 'string' }, force: { type: 'boolean' }, source: { type: 'string' } } as const;
+
+describe('parseCommandLine', () => {
+  it('takes each option once', () => {
+    expect(parseCommandLine(['--month', '2024-03', '--force'], OPTIONS)).toEqual({ month: '2024-03', force: true });
+  });
+
+  it.each([
+    [['--month', '2024-03', '--month', '2024-04'], 'month'],
+    [['--month=2024-03', '--month', '2024-03'], 'month'],
+    [['--force', '--force'], 'force'],
+  ])('refuses %j rather than taking the last', (args, option) => {
+    expect(() => parseCommandLine(args, OPTIONS)).toThrow(expect.objectContaining({ name: 'InvalidInput', message: `arguments: --${option} is given more than once; give it once` }));
+  });
+
+  it('does not repeat the values of a repeated option (one may hold a password)', () => {
+    expect(() => parseCommandLine(['--source', 'postgres://u:s3cret@h/db', '--source', 'postgres://u:s3cret@h/db'], OPTIONS)).toThrow(/^(?!.*s3cret)/);
+  });
+});
+
+describe('parsePostgresUrl', () => {
+  it.each(['postgres://reader@db.example:5432/ods', 'postgresql://reader:p%40ss@db.example/ods', 'postgres:///ods'])('takes %s', (url) => {
+    expect(parsePostgresUrl(url, 'source')).toBe(url);
+  });
+
+  it.each(['postgres://reader:s3cret@db.example:99999/ods', 'postgres://reader:s3cret@db example/ods', 'postgres://reader:s3cret@[db/ods'])(
+    'refuses %s as InvalidInput without echoing it',
+    (url) => {
+      let error: Error | undefined;
+      try {
+        parsePostgresUrl(url, 'source');
+      } catch (caught) {
+        error = caught as Error;
+      }
+      expect(error).toMatchObject({ name: 'InvalidInput', message: expect.stringMatching(/^source: is not a URL that parses/) });
+      expect(error!.message).not.toContain('s3cret');
+    },
+  );
+});
+
+describe('parseCount', () => {
+  it('takes a whole number from its minimum up, and the fallback when not given', () => {
+    expect(parseCount('3', 'n', 0, 1)).toBe(3);
+    expect(parseCount(undefined, 'n', 7, 1)).toBe(7);
+    expect(parseCount('0', 'n', 7)).toBe(0);
+    expect(() => parseCount('0', 'n', 7, 1)).toThrow('n: must be a whole number from 1 up, got "0"');
+    expect(() => parseCount('1e3', 'n', 7)).toThrow('n: must be a whole number, got "1e3"');
+  });
+});
