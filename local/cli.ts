@@ -260,6 +260,7 @@ async function releaseDeadHolder(stack: LocalStack, month: string): Promise<{ ex
   const emails = (await newFiles(stack.outboxDir, outboxBefore)).map((name) => join(stack.outboxDir, name));
   const after = await stack.ledger.get(month);
   console.log(`  released ${month} from execution ${record.runId} (RUNNING since ${record.startedAt}): its process is gone; ledger now ${after?.status ?? 'without a record'}`);
+  if (release.publishing) console.log(`  ${release.publishing}`);
   for (const email of emails) console.log(`  email to data-support: ${shown(email)}`);
   if (release.error) console.log(`  ✖ the release did not go through: ${release.error}`);
   return { executionArn: record.executionArn, emails, ...(release.error === undefined ? {} : { error: release.error }) };

@@ -88,6 +88,8 @@ export interface NoticeResult {
   readonly cause: string;
   /** False when this execution's failure had already been emailed. */
   readonly emailed: boolean;
+  /** What was done about this execution's unfinished publish, when it had one. */
+  readonly publishing?: string;
 }
 
 interface FailureFacts {
@@ -186,7 +188,7 @@ async function notify(facts: FailureFacts, deps: NotifyDeps): Promise<NoticeResu
     await deps.ledger.releaseFailureNotice(facts.executionArn).catch(() => undefined);
     throw error;
   }
-  return { ...result, emailed: true };
+  return { ...result, emailed: true, ...(publishing === undefined ? {} : { publishing }) };
 }
 
 /** Settles this execution's own unfinished publish, if any; a failure to do so is reported, and the journal stays for the next run. */

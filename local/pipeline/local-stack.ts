@@ -117,6 +117,8 @@ export interface Release {
   readonly emailed: boolean;
   /** NotifyFailure failed, or the month could not be marked FAILED: why. */
   readonly error?: string;
+  /** What NotifyFailure did about the execution's unfinished publish (rolled back, or kept). */
+  readonly publishing?: string;
 }
 
 export interface LocalStack {
@@ -249,7 +251,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         }
         const stagingProblem = await removeStaging(record.month, record.runId);
         error ??= stagingProblem;
-        return { emailed: notice.emailed, ...(error === undefined ? {} : { error }) };
+        return { emailed: notice.emailed, ...(error === undefined ? {} : { error }), ...(notice.publishing ? { publishing: notice.publishing } : {}) };
       },
       syncPublishedFiles: () => s3.mirrorPrefix(LOCAL_STAGE.extractBucket, EXTRACTS_PREFIX, publishedRoot),
       async stop() {
@@ -361,11 +363,14 @@ function startExecution(
 const STATUS_CHANGE_TARGET = 'notifyFailure';
 
 /** Invokes the status-change rule's target with the event of `outcome`; never throws. */
-async function sendStatusChange(lambdas: LocalLambdas, outcome: ExecutionResult, input: unknown): Promise<{ emailed: boolean; error?: string }> {
+async function sendStatusChange(lambdas: LocalLambdas, outcome: ExecutionResult, input: unknown): Promise<{ emailed: boolean; error?: string; publishing?: string }> {
   const statusChange = lambdas.invoke.get(STATUS_CHANGE_TARGET);
   if (!statusChange) return { emailed: false, error: `serverless.yml deploys no ${STATUS_CHANGE_TARGET} function` };
   return statusChange(statusChangeEvent(outcome, input)).then(
-    (notice) => ({ emailed: (notice as { emailed?: unknown } | null)?.emailed === true }),
+    (notice) => {
+      const { emailed, publishing } = (notice ?? {}) as { emailed?: unknown; publishing?: unknown };
+      return { emailed: emailed === true, ...(typeof publishing === 'string' ? { publishing } : {}) };
+    },
     (error: unknown) => ({ emailed: false, error: lambdaErrorText(error as Error) }),
   );
 }
