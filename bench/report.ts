@@ -5,15 +5,26 @@ import { formatBytes, formatCount, formatPercent, formatRatio, formatSeconds } f
 
 export const RESULTS_START = '<!-- bench:results:start (written by npm run bench; edits here are overwritten) -->';
 export const RESULTS_END = '<!-- bench:results:end -->';
+/** The spark side's own section, written by a run that measured it (see renderSparkResults). */
+export const SPARK_START = '<!-- bench:spark:start (written by npm run bench with the spark side; edits here are overwritten) -->';
+export const SPARK_END = '<!-- bench:spark:end -->';
 
 export function replaceResultsSection(readme: string, markdown: string): string {
-  const start = readme.indexOf(RESULTS_START);
-  const end = readme.indexOf(RESULTS_END);
-  if (start < 0 || end < start) throw new Error('bench/README.md has no results markers');
-  return `${readme.slice(0, start + RESULTS_START.length)}\n${markdown}\n${readme.slice(end)}`;
+  return replaceSection(readme, RESULTS_START, RESULTS_END, markdown, 'results');
 }
 
-const SIDE_ORDER: readonly Side[] = ['pipeline', 'engine', 'floor', 'naive'];
+export function replaceSparkSection(readme: string, markdown: string): string {
+  return replaceSection(readme, SPARK_START, SPARK_END, markdown, 'Spark results');
+}
+
+function replaceSection(readme: string, startMarker: string, endMarker: string, markdown: string, what: string): string {
+  const start = readme.indexOf(startMarker);
+  const end = readme.indexOf(endMarker);
+  if (start < 0 || end < start) throw new Error(`bench/README.md has no ${what} markers`);
+  return `${readme.slice(0, start + startMarker.length)}\n${markdown}\n${readme.slice(end)}`;
+}
+
+const SIDE_ORDER: readonly Side[] = ['pipeline', 'engine', 'floor', 'naive', 'spark'];
 
 export interface Comparison {
   /** Path of the earlier results file, relative to bench/. */
@@ -21,13 +32,25 @@ export interface Comparison {
   readonly results: BenchResults;
 }
 
-export function renderReadmeResults(r: BenchResults, resultsFile: string, before?: Comparison): string {
+type Row = (cells: readonly string[]) => void;
+type Table = (header: readonly string[], align?: readonly ('l' | 'r')[]) => void;
+
+function markdown(): { out: string[]; row: Row; table: Table } {
   const out: string[] = [];
-  const row = (cells: readonly string[]) => out.push(`| ${cells.join(' | ')} |`);
-  const table = (header: readonly string[], align?: readonly ('l' | 'r')[]) => {
+  const row: Row = (cells) => out.push(`| ${cells.join(' | ')} |`);
+  const table: Table = (header, align) => {
     row(header);
     row(header.map((_, i) => ((align?.[i] ?? (i === 0 ? 'l' : 'r')) === 'l' ? '---' : '---:')));
   };
+  return { out, row, table };
+}
+
+/** Whether the run measured the spark side (it needs scripts/setup-spark.sh). */
+export function measuredSpark(r: BenchResults): boolean {
+  return r.datasets.some((d) => d.sides.spark !== undefined);
+}
+
+function runHeader(r: BenchResults, resultsFile: string, { out, row, table }: ReturnType<typeof markdown>): void {
   const m = r.machine;
   out.push(`Run of ${r.startedAt.slice(0, 10)} (\`${r.command}\`), results in [\`${resultsFile}\`](${resultsFile}).`);
   out.push('');
@@ -42,18 +65,28 @@ export function renderReadmeResults(r: BenchResults, resultsFile: string, before
     `${m.loadAvgAtStart[0]?.toFixed(2)} → ${m.loadAvgAtEnd?.[0]?.toFixed(2) ?? '?'}`,
   ]);
   if (m.note) out.push('', `Note: ${m.note}`);
+}
+
+export function renderReadmeResults(r: BenchResults, resultsFile: string, before?: Comparison): string {
+  const md = markdown();
+  const { out, row, table } = md;
+  // The spark side's columns only in runs that measured it; its details are in renderSparkResults.
+  const hasSpark = measuredSpark(r);
+  const sideOrder = SIDE_ORDER.filter((s) => s !== 'spark' || hasSpark);
+  runHeader(r, resultsFile, md);
 
   out.push('', `**Time for one month** (median of the runs; warm cache: one uncounted warm-up run of each side first).`, '');
-  table(['source', 'loans in table', 'in the window', 'runs', 'pipeline', 'engine', 'floor', 'naive', 'engine peak RSS', 'naive peak RSS']);
+  table(['source', 'loans in table', 'in the window', 'runs', ...sideOrder, 'engine peak RSS', 'naive peak RSS', ...(hasSpark ? ['spark peak RSS'] : [])]);
   for (const d of r.datasets) {
     row([
       d.name,
       formatCount(d.counts.loans),
       formatCount(d.counts.loansInWindow),
       String(d.runsPerSide),
-      ...SIDE_ORDER.map((s) => (d.sides[s]?.available ? formatSeconds(d.sides[s]!.medianMs) : d.sides[s] ? 'n/a' : '–')),
+      ...sideOrder.map((s) => (d.sides[s]?.available ? formatSeconds(d.sides[s]!.medianMs) : d.sides[s] ? 'n/a' : '–')),
       formatBytes(d.sides.engine?.medianPeakRssBytes),
       formatBytes(d.sides.naive?.medianPeakRssBytes),
+      ...(hasSpark ? [formatBytes(d.sides.spark?.medianPeakRssBytes)] : []),
     ]);
   }
 
@@ -86,7 +119,11 @@ export function renderReadmeResults(r: BenchResults, resultsFile: string, before
   }
 
   out.push('', '**Ratios** (of the medians above).', '');
-  table(['source', 'pipeline / floor', 'engine / floor', 'naive / pipeline', 'naive / engine', 'loans read / loans in table', "window's share", 'all rows read / rows of the tables read']);
+  table([
+    'source', 'pipeline / floor', 'engine / floor', 'naive / pipeline', 'naive / engine',
+    ...(hasSpark ? ['spark / floor', 'spark / engine'] : []),
+    'loans read / loans in table', "window's share", 'all rows read / rows of the tables read',
+  ]);
   for (const q of r.ratios) {
     row([
       q.dataset,
@@ -94,6 +131,7 @@ export function renderReadmeResults(r: BenchResults, resultsFile: string, before
       formatRatio(q.engineOverFloor),
       formatRatio(q.naiveOverPipeline),
       formatRatio(q.naiveOverEngine),
+      ...(hasSpark ? [formatRatio(q.sparkOverFloor), formatRatio(q.sparkOverEngine)] : []),
       formatPercent(q.loansReadShare, 2),
       formatPercent(q.loansWindowShare, 2),
       formatPercent(q.allRowsReadShare, 2),
@@ -102,16 +140,16 @@ export function renderReadmeResults(r: BenchResults, resultsFile: string, before
   const sizes = [...new Set(r.historyRatios.map((h) => h.size))];
   if (sizes.length > 0) {
     out.push('', '**History**: time with 72 months of history / time with 36, same bank, same window.', '');
-    table(['bank size', ...SIDE_ORDER]);
+    table(['bank size', ...sideOrder]);
     for (const size of sizes) {
-      row([`${size} loans / 36 months`, ...SIDE_ORDER.map((s) => formatRatio(r.historyRatios.find((h) => h.size === size && h.side === s)?.ratio))]);
+      row([`${size} loans / 36 months`, ...sideOrder.map((s) => formatRatio(r.historyRatios.find((h) => h.size === size && h.side === s)?.ratio))]);
     }
   }
 
   out.push('', '**Read from the source**: rows each side received (its own count), rows PostgreSQL read for it (pg_stat_user_tables: sequential + index fetches), bytes received.', '');
   table(['source', 'side', 'rows received', 'rows PostgreSQL read', 'of them loans', 'loans index scans', 'bytes received']);
   for (const d of r.datasets) {
-    for (const side of SIDE_ORDER) {
+    for (const side of sideOrder) {
       const s = d.sides[side];
       if (!s?.available) continue;
       const received = s.sourceRows ? Object.values(s.sourceRows).reduce((a, b) => a + b, 0) : undefined;
@@ -156,9 +194,77 @@ export function renderReadmeResults(r: BenchResults, resultsFile: string, before
   table(['target', 'goal', 'measured', 'met'], ['l', 'l', 'l', 'l']);
   for (const t of r.targets) row([t.name, t.goal, t.measured, t.met === undefined ? 'not measured' : t.met ? 'yes' : '**no**']);
 
-  const failures = r.datasets.flatMap((d) => SIDE_ORDER.filter((s) => d.sides[s]?.error).map((s) => `- ${d.name} ${s}: ${oneLine(d.sides[s]!.error!)}`));
-  const mismatches = r.datasets.flatMap((d) => SIDE_ORDER.filter((s) => d.sides[s]?.sameOutputAsFloor === false).map((s) => `- ${d.name} ${s}: CSV differs from the floor's`));
+  const failures = r.datasets.flatMap((d) => sideOrder.filter((s) => d.sides[s]?.error).map((s) => `- ${d.name} ${s}: ${oneLine(d.sides[s]!.error!)}`));
+  const mismatches = r.datasets.flatMap((d) => [
+    ...sideOrder.filter((s) => d.sides[s]?.sameOutputAsFloor === false).map((s) => `- ${d.name} ${s}: CSV differs from the floor's`),
+    ...(d.sides.spark?.sameStagedPartsAsEngine === false ? [`- ${d.name} spark: staged parts differ from the DuckDB engine's`] : []),
+  ]);
   if (failures.length + mismatches.length > 0) out.push('', '**Sides not measured, or wrong**', '', ...failures, ...mismatches);
+  return out.join('\n');
+}
+
+/**
+ * The spark side's section: how it ran, its time against the engine and the floor of the same run,
+ * its memory, what it read, its phases, and any run not counted.
+ */
+export function renderSparkResults(r: BenchResults, resultsFile: string): string {
+  const md = markdown();
+  const { out, row, table } = md;
+  runHeader(r, resultsFile, md);
+  const setup = r.spark;
+  const jvms = setup?.jvms ?? [];
+  out.push(
+    '',
+    `**Spark**: glue/etl.py on the local Spark of \`scripts/setup-spark.sh\`${jvms[0] ? ` (${jvms[0].sparkVersion})` : ''}, ${setup?.master ?? 'local[2]'}, ` +
+      `driver memory ${setup?.driverMemory ?? '?'}, \`--read_partitions\` ${setup?.readPartitions ?? '?'}, Spark settings ${setup?.sparkConf ?? '?'}. ` +
+      `Time: from the job request to its answer, in one JVM per bank size; the JVM's start is not in it: ` +
+      `${jvms.length > 0 ? jvms.map((j) => `${formatSeconds(j.startMs)} (${j.served}, ${formatBytes(j.idleRssBytes)} resident when started)`).join(', ') : 'not started'}. ` +
+      'Peak RSS: the process tree (the python server, its JVM and the JVM\'s python workers), each process\'s VmHWM reset before the run and summed after it; sampled: the largest sum of their VmRSS seen every 100 ms. ' +
+      "Every counted run staged, bank by bank, the bytes the DuckDB engine stages for the month (checked against an uncounted engine run; a run that does not is not counted).",
+    '',
+  );
+  table([
+    'source', 'runs', 'spark', 'engine', 'floor', 'spark / floor', 'spark / engine', 'spark peak RSS (process tree)', 'sampled', 'engine peak RSS',
+    'rows read: bank', 'branch', 'client', 'account', 'loans', 'rows PostgreSQL read', 'staged parts = engine\'s', 'load (1 min) at the spark runs',
+  ]);
+  for (const d of r.datasets) {
+    const s = d.sides.spark;
+    const q = r.ratios.find((x) => x.dataset === d.name);
+    const rows = s?.sourceRows ?? {};
+    const examined = s?.rowsExamined ? Object.values(s.rowsExamined).reduce((a, b) => a + b, 0) : undefined;
+    const loads = s?.runs.map((x) => x.loadAvg1) ?? [];
+    row([
+      d.name,
+      String(s?.runs.length ?? 0),
+      s?.available ? formatSeconds(s.medianMs) : s ? 'n/a' : '–',
+      formatSeconds(d.sides.engine?.medianMs),
+      formatSeconds(d.sides.floor?.medianMs),
+      formatRatio(q?.sparkOverFloor),
+      formatRatio(q?.sparkOverEngine),
+      formatBytes(s?.medianPeakRssBytes),
+      formatBytes(s?.medianPeakRssSampledBytes),
+      formatBytes(d.sides.engine?.medianPeakRssBytes),
+      ...['bank', 'branch', 'client', 'account', 'loans'].map((t) => formatCount(rows[t])),
+      formatCount(examined),
+      s?.sameStagedPartsAsEngine === undefined ? '–' : s.sameStagedPartsAsEngine ? 'yes, byte for byte' : '**no**',
+      loads.length > 0 ? `${Math.min(...loads).toFixed(2)}–${Math.max(...loads).toFixed(2)}` : '–',
+    ]);
+  }
+  const phases = [...new Set(r.datasets.flatMap((d) => Object.keys(d.sides.spark?.breakdownMs ?? {})))];
+  if (phases.length > 0) {
+    out.push('', "**Where the Spark job spends its time** (median ms per phase, from glue/etl.py's log lines: `start` is the job's set-up up to its first line, `compute` the shared SQL and its rows counted per bank, `write:rows` the CSV parts and the rejected counts, `write:json` the rejected, banks and source_rows files).", '');
+    table(['source', ...phases, 'total']);
+    for (const d of r.datasets) {
+      const b = d.sides.spark?.breakdownMs ?? {};
+      row([d.name, ...phases.map((p) => (b[p] === undefined ? '–' : b[p]!.toFixed(0))), d.sides.spark?.medianMs?.toFixed(0) ?? '–']);
+    }
+  }
+  const problems = [
+    ...(setup?.error ? [`- the local Spark: ${oneLine(setup.error)}`] : []),
+    ...r.datasets.filter((d) => d.sides.spark?.error).map((d) => `- ${d.name} spark: ${oneLine(d.sides.spark!.error!)}`),
+    ...r.datasets.filter((d) => d.sides.spark?.sameOutputAsFloor === false).map((d) => `- ${d.name} spark: CSV differs from the floor's`),
+  ];
+  if (problems.length > 0) out.push('', '**Spark runs not measured, or wrong**', '', ...problems);
   return out.join('\n');
 }
 

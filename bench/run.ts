@@ -7,22 +7,24 @@
  *   npm run bench -- --sizes 1M --months 36,72 --runs 3 --sides engine,floor --label try
  *   npm run bench -- --source postgres://user@host/postgres   (else TEST_POSTGRES_URL, else Debian's)
  *   npm run bench -- --compare bench/results/<earlier>.json     (adds a before → after table)
+ *   npm run bench -- --sides spark,engine,floor --spark-driver-memory 6g   (glue/etl.py on the local Spark)
  *
  * Results: bench/results/<date>[-label].json; a full run also rewrites the table in bench/README.md.
  * Nothing here is a test: no duration fails anything.
  */
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client } from 'pg';
 import { formatMonth, lastCompleteMonth, monthWindow } from '../functions/core/month';
 import { READ_TRANSACTION_SETTINGS, loansReadSql } from '../local/engine/source-reader';
 import { measureBundles, type BundlesOutcome } from './bundles';
-import { renderReadmeResults, replaceResultsSection } from './report';
+import { measuredSpark, renderReadmeResults, renderSparkResults, replaceResultsSection, replaceSparkSection } from './report';
 import { benchServer, serverSettings, type ServerSettings } from './server';
-import { SIDES, runSide, type RunMeasure, type Side, type SideContext } from './sides';
+import { SIDES, engineReference, runSide, type RunMeasure, type Side, type SideContext } from './sides';
 import { ensureSource, sizeLabel, type GeneratedSource } from './source';
+import { SPARK_MASTER, SPARK_READ_PARTITIONS, startBenchSpark, type BenchSpark, type SparkJvm } from './spark';
 import { parseSize } from './stats';
 import { compareWithFloor, datasetRatios, evaluateTargets, historyRatios, summarizeSide, type DatasetResult, type SideSummary } from './summary';
 
@@ -30,6 +32,8 @@ const REPO_ROOT = resolve(__dirname, '..');
 const TIME_ZONE = 'Africa/Johannesburg';
 /** --cpu-prof writes the engine and naive children's V8 profiles here (open them in Chrome DevTools). */
 const PROFILE_DIR = join(tmpdir(), 'loan-extract-bench-profiles');
+/** The local Spark's log (Spark's and glue/etl.py's), kept after the run. */
+const SPARK_LOG = join(tmpdir(), 'loan-extract-bench-spark.log');
 
 export interface BenchResults {
   readonly startedAt: string;
@@ -44,7 +48,21 @@ export interface BenchResults {
   readonly ratios: ReturnType<typeof datasetRatios>[];
   readonly historyRatios: ReturnType<typeof historyRatios>;
   readonly bundles?: BundlesOutcome;
+  /** How the spark side ran, when it was among the sides. */
+  readonly spark?: SparkSetup;
   readonly targets: ReturnType<typeof evaluateTargets>;
+}
+
+export interface SparkSetup {
+  readonly master: string;
+  readonly driverMemory: string;
+  readonly readPartitions: string;
+  /** Spark settings: the deployed job's (resources/glue.yml sets none). */
+  readonly sparkConf: string;
+  /** Each Spark started (one per bank size), with its start time, not counted in the runs. */
+  readonly jvms: readonly SparkJvm[];
+  /** Why the local Spark could not start, if it could not. */
+  readonly error?: string;
 }
 
 export interface MachineInfo {
@@ -69,10 +87,14 @@ interface Options {
   readonly label?: string;
   readonly bundles: boolean;
   readonly readme: boolean;
+  /** Rewrite the Spark section of bench/README.md (alone, with --readme-spark). */
+  readonly readmeSpark: boolean;
   readonly cpuProfile: boolean;
   readonly warmup: boolean;
   /** An earlier results file to show a before → after table against. */
   readonly compare?: string;
+  /** spark.driver.memory of the local Spark (the spark side). */
+  readonly sparkDriverMemory: string;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -89,9 +111,11 @@ function parseOptions(argv: string[]): Options {
       label: { type: 'string' },
       'no-bundles': { type: 'boolean', default: false },
       readme: { type: 'boolean' },
+      'readme-spark': { type: 'boolean' },
       'cpu-prof': { type: 'boolean', default: false },
       'no-warmup': { type: 'boolean', default: false },
       compare: { type: 'string' },
+      'spark-driver-memory': { type: 'string', default: '6g' },
     },
   });
   const list = (text: string | undefined, fallback: string) => (text ?? fallback).split(',').map((s) => s.trim()).filter(Boolean);
@@ -105,6 +129,8 @@ function parseOptions(argv: string[]): Options {
   const label = values.label ?? (quick ? 'quick' : undefined);
   if (label !== undefined && !/^[a-z0-9-]+$/.test(label)) throw new Error('--label: lower-case letters, digits and dashes only');
   const source = values.source ?? (process.env.TEST_POSTGRES_URL || undefined);
+  const sparkDriverMemory = values['spark-driver-memory']!;
+  if (!/^\d+[mg]$/.test(sparkDriverMemory)) throw new Error('--spark-driver-memory: a JVM size such as 6g or 4096m');
   return {
     quick,
     sizes: list(values.sizes, quick ? '1M' : '1M,10M').map(parseSize),
@@ -115,9 +141,11 @@ function parseOptions(argv: string[]): Options {
     ...(label ? { label } : {}),
     bundles: !values['no-bundles'],
     readme: values.readme ?? (!quick && label === undefined),
+    readmeSpark: values['readme-spark'] ?? values.readme ?? (!quick && label === undefined),
     cpuProfile: values['cpu-prof']!,
     warmup: !values['no-warmup'],
     ...(values.compare ? { compare: resolve(values.compare) } : {}),
+    sparkDriverMemory,
   };
 }
 
@@ -152,6 +180,10 @@ async function main(): Promise<void> {
     await mkdir(join(REPO_ROOT, 'bench', 'results'), { recursive: true });
     const datasets: DatasetResult[] = [];
     let bundles: BundlesOutcome | undefined;
+    const sparkJvms: SparkJvm[] = [];
+    const sparkErrors: string[] = [];
+    const withSpark = options.sides.includes('spark');
+    if (withSpark) await truncate(SPARK_LOG).catch(() => undefined);
     const save = async (complete: boolean): Promise<BenchResults> => {
       const results: BenchResults = {
         startedAt: startedAt.toISOString(),
@@ -165,6 +197,18 @@ async function main(): Promise<void> {
         ratios: datasets.map(datasetRatios),
         historyRatios: historyRatios(datasets),
         ...(bundles ? { bundles } : {}),
+        ...(withSpark
+          ? {
+              spark: {
+                master: SPARK_MASTER,
+                driverMemory: options.sparkDriverMemory,
+                readPartitions: SPARK_READ_PARTITIONS,
+                sparkConf: 'the deployed job’s (Spark 3.5.6 defaults: adaptive execution on, 200 shuffle partitions)',
+                jvms: sparkJvms,
+                ...(sparkErrors.length > 0 ? { error: sparkErrors[0] } : {}),
+              },
+            }
+          : {}),
         targets: evaluateTargets(datasets, bundles),
       };
       await writeFile(file, `${JSON.stringify(results, null, 2)}\n`);
@@ -183,7 +227,24 @@ async function main(): Promise<void> {
         sources.push(await ensureSource(server.adminUrl, { loansPer36Months: size, months, lastMonth }, log));
       }
       log(`\nMeasuring ${sources.map((s) => `${sizeLabel(size)}/${s.spec.months}`).join(' and ')}:`);
-      datasets.push(...(await measureGroup(sources, server.port, runsFor(size, options), options, workDir, log)));
+      // One local Spark per bank size, started before its runs: its start is not in any run's time.
+      let spark: BenchSpark | { error: string } | undefined;
+      if (withSpark) {
+        try {
+          spark = await startBenchSpark({ served: sizeLabel(size), driverMemory: options.sparkDriverMemory, logFile: SPARK_LOG });
+          sparkJvms.push(spark.jvm);
+          log(`  local Spark ${spark.jvm.sparkVersion} (${SPARK_MASTER}, driver memory ${spark.jvm.driverMemory}) started in ${seconds(spark.jvm.startMs)}, ${(spark.jvm.idleRssBytes / 1024 ** 2).toFixed(0)} MiB resident; log: ${SPARK_LOG}`);
+        } catch (error) {
+          spark = { error: (error as Error).message };
+          sparkErrors.push(spark.error);
+          log(`  local Spark unavailable: ${spark.error}`);
+        }
+      }
+      try {
+        datasets.push(...(await measureGroup(sources, server.port, runsFor(size, options), options, workDir, log, spark)));
+      } finally {
+        if (spark && 'close' in spark) await spark.close();
+      }
       await save(false); // a run cut short keeps what it measured
     }
     const results = await save(true);
@@ -193,12 +254,18 @@ async function main(): Promise<void> {
       ? { file: relative(benchDir, options.compare), results: JSON.parse(await readFile(options.compare, 'utf8')) as BenchResults }
       : undefined;
     const markdown = renderReadmeResults(results, relative(benchDir, file), before);
+    const sparkMarkdown = measuredSpark(results) ? renderSparkResults(results, relative(benchDir, file)) : undefined;
+    const readme = join(REPO_ROOT, 'bench', 'README.md');
     if (options.readme) {
-      const readme = join(REPO_ROOT, 'bench', 'README.md');
       await writeFile(readme, replaceResultsSection(await readFile(readme, 'utf8'), markdown));
       log(`Table: bench/README.md`);
     }
+    if (options.readmeSpark && sparkMarkdown) {
+      await writeFile(readme, replaceSparkSection(await readFile(readme, 'utf8'), sparkMarkdown));
+      log(`Spark table: bench/README.md`);
+    }
     log(`\n${markdown}`);
+    if (sparkMarkdown) log(`\n${sparkMarkdown}`);
   } finally {
     if (server.started) server.stop();
     await rm(workDir, { recursive: true, force: true });
@@ -223,7 +290,15 @@ interface Subject {
  * same 2 cores) touches all alike, and the 72/36 ratio compares runs made minutes apart, not a
  * quarter of an hour.
  */
-async function measureGroup(sources: readonly GeneratedSource[], pgPort: number, runs: number, options: Options, workDir: string, log: (line: string) => void): Promise<DatasetResult[]> {
+async function measureGroup(
+  sources: readonly GeneratedSource[],
+  pgPort: number,
+  runs: number,
+  options: Options,
+  workDir: string,
+  log: (line: string) => void,
+  spark: BenchSpark | { error: string } | undefined,
+): Promise<DatasetResult[]> {
   const subjects: Subject[] = [];
   try {
     for (const source of sources) {
@@ -232,7 +307,7 @@ async function measureGroup(sources: readonly GeneratedSource[], pgPort: number,
       const c = source.counts;
       const stats = new Client({ connectionString: source.url });
       await stats.connect();
-      const ctx: SideContext = {
+      let ctx: SideContext = {
         repoRoot: REPO_ROOT,
         workDir,
         sourceUrl: source.url,
@@ -242,7 +317,14 @@ async function measureGroup(sources: readonly GeneratedSource[], pgPort: number,
         stats,
         timeoutMs: 60 * 60_000,
         ...(options.cpuProfile ? { cpuProfileDir: PROFILE_DIR } : {}),
+        ...(spark ? { spark } : {}),
       };
+      if (spark && !('error' in spark)) {
+        // What every Spark run must stage, bank by bank: the DuckDB engine's parts for this month.
+        const reference = await engineReference(ctx);
+        if ('error' in reference) ctx = { ...ctx, spark: { error: `no reference to check Spark against: ${reference.error}` } };
+        else ctx = { ...ctx, engineParts: reference };
+      }
       const plan = await explainLoansRead(stats, month);
       subjects.push({ source, name, month, plan, ctx, measured: new Map(options.sides.map((s) => [s, []])), errors: new Map(), warmups: new Map() });
       log(`  ${name}: ${c.loans.toLocaleString('en-US')} loans (${c.loansInWindow.toLocaleString('en-US')} in the window of ${month}), ${c.clients.toLocaleString('en-US')} clients, ${c.branches} branches`);

@@ -1,5 +1,5 @@
 /**
- * The four ways of producing one month's extract that the benchmark puts side by side, each run as a
+ * The five ways of producing one month's extract that the benchmark puts side by side, each run as a
  * child process against the same source database:
  *
  *   pipeline  the local pipeline end to end: `tsx local/cli.ts --source … --report FILE`
@@ -7,9 +7,13 @@
  *   floor     the numbers computed inside PostgreSQL by glue/sql/branch_loans_3m.sql, written out by
  *             COPY … TO STDOUT through psql: no engine can read and compute less
  *   naive     the whole loans table read into the engine, then the same SQL (bench/naive-extract.ts)
+ *   spark     the production job, glue/etl.py, on the local Spark (local[2]) of scripts/setup-spark.sh
+ *             (bench/spark.ts): one JVM per bank size, started before the runs and not counted
  *
  * Every run also records what PostgreSQL itself read for it (pg_stat_user_tables), and the output's
- * per-bank SHA-256, so that a faster side that computes different numbers cannot go unnoticed.
+ * per-bank SHA-256, so that a faster side that computes different numbers cannot go unnoticed. A
+ * Spark run must also stage, bank by bank, the very bytes the DuckDB engine stages for the same
+ * month, or it is not counted: the bench never reports a fast wrong answer.
  */
 import { createHash } from 'node:crypto';
 import { loadavg } from 'node:os';
@@ -22,8 +26,9 @@ import { monthWindow, parseMonth } from '../functions/core/month';
 import { BRANCH_LOANS_SQL, extractWindowSql } from '../local/engine/extract-sql';
 import { runChild, summarizeProbes, tail, type ChildResult } from './child';
 import type { EngineChildInput, EngineChildOutput } from './engine-child';
+import type { BenchSpark } from './spark';
 
-export const SIDES = ['pipeline', 'engine', 'floor', 'naive'] as const;
+export const SIDES = ['pipeline', 'engine', 'floor', 'naive', 'spark'] as const;
 export type Side = (typeof SIDES)[number];
 
 export interface SideContext {
@@ -39,7 +44,14 @@ export interface SideContext {
   readonly timeoutMs: number;
   /** Write V8 CPU profiles of the engine and naive children here. */
   readonly cpuProfileDir?: string;
+  /** The local Spark for the spark side, or why there is none. */
+  readonly spark?: BenchSpark | { readonly error: string };
+  /** The DuckDB engine's staged rows parts for this source and month, the spark side's reference (see engineReference). */
+  readonly engineParts?: StagedParts;
 }
+
+/** The staged rows parts: bank folder ("bank_id=1") → its part files' bytes, in file name order. */
+export type StagedParts = ReadonlyMap<string, readonly Buffer[]>;
 
 export interface RunMeasure {
   /** The side's own time: in-process for engine and naive, the report's totalMs for the pipeline, psql's wall time for the floor. */
@@ -55,8 +67,14 @@ export interface RunMeasure {
   readonly rowsExamined: Readonly<Record<string, number>>;
   /** Index scans started on the loans table for this run. */
   readonly loansIndexScans: number;
-  /** Engine phases (ms), or pipeline states (ms). */
+  /** Engine phases (ms), pipeline states (ms) or Spark job phases (ms). */
   readonly breakdown?: Readonly<Record<string, number>>;
+  /** Spark: the largest sum of its process tree's VmRSS sampled during the run (peakRssBytes is the sum of their VmHWM). */
+  readonly peakRssSampledBytes?: number;
+  /** Spark: peak RSS (VmHWM) per process of its tree, by command name. */
+  readonly peakRssByProcess?: Readonly<Record<string, number>>;
+  /** Spark: whether every bank's staged part is byte-identical to the DuckDB engine's (a run that is not is not counted). */
+  readonly sameStagedPartsAsEngine?: boolean;
   /** SHA-256 of each bank's CSV (header + rows), sorted. */
   readonly outputSha256: readonly string[];
   readonly outputBytes: number;
@@ -93,6 +111,7 @@ const RUNNERS: Record<Side, Runner> = {
   engine: (ctx, outDir) => runEngineChild('engine', ctx, outDir),
   floor: runFloor,
   naive: (ctx, outDir) => runEngineChild('naive', ctx, outDir),
+  spark: runSpark,
 };
 
 /** The report `npm run extract -- --report FILE` writes (issue 4's CLI). */
@@ -149,7 +168,7 @@ async function runEngineChild(mode: EngineChildInput['mode'], ctx: SideContext, 
   } catch {
     return { error: `${mode} printed no result: ${tail(child.stderr || child.stdout)}` };
   }
-  const csvs = await stagedCsvs(input.outDir);
+  const csvs = [...(await stagedParts(input.outDir)).values()].flat();
   const breakdown: Record<string, number> = {};
   for (const phase of output.phases) breakdown[phase.name] = (breakdown[phase.name] ?? 0) + phase.ms;
   return {
@@ -197,15 +216,117 @@ function childFailure(child: ChildResult): string | undefined {
   return undefined;
 }
 
-/** The staged rows parts, one CSV text per bank. */
-async function stagedCsvs(stagingDir: string): Promise<Buffer[]> {
+/** The staged rows parts (rows/bank_id=N/*.csv) by bank folder; Hadoop's .crc and _SUCCESS files are not parts. */
+async function stagedParts(stagingDir: string): Promise<Map<string, Buffer[]>> {
   const rowsDir = join(stagingDir, 'rows');
-  const out: Buffer[] = [];
-  for (const partition of (await readdir(rowsDir).catch(() => [] as string[])).sort()) {
-    for (const part of (await readdir(join(rowsDir, partition))).filter((f) => f.endsWith('.csv')).sort()) {
-      out.push(await readFile(join(rowsDir, partition, part)));
+  const out = new Map<string, Buffer[]>();
+  for (const entry of (await readdir(rowsDir, { withFileTypes: true }).catch(() => [])).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    if (!entry.isDirectory()) continue;
+    const parts: Buffer[] = [];
+    for (const part of (await readdir(join(rowsDir, entry.name))).filter((f) => f.endsWith('.csv')).sort()) {
+      parts.push(await readFile(join(rowsDir, entry.name, part)));
+    }
+    out.set(entry.name, parts);
+  }
+  return out;
+}
+
+/**
+ * The spark side's reference: the DuckDB engine's staged parts for this source and month, from one
+ * uncounted engine run made before the measured runs (so it never touches their statistics).
+ */
+export async function engineReference(ctx: SideContext): Promise<StagedParts | { error: string }> {
+  const outDir = await mkdtemp(join(ctx.workDir, 'reference-'));
+  try {
+    const input: EngineChildInput = { mode: 'engine', sourceUrl: ctx.sourceUrl, month: ctx.month, outDir: join(outDir, 'staging') };
+    const child = await runChild(process.execPath, ['--import', 'tsx', join('bench', 'engine-child.ts'), JSON.stringify(input)], {
+      cwd: ctx.repoRoot,
+      timeoutMs: ctx.timeoutMs,
+      probe: false,
+    });
+    const failure = childFailure(child);
+    if (failure) return { error: `the engine's reference run ${failure}` };
+    return await stagedParts(input.outDir);
+  } finally {
+    await rm(outDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Where Spark's staged parts differ from the engine's, or undefined when every bank folder holds one
+ * part with the engine's bytes. Spark writes one part per bank (etl.py repartitions by bank_id), as
+ * the engine does; any other count is a difference too.
+ */
+export function stagedPartsDifference(engine: StagedParts, spark: StagedParts): string | undefined {
+  const engineBanks = [...engine.keys()].join(', ');
+  const sparkBanks = [...spark.keys()].join(', ');
+  if (engineBanks !== sparkBanks) return `Spark staged the bank folders [${sparkBanks}], the engine [${engineBanks}]`;
+  for (const [bank, engineParts] of engine) {
+    const sparkParts = spark.get(bank)!;
+    if (sparkParts.length !== 1 || engineParts.length !== 1) return `rows/${bank}: Spark staged ${sparkParts.length} parts, the engine ${engineParts.length}`;
+    const [a, b] = [engineParts[0]!, sparkParts[0]!];
+    if (!a.equals(b)) {
+      let at = 0;
+      while (at < a.length && at < b.length && a[at] === b[at]) at++;
+      const line = a.subarray(0, at).toString('utf8').split('\n').length;
+      return `rows/${bank}: Spark's part (${b.length} bytes) differs from the engine's (${a.length} bytes) from line ${line}`;
     }
   }
+  return undefined;
+}
+
+async function runSpark(ctx: SideContext, outDir: string): Promise<Measured> {
+  if (!ctx.spark) return { error: 'no local Spark was started for this run' };
+  if ('error' in ctx.spark) return { error: ctx.spark.error };
+  if (!ctx.engineParts) return { error: "no reference from the DuckDB engine to check Spark's staged parts against" };
+  const stagingDir = join(outDir, 'staging');
+  const spark = ctx.spark;
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), ctx.timeoutMs)));
+  const run = await Promise.race([spark.run(ctx.sourceUrl, ctx.month, stagingDir, `bench-${Date.now()}`), timedOut]).finally(() => clearTimeout(timer));
+  if (run === 'timeout') {
+    // A job that hangs holds the one JVM: stop it, so the runs after this one fail fast.
+    await spark.close();
+    return { error: 'glue/etl.py did not finish within its time limit (the local Spark was stopped)' };
+  }
+  if (!run.ok) return { error: `glue/etl.py failed on the local Spark: ${run.error ?? 'no error message'}` };
+  const parts = await stagedParts(stagingDir);
+  const difference = stagedPartsDifference(ctx.engineParts, parts);
+  // Not a measurement: a run that stages other bytes than the engine is wrong, however fast.
+  if (difference) return { error: `wrong output, not counted: ${difference}` };
+  let sourceRows: Record<string, number>;
+  try {
+    sourceRows = await stagedSourceRows(stagingDir);
+  } catch (error) {
+    return { error: `Spark staged no readable source_rows: ${(error as Error).message}` };
+  }
+  const csvs = [...parts.values()].flat();
+  return {
+    ms: run.ms,
+    wallMs: run.ms,
+    peakRssBytes: run.peakRssBytes,
+    peakRssSampledBytes: run.peakRssSampledBytes,
+    peakRssByProcess: run.peakRssByProcess,
+    sourceRows,
+    breakdown: run.phases,
+    outputSha256: csvs.map(sha256).sort(),
+    outputBytes: csvs.reduce((sum, c) => sum + c.length, 0),
+    sameStagedPartsAsEngine: true,
+  };
+}
+
+/** The job's source_rows/*.json (JSON lines {"table", "row_count"}) as table → rows read. */
+async function stagedSourceRows(stagingDir: string): Promise<Record<string, number>> {
+  const dir = join(stagingDir, 'source_rows');
+  const out: Record<string, number> = {};
+  for (const file of (await readdir(dir)).filter((f) => f.endsWith('.json')).sort()) {
+    for (const line of (await readFile(join(dir, file), 'utf8')).split('\n')) {
+      if (!line.trim()) continue;
+      const row = JSON.parse(line) as { table: string; row_count: number };
+      out[row.table] = (out[row.table] ?? 0) + Number(row.row_count);
+    }
+  }
+  if (Object.keys(out).length === 0) throw new Error(`no rows in ${dir}`);
   return out;
 }
 

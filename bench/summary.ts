@@ -16,6 +16,8 @@ export interface SideSummary {
   readonly medianMs?: number;
   readonly medianWallMs?: number;
   readonly medianPeakRssBytes?: number;
+  /** Spark: the median of the sampled peaks of its process tree's RSS. */
+  readonly medianPeakRssSampledBytes?: number;
   readonly medianPgBytesRead?: number;
   readonly breakdownMs?: Readonly<Record<string, number>>;
   readonly sourceRows?: Readonly<Record<string, number>>;
@@ -23,6 +25,8 @@ export interface SideSummary {
   readonly loansIndexScans?: number;
   /** Whether every run's per-bank CSVs equal the floor's (undefined when either side is missing). */
   readonly sameOutputAsFloor?: boolean;
+  /** Spark: whether every counted run staged the DuckDB engine's bytes, bank by bank (a run that did not is not counted). */
+  readonly sameStagedPartsAsEngine?: boolean;
 }
 
 export interface DatasetResult {
@@ -49,6 +53,9 @@ export interface Ratios {
   readonly engineOverFloor?: number;
   readonly naiveOverPipeline?: number;
   readonly naiveOverEngine?: number;
+  /** glue/etl.py on the local Spark / the floor, and / the DuckDB engine. */
+  readonly sparkOverFloor?: number;
+  readonly sparkOverEngine?: number;
   /** Loans rows the engine read / loans in the table. */
   readonly loansReadShare?: number;
   /** The window's share of the table: (loans in the window + NULL-date loans) / loans. */
@@ -83,11 +90,13 @@ export function summarizeSide(runs: readonly RunMeasure[], error: string | undef
     medianMs: med((r) => r.ms),
     medianWallMs: med((r) => r.wallMs),
     medianPeakRssBytes: med((r) => r.peakRssBytes),
+    ...(runs.some((r) => r.peakRssSampledBytes !== undefined) ? { medianPeakRssSampledBytes: med((r) => r.peakRssSampledBytes) } : {}),
     medianPgBytesRead: med((r) => r.pgBytesRead),
     breakdownMs: medianByKey(runs.map((r) => r.breakdown ?? {})),
     ...(runs[0]!.sourceRows ? { sourceRows: runs[0]!.sourceRows } : {}),
     rowsExamined: medianByKey(runs.map((r) => r.rowsExamined)),
     loansIndexScans: med((r) => r.loansIndexScans),
+    ...(runs.some((r) => r.sameStagedPartsAsEngine !== undefined) ? { sameStagedPartsAsEngine: runs.every((r) => r.sameStagedPartsAsEngine === true) } : {}),
   };
 }
 
@@ -122,6 +131,7 @@ export function datasetRatios(d: DatasetResult): Ratios {
     engineOverFloor: ratio(ms('engine'), ms('floor')),
     naiveOverPipeline: ratio(ms('naive'), ms('pipeline')),
     naiveOverEngine: ratio(ms('naive'), ms('engine')),
+    ...(d.sides.spark ? { sparkOverFloor: ratio(ms('spark'), ms('floor')), sparkOverEngine: ratio(ms('spark'), ms('engine')) } : {}),
     loansReadShare: ratio(read?.loans, d.counts.loans),
     loansWindowShare: (d.counts.loansInWindow + d.counts.loansNullDate) / d.counts.loans,
     allRowsReadShare: ratio(allRead, allRows),
@@ -137,7 +147,9 @@ export function historyRatios(datasets: readonly DatasetResult[]): HistoryRatio[
     if (bySize.length < 2) continue;
     const short = bySize[0]!;
     const long = bySize[bySize.length - 1]!;
-    for (const side of ['pipeline', 'engine', 'floor', 'naive'] as const) {
+    // The spark side only where it was measured (it needs scripts/setup-spark.sh).
+    const sides: readonly Side[] = short.sides.spark || long.sides.spark ? ['pipeline', 'engine', 'floor', 'naive', 'spark'] : ['pipeline', 'engine', 'floor', 'naive'];
+    for (const side of sides) {
       out.push({ size: sizeName(short), side, ratio: ratio(long.sides[side]?.medianMs, short.sides[side]?.medianMs) });
     }
   }
