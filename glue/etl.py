@@ -3,8 +3,8 @@
 A thin driver around glue/sql: it reads only the rows the month's window needs from the ODS over
 parallel JDBC, all partitions in one exported snapshot, over verified TLS; runs the shared SQL with
 Spark SQL and writes the staging layout of functions/core/staging-layout.ts, byte for byte what
-local/engine/extract-job.ts writes with DuckDB (test/integration/spark-engine.test.ts proves it on
-a real Spark).
+local/engine/extract-job.ts writes with DuckDB, except the analytics/ Parquet copy, whose rows and
+schema (not bytes) are the same (test/integration/spark-engine.test.ts proves both on a real Spark).
 
 Everything except main() and the Spark-only helpers at the end is plain Python, importable and
 tested without pyspark or awsglue.
@@ -496,6 +496,25 @@ def read_source_table(spark: Any, url: str, properties: dict[str, str], schema: 
     return count
 
 
+def write_analytics_parquet(rows: Any, path: str) -> None:
+    """The same rows as Parquet, for the analysts' Athena table: analytics/bank_id=<id>/part-*.parquet.
+
+    Athena's CSV SerDes cannot read a line break inside a quoted field (which the contract allows in
+    addresses) nor decimal(20,2); Parquet keeps both, and NULL stays NULL. One part per bank in
+    branch_id order, as for the CSV; branch_id as BIGINT (INT64) whatever the ODS column's width, so
+    the schema is the local engine's; snappy, Spark's default, named explicitly.
+    """
+    (
+        rows.withColumn("branch_id", rows["branch_id"].cast("bigint"))
+        .repartition("bank_id")
+        .sortWithinPartitions("bank_id", "branch_id")
+        .write.mode("overwrite")
+        .partitionBy("bank_id")
+        .option("compression", "snappy")
+        .parquet(path)
+    )
+
+
 def write_json_lines(df: Any, path: str) -> None:
     df.coalesce(1).write.mode("overwrite").option("compression", "none").json(path)
 
@@ -577,6 +596,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         .options(**csv_writer_options())
         .csv(paths["rows"])
     )
+    write_analytics_parquet(rows, paths["analytics"])
 
     rejected = spark.sql(rejected_sql).cache()
     rejected_counts = rejected.collect()

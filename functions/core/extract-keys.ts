@@ -5,6 +5,8 @@
 import type { MonthWindow } from './month';
 
 export const EXTRACTS_PREFIX = 'extracts/';
+/** The analysts' Parquet copy of each published file (resources/analytics.yml reads it with Athena). */
+export const ANALYTICS_PREFIX = 'analytics/';
 
 export type KeyMonth = Pick<MonthWindow, 'year' | 'monthOfYear' | 'fileDate'>;
 
@@ -12,11 +14,20 @@ const FILE_SAFE = /^[A-Za-z0-9]+$/;
 
 /** `extracts/bank_name=<Bank>/year=<YYYY>/month=<MM>/<Bank>_<YYYYMMDD>.csv`; `fileBankName` comes from bank-naming. */
 export function extractFileKey(fileBankName: string, month: KeyMonth): string {
+  return bankMonthKey(EXTRACTS_PREFIX, fileBankName, month, 'csv');
+}
+
+/** `analytics/bank_name=<Bank>/year=<YYYY>/month=<MM>/<Bank>_<YYYYMMDD>.parquet`: the same rows, as Parquet. */
+export function analyticsFileKey(fileBankName: string, month: KeyMonth): string {
+  return bankMonthKey(ANALYTICS_PREFIX, fileBankName, month, 'parquet');
+}
+
+function bankMonthKey(prefix: string, fileBankName: string, month: KeyMonth, extension: string): string {
   // A guard, not validation: callers pass names from fileSafeBankName, and a bad one must never reach S3.
   if (!FILE_SAFE.test(fileBankName)) {
     throw new Error(`"${fileBankName}" is not a file-safe bank name (A-Z a-z 0-9 only)`);
   }
-  return `${EXTRACTS_PREFIX}bank_name=${fileBankName}/year=${month.year}/month=${month.monthOfYear}/${fileBankName}_${month.fileDate}.csv`;
+  return `${prefix}bank_name=${fileBankName}/year=${month.year}/month=${month.monthOfYear}/${fileBankName}_${month.fileDate}.${extension}`;
 }
 
 /** Where every month's manifest lives. */

@@ -16,15 +16,16 @@ import { createHash } from 'node:crypto';
 import { nameBanks, type NamedBank } from './bank-naming';
 import { CsvFormatError, scanExtractCsv, type ExtractCsvScan } from './csv-reader';
 import { EXTRACT_HEADER } from './extract-csv';
-import { EXTRACTS_PREFIX, extractFileKey, manifestKey } from './extract-keys';
+import { EXTRACTS_PREFIX, analyticsFileKey, extractFileKey, manifestKey } from './extract-keys';
 import { parseManifest, serializeManifest, type Manifest, type ManifestFile } from './manifest';
 import type { ListedObject, ObjectStore } from './object-store';
 import { PublishRollbackError, journalFor, rollBackJournal, settleUnfinishedPublish, type JournalLedger, type Settlement } from './publish-journal';
 import type { RunContext } from './run-context';
-import { STAGING_FOLDERS, parseRowsPartKey, type StagedBank } from './staging-layout';
+import { STAGING_FOLDERS, parseAnalyticsPartKey, parseRowsPartKey, type StagedBank } from './staging-layout';
 
 export const EXTRACT_CONTENT_TYPE = 'text/csv; charset=utf-8';
 export const MANIFEST_CONTENT_TYPE = 'application/json';
+export const PARQUET_CONTENT_TYPE = 'application/vnd.apache.parquet';
 
 /** The staging the extract job left cannot be published as it is; nothing was published. */
 export class StagingError extends Error {
@@ -109,13 +110,15 @@ async function planPublication(store: ObjectStore, run: RunContext, staged: read
   const named = nameBanks(banks);
   const rowsRejected = await readCounts(store, staged, STAGING_FOLDERS.rejected, 'reason', 'loan_count');
   const sourceRowsRead = await readCounts(store, staged, STAGING_FOLDERS.sourceRows, 'table', 'row_count');
-  const partsByBank = groupParts(staged, named);
+  const partsByBank = groupParts(staged, named, STAGING_FOLDERS.rows, parseRowsPartKey, 'rows/bank_id=<id>/part-*.csv');
+  const analyticsByBank = groupParts(staged, named, STAGING_FOLDERS.analytics, parseAnalyticsPartKey, 'analytics/bank_id=<id>/part-*.parquet');
 
   const files: PublishedFile[] = [];
   const writes: PlannedWrite[] = [];
   for (const bank of named) {
     const key = extractFileKey(bank.fileName, run.window);
     const chosen = await choosePart(store, bank, partsByBank.get(bank.bankId) ?? [], run.month);
+    const analytics = chooseAnalyticsPart(bank, analyticsByBank.get(bank.bankId) ?? [], chosen !== undefined);
     if (chosen) {
       files.push(fileEntry(key, bank, chosen.scan));
       writes.push({ key, write: (s) => s.copy(chosen.part.key, key, { contentType: EXTRACT_CONTENT_TYPE }) });
@@ -123,6 +126,10 @@ async function planPublication(store: ObjectStore, run: RunContext, staged: read
       // Spark writes no part for a bank without rows; the contract still wants its file.
       files.push(fileEntry(key, bank, headerOnlyScan()));
       writes.push({ key, write: (s) => s.put(key, EXTRACT_HEADER, EXTRACT_CONTENT_TYPE) });
+    }
+    if (analytics) {
+      const analyticsKey = analyticsFileKey(bank.fileName, run.window);
+      writes.push({ key: analyticsKey, write: (s) => s.copy(analytics.key, analyticsKey, { contentType: PARQUET_CONTENT_TYPE }) });
     }
   }
   const order = (a: { key: string }, b: { key: string }) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
@@ -165,13 +172,38 @@ async function choosePart(
   return withRows[0];
 }
 
-function groupParts(staged: readonly StagedObject[], banks: readonly NamedBank[]): Map<number, StagedObject[]> {
+/**
+ * The analysts' Parquet copy of a bank's rows (resources/analytics.yml): exactly one non-empty part
+ * for a bank with rows, none for a bank without (Athena then has no rows for it, as the CSV has none).
+ * Its content is the job's; the real-Spark and engine tests read it back against the CSV.
+ */
+function chooseAnalyticsPart(bank: NamedBank, parts: readonly StagedObject[], hasRows: boolean): StagedObject | undefined {
+  const nonEmpty = parts.filter((p) => p.size > 0);
+  if (hasRows && nonEmpty.length !== 1) {
+    throw new StagingError(
+      `Bank ${bank.bankId} ${JSON.stringify(bank.bankName)} has ${nonEmpty.length} Parquet parts under analytics/ ` +
+        `(${nonEmpty.map((p) => p.key).join(', ') || 'none'}); the extract job writes one per bank with rows. Nothing was published.`,
+    );
+  }
+  if (!hasRows && nonEmpty.length > 0) {
+    throw new StagingError(`${nonEmpty[0]!.key} holds Parquet rows for bank ${bank.bankId}, whose CSV has none. Nothing was published.`);
+  }
+  return nonEmpty[0];
+}
+
+function groupParts(
+  staged: readonly StagedObject[],
+  banks: readonly NamedBank[],
+  folder: string,
+  parse: (relativeKey: string) => { bankId: number } | null,
+  expected: string,
+): Map<number, StagedObject[]> {
   const known = new Set(banks.map((b) => b.bankId));
   const byBank = new Map<number, StagedObject[]>();
-  for (const object of dataObjects(staged, STAGING_FOLDERS.rows)) {
-    const part = parseRowsPartKey(object.relativeKey);
+  for (const object of dataObjects(staged, folder)) {
+    const part = parse(object.relativeKey);
     if (!part) {
-      throw new StagingError(`Unexpected object ${object.key} in the staged rows (expected rows/bank_id=<id>/part-*.csv).`);
+      throw new StagingError(`Unexpected object ${object.key} in the staged ${folder} (expected ${expected}).`);
     }
     if (!known.has(part.bankId)) {
       throw new StagingError(`${object.key} holds rows for bank_id ${part.bankId}, which is not in the staged banks list.`);

@@ -8,6 +8,9 @@
  *                                      banks without branches still get a (header-only) file
  *   rejected/part-*.json               JSON lines {"reason", "loan_count"}
  *   source_rows/part-*.json            JSON lines {"table", "row_count"}: rows read from the ODS
+ *   analytics/bank_id=<idbank>/part-*.parquet
+ *                                      the same rows as Parquet (branch_id and counts INT64,
+ *                                      moving_avg_3m DECIMAL(20,2)), for the analysts' Athena table
  *
  * The folder names live in glue/extract-layout.json, which glue/etl.py reads too.
  */
@@ -34,10 +37,23 @@ export function bankRowsFolder(bankId: number): string {
   return `${STAGING_FOLDERS.rows}/bank_id=${bankId}`;
 }
 
+export function bankAnalyticsFolder(bankId: number): string {
+  return `${STAGING_FOLDERS.analytics}/bank_id=${bankId}`;
+}
+
 const ROWS_PART = new RegExp(`^${STAGING_FOLDERS.rows}/bank_id=(-?\\d+)/(part-[^/]+\\.csv)$`);
+const ANALYTICS_PART = new RegExp(`^${STAGING_FOLDERS.analytics}/bank_id=(-?\\d+)/(part-[^/]+\\.parquet)$`);
 
 /** For a key relative to the staging prefix: the bank a rows part belongs to, or null if it is no rows part. */
 export function parseRowsPartKey(relativeKey: string): { bankId: number; fileName: string } | null {
-  const match = ROWS_PART.exec(relativeKey);
+  return bankPart(ROWS_PART.exec(relativeKey));
+}
+
+/** The same for an analytics (Parquet) part. */
+export function parseAnalyticsPartKey(relativeKey: string): { bankId: number; fileName: string } | null {
+  return bankPart(ANALYTICS_PART.exec(relativeKey));
+}
+
+function bankPart(match: RegExpExecArray | null): { bankId: number; fileName: string } | null {
   return match ? { bankId: Number(match[1]), fileName: match[2]! } : null;
 }

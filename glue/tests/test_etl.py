@@ -465,6 +465,7 @@ class LayoutTest(unittest.TestCase):
                 "banks": "s3://b/runs/r1/banks/",
                 "rejected": "s3://b/runs/r1/rejected/",
                 "sourceRows": "s3://b/runs/r1/source_rows/",
+                "analytics": "s3://b/runs/r1/analytics/",
             },
         )
 

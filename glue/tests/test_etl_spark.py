@@ -112,12 +112,13 @@ def staged(staging: Path, run_id: str) -> dict[str, str]:
     """What the job staged, per folder and kind ("rows/bank_id=1/*.csv": the parts' text joined).
 
     Spark names parts with a random job UUID, so two runs are compared by content only; markers and
-    Hadoop's local checksum files are left out.
+    Hadoop's local checksum files are left out, and so is the analytics/ Parquet copy (binary, the same
+    rows as rows/; test/integration/spark-engine.test.ts reads it back against the CSV).
     """
     root = staging / run_id
     out: dict[str, str] = {}
     for path in sorted(root.rglob("*")):
-        if path.is_file() and not path.name.endswith(".crc") and path.name != "_SUCCESS":
+        if path.is_file() and not path.name.endswith((".crc", ".parquet")) and path.name != "_SUCCESS":
             key = f"{path.parent.relative_to(root)}/*{path.suffix}"
             out[key] = out.get(key, "") + path.read_text(encoding="utf-8")
     return out

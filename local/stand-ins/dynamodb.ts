@@ -88,6 +88,14 @@ async function ensureLedgerTable(endpoint: string, tableName: string): Promise<v
         BillingMode: 'PAY_PER_REQUEST',
       }),
     );
+    // dynalite answers CreateTable with CREATING and refuses items until the table is ACTIVE (a
+    // timer later): wait for it, as AWS's table-exists waiter does, so the first write never races it.
+    for (let attempt = 0; ; attempt++) {
+      const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+      if (Table?.TableStatus === 'ACTIVE') break;
+      if (attempt >= 200) throw new Error(`the local DynamoDB table ${tableName} is still ${Table?.TableStatus} after 10 s`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
   } finally {
     client.destroy();
   }

@@ -2,7 +2,7 @@
  * The extract job's staging sink for the local pipeline: objects go to S3 (the stand-in) under the
  * run's staging prefix, as glue/etl.py writes them on AWS. A body is streamed; one that outgrows a
  * part is sent as a multipart upload, so no object is ever held whole in memory. Text is sent as
- * UTF-8; bytes (a file the Spark engine staged) as they are.
+ * UTF-8; bytes (a file the Spark engine staged, the DuckDB engine's Parquet parts) as they are.
  */
 import {
   AbortMultipartUploadCommand,
@@ -13,7 +13,7 @@ import {
   type CompletedPart,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import type { StagingSink } from '../engine/staging-sink';
+import type { StagingBody, StagingSink } from '../engine/staging-sink';
 
 /** S3's minimum part size is 5 MiB; 8 MiB keeps the part count low for large parts. */
 const PART_BYTES = 8 * 1024 * 1024;
@@ -26,7 +26,7 @@ export class S3StagingSink implements StagingSink {
     private readonly prefix: string,
   ) {}
 
-  async putObject(relativeKey: string, body: AsyncIterable<string | Uint8Array> | string): Promise<void> {
+  async putObject(relativeKey: string, body: StagingBody): Promise<void> {
     const key = `${this.prefix}${relativeKey}`;
     const chunks = typeof body === 'string' ? [body] : body;
     let pending: Buffer[] = [];

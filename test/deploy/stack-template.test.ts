@@ -308,15 +308,27 @@ describe('analysts and the external system', () => {
     });
   });
 
-  it('describes the published files as a Glue table with partition projection over the contract key layout', () => {
+  it('describes the published rows as a Glue table over their Parquet copies, with partition projection over the contract key layout', () => {
     const input = resource(template, 'BranchLoansTable', 'AWS::Glue::Table').Properties.TableInput as Record<string, Record<string, unknown>>;
     expect(input.Parameters).toMatchObject({
+      classification: 'parquet',
       'projection.enabled': 'true',
-      'skip.header.line.count': '1',
-      'storage.location.template': { 'Fn::Sub': 's3://${ExtractBucket}/extracts/bank_name=${!bank}/year=${!year}/month=${!month_of_year}/' },
+      'storage.location.template': { 'Fn::Sub': 's3://${ExtractBucket}/analytics/bank_name=${!bank}/year=${!year}/month=${!month_of_year}/' },
     });
-    const columns = (input.StorageDescriptor!.Columns as Array<{ Name: string }>).map((c) => c.Name);
-    expect(columns).toEqual(['bank_name', 'branch_id', 'branch_address', 'month', 'loan_count', 'loan_amount', 'loan_count_3m', 'loan_amount_3m', 'moving_avg_3m']);
+    // Parquet, not Athena's CSV SerDe: that one reads no decimal and splits a quoted line break into two rows.
+    expect(input.StorageDescriptor!.SerdeInfo).toEqual({ SerializationLibrary: 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe' });
+    const columns = (input.StorageDescriptor!.Columns as Array<{ Name: string; Type: string }>).map((c) => `${c.Name} ${c.Type}`);
+    expect(columns).toEqual([
+      'bank_name string',
+      'branch_id bigint',
+      'branch_address string',
+      'month string',
+      'loan_count bigint',
+      'loan_amount bigint',
+      'loan_count_3m bigint',
+      'loan_amount_3m bigint',
+      'moving_avg_3m decimal(20,2)',
+    ]);
   });
 
   it('gives the external system read-only SFTP access to extracts/ only (service-managed user, key from SSM, logical home)', () => {
@@ -435,7 +447,9 @@ describe('least privilege', () => {
       const objectStatements = policyStatements(template).filter(
         (s) => s.where.startsWith(`${logical}Role `) && asArray(s.statement.Action).some((a) => a.startsWith('s3:') && a !== 's3:ListBucket'),
       );
-      expect(objectStatements.map((s) => s.statement.Resource)).toEqual([{ 'Fn::Sub': '${ExtractBucket.Arn}/extracts/*' }]);
+      expect(objectStatements.map((s) => s.statement.Resource)).toEqual([
+        [{ 'Fn::Sub': '${ExtractBucket.Arn}/extracts/*' }, { 'Fn::Sub': '${ExtractBucket.Arn}/analytics/*' }],
+      ]);
     }
   });
 

@@ -12,6 +12,7 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import { parseCsvText } from '../../functions/core/csv-reader';
 import { monthWindow, parseMonth } from '../../functions/core/month';
 import type { Manifest } from '../../functions/core/manifest';
 import { parseManifest } from '../../functions/core/manifest';
@@ -25,6 +26,7 @@ import { createOdsSchema } from '../../local/sample/generate';
 import { realPostgresUrl, realServerDatabase, type TestDatabase } from '../support/databases';
 import { MemoryJournalLedger } from '../support/memory-journal-ledger';
 import { MemoryStore } from '../support/memory-object-store';
+import { ANALYTICS_SCHEMA, asCsvFields, bankParts, readParquetPart, type ParquetPart } from '../support/parquet';
 
 const FIXTURES = join(__dirname, '..', 'fixtures');
 const MONTHS = ['2024-02', '2024-06', '2025-01'] as const;
@@ -54,6 +56,8 @@ interface Published {
   readonly partsWithRows: Map<string, number>;
   /** Staged part bytes per bank id. */
   readonly stagedParts: Map<number, Buffer>;
+  /** The staged analytics/bank_id=<id>/part-*.parquet files per bank id, each read back by DuckDB. */
+  readonly analytics: Map<number, ParquetPart[]>;
 }
 
 describeSpark('glue/etl.py on a real Spark', () => {
@@ -114,6 +118,21 @@ describeSpark('glue/etl.py on a real Spark', () => {
         expect(withoutRun(published.manifest)).toEqual(withoutRun(duckdb.manifest));
         for (const [bank, parts] of published.partsWithRows) expect([bank, parts]).toEqual([bank, 1]);
         expect(published.partsWithRows.size).toBe(duckdb.partsWithRows.size);
+
+        // The analysts' Parquet copy, read back by DuckDB: one part per bank with rows, the contract's
+        // types, the staged CSV's rows (NULL read as the empty field), and the DuckDB engine's rows.
+        expect([...published.analytics.keys()]).toEqual([...published.stagedParts.keys()].sort((a, b) => a - b));
+        expect([...published.analytics.keys()]).toEqual([...duckdb.analytics.keys()]);
+        for (const [bankId, parts] of published.analytics) {
+          expect([bankId, parts.length]).toEqual([bankId, 1]);
+          const [part] = parts;
+          expect(part!.described).toEqual(ANALYTICS_SCHEMA.map((c) => [c.name, c.duckdb]));
+          expect(part!.parquetTypes).toEqual(ANALYTICS_SCHEMA.map((c) => [c.name, c.parquet]));
+          expect(part!.compression).toEqual(['SNAPPY']);
+          const csvRows = parseCsvText(published.stagedParts.get(bankId)!.toString('utf8')).slice(1);
+          expect({ bankId, rows: asCsvFields(part!.rows) }).toEqual({ bankId, rows: csvRows });
+          expect({ bankId, rows: part!.rows }).toEqual({ bankId, rows: duckdb.analytics.get(bankId)![0]!.rows });
+        }
 
         // The hand-computed oracle, byte for byte, where this ODS and month have one.
         const expectedDir = join(FIXTURES, ods.expected, month);
@@ -195,10 +214,14 @@ async function publishFolder(folder: string, month: string, runId: string): Prom
       stagedParts.set(Number(part[2]), bytes);
     }
   }
+  const analytics = new Map<number, ParquetPart[]>();
+  for (const [bankId, paths] of await bankParts(folder, 'analytics', /^part-.*\.parquet$/)) {
+    analytics.set(bankId, await Promise.all(paths.map(readParquetPart)));
+  }
   const result = await publishExtracts(store, new MemoryJournalLedger(run.executionArn), run, new Date('2026-11-30T00:00:00Z'));
   const files = new Map<string, Buffer>();
   for (const file of result.files) files.set(file.key, Buffer.from(store.text(file.key)!, 'utf8'));
-  return { files, manifest: parseManifest(store.text(result.manifestKey)!), partsWithRows, stagedParts };
+  return { files, manifest: parseManifest(store.text(result.manifestKey)!), partsWithRows, stagedParts, analytics };
 }
 
 /** What two runs over the same data must agree on: all but the run's id and time. */

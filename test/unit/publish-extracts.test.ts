@@ -24,12 +24,14 @@ import { FakeLedgerTable } from './dynamodb-run-ledger.fake';
 const BUCKET = 'monthly-loan-extract-test-extracts';
 const S = event.run.stagingPrefix;
 const FNB_PART = `${S}rows/bank_id=1/part-00000-${event.run.runId}.c000.csv`;
+const FNB_PARQUET_PART = `${S}analytics/bank_id=1/part-00000-${event.run.runId}.c000.parquet`;
 const FNB_CSV = `${EXTRACT_HEADER}First National Bank,101,"Shop 33, ""Menlyn Park""",2024-02,130,27894012,343,69793470,23264490.00\n`;
 const STAGED: Record<string, string> = {
   [`${S}banks/part-00000.json`]: '{"bank_id":1,"bank_name":"First National Bank"}\n{"bank_id":3,"bank_name":"Société Générale"}\n',
   [`${S}rejected/part-00000.json`]: '{"reason":"null_amount","loan_count":7}\n',
   [`${S}source_rows/part-00000.json`]: '{"table":"loans","row_count":12440}\n',
   [FNB_PART]: FNB_CSV,
+  [FNB_PARQUET_PART]: 'PAR1 (the rows as Parquet) PAR1',
 };
 const FNB_KEY = 'extracts/bank_name=FirstNationalBank/year=2024/month=02/FirstNationalBank_20240229.csv';
 const SG_KEY = 'extracts/bank_name=SocieteGenerale/year=2024/month=02/SocieteGenerale_20240229.csv';
@@ -54,6 +56,7 @@ function mockStagedBucket(): void {
   }
   s3.on(HeadObjectCommand).rejects(new NotFound({ message: 'Not Found', $metadata: { httpStatusCode: 404 } }));
   s3.on(HeadObjectCommand, { Key: FNB_PART }).resolves({ ContentLength: Buffer.byteLength(FNB_CSV), VersionId: 'p1' });
+  s3.on(HeadObjectCommand, { Key: FNB_PARQUET_PART }).resolves({ ContentLength: Buffer.byteLength(STAGED[FNB_PARQUET_PART]!), VersionId: 'p2' });
   s3.on(CopyObjectCommand).resolves({});
   s3.on(PutObjectCommand).resolves({});
   s3.on(DeleteObjectsCommand).resolves({});

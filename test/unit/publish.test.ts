@@ -41,6 +41,11 @@ const NED_CSV =
   'Nedbank,201,61 Louis Botha Avenue,2024-02,3,9007199254740993,3,9007199254740993,3002399751580331.00\n' +
   'Nedbank,202,Église Street 1,2024-02,4,9007199254740993,4,9007199254740993,3002399751580331.00\n';
 
+const FNB_PARQUET = 'PAR1 (First National Bank rows) PAR1';
+const NED_PARQUET = 'PAR1 (Nedbank rows) PAR1';
+const FNB_ANALYTICS_KEY = 'analytics/bank_name=FirstNationalBank/year=2024/month=02/FirstNationalBank_20240229.parquet';
+const NED_ANALYTICS_KEY = 'analytics/bank_name=Nedbank/year=2024/month=02/Nedbank_20240229.parquet';
+
 const sha256 = (text: string) => createHash('sha256').update(Buffer.from(text, 'utf8')).digest('hex');
 
 /** The staging layout the extract job leaves (see functions/core/staging-layout.ts), as Spark writes it. */
@@ -58,6 +63,9 @@ function stage(store: MemoryStore, overrides: Record<string, string | null> = {}
     'rows/bank_id=1/part-00002-exec-1.c000.csv': EXTRACT_HEADER, // empty Spark partition: header only
     'rows/bank_id=2/part-00003-exec-1.c000.csv': NED_CSV,
     // bank 3 has no branches: Spark wrote no part for it
+    // The analysts' Parquet copies (publishing copies them as they are; their content is the job's).
+    'analytics/bank_id=1/part-00000-exec-1.c000.parquet': FNB_PARQUET,
+    'analytics/bank_id=2/part-00003-exec-1.c000.parquet': NED_PARQUET,
     ...overrides,
   };
   for (const [key, body] of Object.entries(objects)) if (body !== null) store.seed(S + key, body);
@@ -98,6 +106,8 @@ describe('publishExtracts', () => {
     await publishExtracts(store, ledger, run, NOW);
 
     expect(store.writes).toEqual([
+      `copy ${S}analytics/bank_id=1/part-00000-exec-1.c000.parquet -> ${FNB_ANALYTICS_KEY}`,
+      `copy ${S}analytics/bank_id=2/part-00003-exec-1.c000.parquet -> ${NED_ANALYTICS_KEY}`,
       `copy ${S}rows/bank_id=1/part-00000-exec-1.c000.csv -> ${FNB_KEY}`,
       `copy ${S}rows/bank_id=2/part-00003-exec-1.c000.csv -> ${NED_KEY}`,
       `put ${SG_KEY}`,
@@ -394,6 +404,7 @@ describe('publishExtracts', () => {
       const settled = await settleUnfinishedPublish(store, ledger, '2024-02', NEXT);
       expect(settled.kind).toBe('rolled-back');
       expect(store.keys('extracts/')).toEqual([]);
+      expect(store.keys('analytics/')).toEqual([]);
       expect(ledger.journals.size).toBe(0);
     });
 
@@ -483,10 +494,34 @@ describe('publishExtracts', () => {
       'rows/bank_id=1/part-00002-exec-1.c000.csv': null,
       'rows/bank_id=2/part-00003-exec-1.c000.csv': null,
       'rows/bank_id=-2/part-00003-exec-1.c000.csv': negative,
+      'analytics/bank_id=1/part-00000-exec-1.c000.parquet': null,
+      'analytics/bank_id=2/part-00003-exec-1.c000.parquet': null,
+      'analytics/bank_id=-2/part-00003-exec-1.c000.parquet': NED_PARQUET,
     });
     const result = await publishExtracts(store, ledger, run, NOW);
     expect(result.files).toMatchObject([{ key: NED_KEY, bankId: -2, rows: 3, controlTotals: { loan_count: '1', loan_amount: '5' } }]);
     expect(store.text(NED_KEY)).toBe(negative);
+  });
+
+  it('publishes the analysts\' Parquet copy of each bank with rows under analytics/, and none for a bank without', async () => {
+    const store = staged();
+    await publishExtracts(store, ledger, run, NOW);
+    expect(store.keys('analytics/')).toEqual([FNB_ANALYTICS_KEY, NED_ANALYTICS_KEY]);
+    expect(store.text(FNB_ANALYTICS_KEY)).toBe(FNB_PARQUET);
+  });
+
+  it.each([
+    ['a bank with rows and no Parquet part', { 'analytics/bank_id=2/part-00003-exec-1.c000.parquet': null }, /Bank 2 "Nedbank" has 0 Parquet parts/],
+    ['two Parquet parts for one bank', { 'analytics/bank_id=2/part-00004-exec-1.c000.parquet': 'PAR1 more PAR1' }, /Bank 2 "Nedbank" has 2 Parquet parts/],
+    ['Parquet rows for a bank whose CSV has none', { 'analytics/bank_id=3/part-00005-exec-1.c000.parquet': 'PAR1 PAR1' }, /bank 3, whose CSV has none/],
+    ['a stray object among the Parquet parts', { 'analytics/bank_id=2/notes.txt': 'x' }, /Unexpected object .* in the staged analytics/],
+  ])('refuses %s, before touching any final key', async (_what, overrides, message) => {
+    const store = new MemoryStore();
+    stage(store, overrides);
+    const error = await failure(publishExtracts(store, ledger, run, NOW));
+    expect(error).toBeInstanceOf(StagingError);
+    expect(error.message).toMatch(message);
+    expect(store.writes).toEqual([]);
   });
 
   it('publishes the same staging twice to the same files', async () => {

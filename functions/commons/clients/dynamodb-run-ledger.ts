@@ -2,8 +2,9 @@
  * The run ledger in DynamoDB. Table: partition key `pk` (string), TTL attribute `expiresAt`.
  *
  *   pk = month#2024-03          the month's record (MonthRecord), history in its `history` list, the
- *                               open publish journal in `publishing` (its run id in `publishingRunId`,
- *                               so conditions compare a top-level attribute)
+ *                               open publish journal in `publishing` (gzipped JSON: its keys repeat, and
+ *                               an item holds 400 KB; its run id in `publishingRunId`, so conditions
+ *                               compare a top-level attribute)
  *   pk = notice#<executionArn>  "this execution's failure was emailed" (expires after 90 days)
  *
  * Every write that changes who holds a month is conditional on the rules in core/run-ledger.ts, so
@@ -29,6 +30,7 @@ import {
   type TakeRequest,
   type TakeResult,
 } from '../../core/run-ledger';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import type { PublishJournal } from '../../core/publish-journal';
 
 /** Re-reads allowed when the record changes between our read and our write. */
@@ -218,7 +220,7 @@ export class DynamoDbRunLedger implements RunLedger {
         ConditionExpression: '#executionArn = :executionArn AND #status = :running AND attribute_not_exists(#publishing)',
         ExpressionAttributeNames: names('publishing', 'publishingRunId', 'updatedAt', 'executionArn', 'status'),
         ExpressionAttributeValues: {
-          ':journal': journal,
+          ':journal': encodeJournal(journal),
           ':runId': journal.runId,
           ':now': now.toISOString(),
           ':executionArn': journal.executionArn,
@@ -303,5 +305,15 @@ function toMonthRecord(item: Record<string, unknown>): MonthRecord {
   const fields: Record<string, unknown> = { history: [], ...item };
   delete fields.pk;
   delete fields.publishingRunId;
+  if (fields.publishing instanceof Uint8Array) fields.publishing = decodeJournal(fields.publishing);
   return fields as unknown as MonthRecord;
+}
+
+/** A month of 1,000 banks journals ~2,000 keys with their version ids: gzipped it stays far below 400 KB. */
+function encodeJournal(journal: PublishJournal): Uint8Array {
+  return gzipSync(JSON.stringify(journal));
+}
+
+function decodeJournal(bytes: Uint8Array): PublishJournal {
+  return JSON.parse(gunzipSync(bytes).toString('utf8')) as PublishJournal;
 }
