@@ -34,3 +34,10 @@ export interface ObjectStore {
   delete(key: string): Promise<void>;
   deleteMany(keys: readonly string[]): Promise<void>;
 }
+
+/** An object's bytes as UTF-8 text, for the small JSON objects publishing reads (manifests, counts). */
+export async function readText(store: ObjectStore, key: string): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of await store.read(key)) chunks.push(Buffer.from(chunk));
+  return Buffer.concat(chunks).toString('utf8');
+}

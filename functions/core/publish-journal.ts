@@ -12,7 +12,7 @@
  * versioned bucket, which the extract bucket is (resources/storage.yml).
  */
 import { parseManifest } from './manifest';
-import type { ObjectStore } from './object-store';
+import { readText, type ObjectStore } from './object-store';
 
 export interface JournaledKey {
   readonly key: string;
@@ -154,10 +154,9 @@ export function describeSettlement(settlement: Settlement): string | undefined {
 
 async function manifestRunId(store: ObjectStore, key: string): Promise<string | undefined> {
   if (!(await store.head(key))) return undefined;
-  const chunks: Buffer[] = [];
-  for await (const chunk of await store.read(key)) chunks.push(Buffer.from(chunk));
+  const text = await readText(store, key);
   try {
-    return parseManifest(Buffer.concat(chunks).toString('utf8')).runId;
+    return parseManifest(text).runId;
   } catch {
     // An unreadable manifest is not this run's: roll back to what was there before.
     return undefined;

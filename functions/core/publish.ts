@@ -18,7 +18,7 @@ import { CsvFormatError, scanExtractCsv, type ExtractCsvScan } from './csv-reade
 import { EXTRACT_HEADER } from './extract-csv';
 import { EXTRACTS_PREFIX, analyticsFileKey, extractFileKey, manifestKey } from './extract-keys';
 import { parseManifest, serializeManifest, type Manifest, type ManifestFile } from './manifest';
-import type { ListedObject, ObjectStore } from './object-store';
+import { readText, type ListedObject, type ObjectStore } from './object-store';
 import { PublishRollbackError, journalFor, rollBackJournal, settleUnfinishedPublish, type JournalLedger, type Settlement } from './publish-journal';
 import type { RunContext } from './run-context';
 import { STAGING_FOLDERS, parseAnalyticsPartKey, parseRowsPartKey, type StagedBank } from './staging-layout';
@@ -324,12 +324,6 @@ async function deleteStaging(store: ObjectStore, prefix: string): Promise<Publis
 async function readManifest(store: ObjectStore, key: string): Promise<Manifest | undefined> {
   if (!(await store.head(key))) return undefined;
   return parseManifest(await readText(store, key));
-}
-
-async function readText(store: ObjectStore, key: string): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of await store.read(key)) chunks.push(Buffer.from(chunk));
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 function resultOf(manifest: Manifest, key: string): Omit<PublishResult, 'alreadyPublished' | 'stagingCleanup' | 'settled'> {
