@@ -6,7 +6,7 @@
  * NULL), in the same order, a NULL read as the CSV's empty field, with the schema of the Athena table. Branch 12's address holds a line
  * break and a comma, which Athena's CSV SerDe cannot read: the reason for the Parquet copy.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monthWindow, parseMonth } from '../../functions/core/month';
@@ -14,10 +14,9 @@ import { runExtractJob, type ExtractJobResult } from '../../local/engine/extract
 import { FolderStagingSink } from '../../local/engine/staging-sink';
 import { startEmbeddedOds, type EmbeddedOds } from '../../local/ods';
 import { withClient } from '../../local/postgres';
-import { createOdsSchema } from '../../local/sample/generate';
+import { loadFixtureOds } from '../support/databases';
 import { ANALYTICS_SCHEMA, asCsvFields, bankParts, readCsvRows, readParquetPart } from '../support/parquet';
 
-const FIXTURES = join(__dirname, '..', 'fixtures');
 const MONTHS = ['2024-02', '2024-06', '2025-01', '2023-09'] as const;
 /** Banks with branches; bank 2 has none, so no part (as for rows/). */
 const STAGED_BANKS = [1, 3, 4];
@@ -30,13 +29,9 @@ describe('analytics/: the Parquet copy of the staged rows, read back by DuckDB',
 
   beforeAll(async () => {
     ods = await startEmbeddedOds();
-    const fixture = await readFile(join(FIXTURES, 'oracle-ods.sql'), 'utf8');
-    await withClient(ods.url, async (client) => {
-      await createOdsSchema(client);
-      await client.query(fixture);
-      // A NULL address (the fixture has none): the Parquet keeps NULL, the CSV writes an empty field.
-      await client.query(`UPDATE branch SET address = NULL WHERE idbranch = 40`);
-    });
+    await loadFixtureOds(ods.url, 'oracle-ods.sql');
+    // A NULL address (the fixture has none): the Parquet keeps NULL, the CSV writes an empty field.
+    await withClient(ods.url, (client) => client.query(`UPDATE branch SET address = NULL WHERE idbranch = 40`));
     staging = await mkdtemp(join(tmpdir(), 'extract-analytics-'));
   });
 

@@ -13,7 +13,7 @@ import { runExtractJob, type ExtractJobResult } from '../../local/engine/extract
 import { FolderStagingSink } from '../../local/engine/staging-sink';
 import { startEmbeddedOds, type EmbeddedOds } from '../../local/ods';
 import { withClient } from '../../local/postgres';
-import { createOdsSchema } from '../../local/sample/generate';
+import { loadFixtureOds } from '../support/databases';
 
 const FIXTURES = join(__dirname, '..', 'fixtures');
 const HEADER = 'bank_name,branch_id,branch_address,month,loan_count,loan_amount,loan_count_3m,loan_amount_3m,moving_avg_3m\n';
@@ -86,11 +86,7 @@ describe('oracle: hand-built ODS, hand-computed extract', () => {
 
   beforeAll(async () => {
     ods = await startEmbeddedOds();
-    const fixture = await readFile(join(FIXTURES, 'oracle-ods.sql'), 'utf8');
-    await withClient(ods.url, async (client) => {
-      await createOdsSchema(client);
-      await client.query(fixture);
-    });
+    await loadFixtureOds(ods.url, 'oracle-ods.sql');
     staging = await mkdtemp(join(tmpdir(), 'extract-oracle-'));
   });
 

@@ -21,9 +21,7 @@ import { stagingPrefixFor, type RunContext } from '../../functions/core/run-cont
 import { runExtractJob } from '../../local/engine/extract-job';
 import { FolderStagingSink } from '../../local/engine/staging-sink';
 import { jdbcConnectionOf, sparkToolchainProblem, startSparkJobs, type SparkJobs } from '../../local/glue-spark/spark-jobs';
-import { withClient } from '../../local/postgres';
-import { createOdsSchema } from '../../local/sample/generate';
-import { realPostgresUrl, realServerDatabase, type TestDatabase } from '../support/databases';
+import { loadFixtureOds, realPostgresUrl, realServerDatabase, type TestDatabase } from '../support/databases';
 import { MemoryJournalLedger } from '../support/memory-journal-ledger';
 import { MemoryStore } from '../support/memory-object-store';
 import { ANALYTICS_SCHEMA, asCsvFields, bankParts, readParquetPart, type ParquetPart } from '../support/parquet';
@@ -73,11 +71,7 @@ describeSpark('glue/etl.py on a real Spark', () => {
     for (const ods of ODS) {
       const database = await realServerDatabase();
       databases.set(ods.name, database);
-      const fixture = await readFile(join(FIXTURES, ods.sql), 'utf8');
-      await withClient(database.url, async (client) => {
-        await createOdsSchema(client);
-        await client.query(fixture);
-      });
+      await loadFixtureOds(database.url, ods.sql);
     }
   }, 180_000);
 

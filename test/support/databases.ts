@@ -4,8 +4,11 @@
  * is required, so a broken install cannot turn into silently skipped tests.
  */
 import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { startEmbeddedOds } from '../../local/ods';
 import { withClient } from '../../local/postgres';
+import { createOdsSchema } from '../../local/sample/generate';
 
 export interface TestDatabase {
   readonly label: string;
@@ -48,4 +51,13 @@ export function testDatabases(): [string, DatabaseFactory][] {
   const databases: [string, DatabaseFactory][] = [['PGlite', embeddedDatabase]];
   if (realPostgresUrl()) databases.push(['PostgreSQL server', realServerDatabase]);
   return databases;
+}
+
+/** Creates the ODS schema in `url`'s database and loads a hand-built fixture of test/fixtures/ into it. */
+export async function loadFixtureOds(url: string, fixture: 'oracle-ods.sql' | 'adversarial-ods.sql'): Promise<void> {
+  const sql = await readFile(join(__dirname, '..', 'fixtures', fixture), 'utf8');
+  await withClient(url, async (client) => {
+    await createOdsSchema(client);
+    await client.query(sql);
+  });
 }
