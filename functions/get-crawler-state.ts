@@ -1,21 +1,26 @@
-/** GetCrawlerState: one poll of the crawler; a failed or cancelled crawl fails the run with its message. */
-import middy from '@middy/core';
+/** GetCrawlerState: one poll of the crawler (core/get-crawler-state.ts). */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import type { z } from 'zod';
 import { glueClient } from './commons/clients/glue';
 import { SdkGlueApi } from './commons/clients/glue-api';
-import { appendRunKeys, logger } from './commons/powertools/logger';
+import { logger } from './commons/powertools/logger';
+import { validPayload } from './commons/powertools/payload';
+import { runKeys } from './commons/powertools/run-keys';
 import { getStringFromEnv } from './core/config';
-import { getCrawlerProgress, type CrawlerProgress } from './core/glue-steps';
-import type { RunContext } from './core/run-context';
+import { getCrawlerState, type CrawlerProgress } from './core/get-crawler-state';
+import { runPayloadSchema } from './core/run-context';
 
 const glue = new SdkGlueApi(glueClient);
 const crawlerName = getStringFromEnv('GLUE_CRAWLER_NAME');
 
-export async function functionHandler(event: { run: RunContext }): Promise<CrawlerProgress> {
-  appendRunKeys(event.run);
-  const progress = await getCrawlerProgress(glue, crawlerName);
+export async function functionHandler(_event: z.infer<typeof runPayloadSchema>): Promise<CrawlerProgress> {
+  const progress = await getCrawlerState(glue, crawlerName);
   logger.info('Crawler polled', { ...progress });
   return progress;
 }
 
-export const handler = middy(functionHandler).use(injectLambdaContext(logger, { clearState: true }));
+export const handler = middy(functionHandler)
+  .use(injectLambdaContext(logger, { clearState: true }))
+  .use(validPayload(runPayloadSchema))
+  .use(runKeys());

@@ -1,21 +1,28 @@
-/** GetExtractJobState: one poll of the Spark job run; a run that ended badly fails the run with its state and message. */
-import middy from '@middy/core';
+/** GetExtractJobState: one poll of the Spark job run (core/get-extract-job-state.ts). */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import { z } from 'zod';
 import { glueClient } from './commons/clients/glue';
 import { SdkGlueApi } from './commons/clients/glue-api';
-import { appendRunKeys, logger } from './commons/powertools/logger';
+import { logger } from './commons/powertools/logger';
+import { validPayload } from './commons/powertools/payload';
+import { runKeys } from './commons/powertools/run-keys';
 import { getStringFromEnv } from './core/config';
-import { getExtractJobProgress, type JobProgress } from './core/glue-steps';
-import type { RunContext } from './core/run-context';
+import { getExtractJobState, type JobProgress } from './core/get-extract-job-state';
+import { runPayloadSchema } from './core/run-context';
 
 const glue = new SdkGlueApi(glueClient);
 const jobName = getStringFromEnv('GLUE_JOB_NAME');
 
-export async function functionHandler(event: { run: RunContext; jobRunId: string }): Promise<JobProgress> {
-  appendRunKeys(event.run);
-  const progress = await getExtractJobProgress(glue, jobName, event.jobRunId);
+const payloadSchema = runPayloadSchema.extend({ jobRunId: z.string().min(1) });
+
+export async function functionHandler(event: z.infer<typeof payloadSchema>): Promise<JobProgress> {
+  const progress = await getExtractJobState(glue, jobName, event.jobRunId);
   logger.info('Extract job polled', { ...progress });
   return progress;
 }
 
-export const handler = middy(functionHandler).use(injectLambdaContext(logger, { clearState: true }));
+export const handler = middy(functionHandler)
+  .use(injectLambdaContext(logger, { clearState: true }))
+  .use(validPayload(payloadSchema))
+  .use(runKeys());

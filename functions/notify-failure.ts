@@ -1,26 +1,22 @@
 /**
- * NotifyFailure: email support about a failed execution (once) and free its month in the ledger.
- * Invoked by the state machine's Catch path and by the EventBridge rule on execution status
- * changes (TIMED_OUT, ABORTED, FAILED); see core/notify-failure.ts for how they share one email.
+ * NotifyFailure: email support about a failed execution (once) and free its month
+ * (core/notify-failure.ts). Invoked by the state machine's Catch path and by the EventBridge rule
+ * on execution status changes (TIMED_OUT, ABORTED, FAILED).
  */
-import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import type { z } from 'zod';
 import { dynamoDocumentClient } from './commons/clients/dynamodb';
-import { snsClient } from './commons/clients/sns';
 import { DynamoDbRunLedger } from './commons/clients/dynamodb-run-ledger';
 import { s3Client } from './commons/clients/s3';
 import { S3ObjectStore } from './commons/clients/s3-object-store';
+import { snsClient } from './commons/clients/sns';
 import { SnsAlertSender } from './commons/clients/sns-alerts';
 import { logger } from './commons/powertools/logger';
+import { validPayload } from './commons/powertools/payload';
+import { runKeys } from './commons/powertools/run-keys';
 import { getStringFromEnv } from './core/config';
-import {
-  isStatusChangeEvent,
-  notifyCaughtFailure,
-  notifyStatusChange,
-  type CaughtFailureEvent,
-  type ExecutionStatusChangeEvent,
-  type NotifyDeps,
-} from './core/notify-failure';
+import { notifyCaughtFailure, notifyFailurePayloadSchema, notifyStatusChange, type NotifyDeps } from './core/notify-failure';
 
 const ledger = new DynamoDbRunLedger(dynamoDocumentClient, getStringFromEnv('RUN_LEDGER_TABLE'));
 const alerts = new SnsAlertSender(snsClient, getStringFromEnv('ALERT_TOPIC_ARN'));
@@ -29,19 +25,27 @@ const stage = getStringFromEnv('STAGE');
 const region = getStringFromEnv('AWS_REGION');
 const timeZone = getStringFromEnv('STAGE_TIME_ZONE');
 
-export async function functionHandler(event: CaughtFailureEvent | ExecutionStatusChangeEvent) {
+type Payload = z.infer<typeof notifyFailurePayloadSchema>;
+
+export async function functionHandler(event: Payload) {
   const deps: NotifyDeps = { ledger, store, alerts, stage, region, timeZone, now: new Date() };
-  if (isStatusChangeEvent(event)) {
-    logger.appendKeys({ runId: event.detail.name, executionArn: event.detail.executionArn });
+  if ('detail' in event) {
     const result = await notifyStatusChange(event, deps);
     logger.info('Execution status change handled', { status: event.detail.status, ...result });
     return result;
   }
-  const { run } = event.state;
-  logger.appendKeys({ month: run?.month, runId: event.executionName, executionArn: event.executionArn });
   const result = await notifyCaughtFailure(event, deps);
   logger.info(result.emailed ? 'Failure emailed' : 'Failure was already emailed', { ...result });
   return result;
 }
 
-export const handler = middy(functionHandler).use(injectLambdaContext(logger, { clearState: true }));
+export const handler = middy(functionHandler)
+  .use(injectLambdaContext(logger, { clearState: true }))
+  .use(validPayload(notifyFailurePayloadSchema))
+  .use(
+    runKeys<Payload>((event) =>
+      'detail' in event
+        ? { runId: event.detail.name, executionArn: event.detail.executionArn }
+        : { month: event.state.run?.month, runId: event.executionName, executionArn: event.executionArn },
+    ),
+  );

@@ -1,23 +1,22 @@
 /**
- * PublishExtracts state: turns the run's staged Spark output into the month's files and manifest.
- * Thin by design: the work is in core/publish.ts, the S3 calls in commons/clients/s3-object-store.ts.
+ * PublishExtracts: turns the run's staged Spark output into the month's files and manifest
+ * (core/publish-extracts.ts; the S3 calls in commons/clients/s3-object-store.ts).
  */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
+import type { z } from 'zod';
 import { dynamoDocumentClient } from './commons/clients/dynamodb';
 import { DynamoDbRunLedger } from './commons/clients/dynamodb-run-ledger';
 import { s3Client } from './commons/clients/s3';
 import { S3ObjectStore } from './commons/clients/s3-object-store';
-import { appendRunKeys, logger } from './commons/powertools/logger';
+import { logger } from './commons/powertools/logger';
+import { validPayload } from './commons/powertools/payload';
+import { runKeys } from './commons/powertools/run-keys';
 import { getStringFromEnv } from './core/config';
 import type { ObjectStore } from './core/object-store';
-import { publishExtracts, type PublishResult } from './core/publish';
+import { publishExtracts, type PublishResult } from './core/publish-extracts';
 import { describeSettlement, type JournalLedger } from './core/publish-journal';
-import type { RunContext } from './core/run-context';
-
-export interface PublishExtractsEvent {
-  readonly run: RunContext;
-}
+import { runPayloadSchema } from './core/run-context';
 
 let store: ObjectStore | undefined;
 let ledger: JournalLedger | undefined;
@@ -33,14 +32,8 @@ function runLedger(): JournalLedger {
   return ledger;
 }
 
-async function publishExtractsHandler(event: PublishExtractsEvent): Promise<PublishResult> {
-  const run = event?.run;
-  if (!run || typeof run.month !== 'string' || typeof run.runId !== 'string' || typeof run.stagingPrefix !== 'string' || !run.window) {
-    throw new Error('PublishExtracts expects {"run": RunContext} as ResolveRun returns it (month, runId, window, stagingPrefix)');
-  }
-  appendRunKeys(run);
-
-  const result = await publishExtracts(extractStore(), runLedger(), run, new Date());
+export async function functionHandler(event: z.infer<typeof runPayloadSchema>): Promise<PublishResult> {
+  const result = await publishExtracts(extractStore(), runLedger(), event.run, new Date());
   const settled = describeSettlement(result.settled);
   if (settled) logger.warn(settled, { settled: result.settled });
   logger.info('month published', {
@@ -55,4 +48,7 @@ async function publishExtractsHandler(event: PublishExtractsEvent): Promise<Publ
   return result;
 }
 
-export const handler = middy(publishExtractsHandler).use(injectLambdaContext(logger, { clearState: true }));
+export const handler = middy(functionHandler)
+  .use(injectLambdaContext(logger, { clearState: true }))
+  .use(validPayload(runPayloadSchema))
+  .use(runKeys());

@@ -1,13 +1,15 @@
-/** ResolveRun: validate the execution input, resolve the month and take it in the run ledger. */
-import middy from '@middy/core';
+/** ResolveRun: validate the execution input, resolve the month and take it in the run ledger (core/resolve-run.ts). */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
 import { dynamoDocumentClient } from './commons/clients/dynamodb';
 import { DynamoDbRunLedger } from './commons/clients/dynamodb-run-ledger';
 import { s3Client } from './commons/clients/s3';
 import { S3ObjectStore } from './commons/clients/s3-object-store';
 import { logger } from './commons/powertools/logger';
+import { validPayload } from './commons/powertools/payload';
+import { runKeys } from './commons/powertools/run-keys';
 import { getIntegerFromEnv, getStringFromEnv } from './core/config';
-import { resolveRun, type ResolveRunRequest, type ResolveRunResult } from './core/resolve-run';
+import { resolveRun, resolveRunRequestSchema, type ResolveRunRequest, type ResolveRunResult } from './core/resolve-run';
 
 const ledger = new DynamoDbRunLedger(dynamoDocumentClient, getStringFromEnv('RUN_LEDGER_TABLE'));
 const store = new S3ObjectStore(s3Client, getStringFromEnv('EXTRACT_BUCKET'));
@@ -16,11 +18,14 @@ const leaseMinutes = getIntegerFromEnv('RUN_LEASE_MINUTES');
 if (leaseMinutes < 1) throw new Error(`RUN_LEASE_MINUTES must be at least 1, got ${leaseMinutes}`);
 
 export async function functionHandler(event: ResolveRunRequest): Promise<ResolveRunResult> {
-  logger.appendKeys({ runId: event.executionName, executionArn: event.executionArn });
   const result = await resolveRun(event, { ledger, store, timeZone, leaseMinutes, now: new Date() });
+  // The month is only known once the input is resolved, so it joins the run's keys here.
   logger.appendKeys({ month: result.month });
   logger.info(result.message, { outcome: result.outcome });
   return result;
 }
 
-export const handler = middy(functionHandler).use(injectLambdaContext(logger, { clearState: true }));
+export const handler = middy(functionHandler)
+  .use(injectLambdaContext(logger, { clearState: true }))
+  .use(validPayload(resolveRunRequestSchema))
+  .use(runKeys<ResolveRunRequest>((event) => ({ runId: event.executionName, executionArn: event.executionArn })));

@@ -1,23 +1,26 @@
-/** StartCrawler: start the Glue crawler over the ODS; one already running is waited for, not an error. */
-import middy from '@middy/core';
+/** StartCrawler: start the Glue crawler over the ODS (core/start-crawler.ts). */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import type { z } from 'zod';
 import { glueClient } from './commons/clients/glue';
 import { SdkGlueApi } from './commons/clients/glue-api';
-import { appendRunKeys, logger } from './commons/powertools/logger';
+import { logger } from './commons/powertools/logger';
+import { validPayload } from './commons/powertools/payload';
+import { runKeys } from './commons/powertools/run-keys';
 import { getStringFromEnv } from './core/config';
-import { startCrawler, type CrawlerStarted } from './core/glue-steps';
-import type { RunContext } from './core/run-context';
+import { runPayloadSchema } from './core/run-context';
+import { startCrawler, type CrawlerStarted } from './core/start-crawler';
 
 const glue = new SdkGlueApi(glueClient);
 const crawlerName = getStringFromEnv('GLUE_CRAWLER_NAME');
 
-export async function functionHandler(event: { run: RunContext }): Promise<CrawlerStarted> {
-  appendRunKeys(event.run);
+export async function functionHandler(_event: z.infer<typeof runPayloadSchema>): Promise<CrawlerStarted> {
   const started = await startCrawler(glue, crawlerName);
-  logger.info(started.alreadyRunning ? 'Crawler was already running; waiting for that crawl' : 'Crawler started', {
-    crawlerName,
-  });
+  logger.info(started.alreadyRunning ? 'Crawler was already running; waiting for that crawl' : 'Crawler started', { crawlerName });
   return started;
 }
 
-export const handler = middy(functionHandler).use(injectLambdaContext(logger, { clearState: true }));
+export const handler = middy(functionHandler)
+  .use(injectLambdaContext(logger, { clearState: true }))
+  .use(validPayload(runPayloadSchema))
+  .use(runKeys());

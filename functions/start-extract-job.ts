@@ -1,22 +1,27 @@
-/** StartExtractJob: start the Glue Spark job for the run's month, writing to the run's staging prefix. */
-import middy from '@middy/core';
+/** StartExtractJob: start the Glue Spark job for the run's month (core/start-extract-job.ts). */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import type { z } from 'zod';
 import { glueClient } from './commons/clients/glue';
 import { SdkGlueApi } from './commons/clients/glue-api';
-import { appendRunKeys, logger } from './commons/powertools/logger';
+import { logger } from './commons/powertools/logger';
+import { validPayload } from './commons/powertools/payload';
+import { runKeys } from './commons/powertools/run-keys';
 import { getStringFromEnv } from './core/config';
-import { startExtractJob, type JobStarted } from './core/glue-steps';
-import type { RunContext } from './core/run-context';
+import { runPayloadSchema } from './core/run-context';
+import { startExtractJob, type JobStarted } from './core/start-extract-job';
 
 const glue = new SdkGlueApi(glueClient);
 const jobName = getStringFromEnv('GLUE_JOB_NAME');
 const extractBucket = getStringFromEnv('EXTRACT_BUCKET');
 
-export async function functionHandler(event: { run: RunContext }): Promise<JobStarted> {
-  appendRunKeys(event.run);
+export async function functionHandler(event: z.infer<typeof runPayloadSchema>): Promise<JobStarted> {
   const started = await startExtractJob(glue, jobName, event.run, extractBucket);
   logger.info(started.reused ? 'Extract job already started by an earlier try' : 'Extract job started', { ...started });
   return started;
 }
 
-export const handler = middy(functionHandler).use(injectLambdaContext(logger, { clearState: true }));
+export const handler = middy(functionHandler)
+  .use(injectLambdaContext(logger, { clearState: true }))
+  .use(validPayload(runPayloadSchema))
+  .use(runKeys());

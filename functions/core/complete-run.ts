@@ -2,14 +2,20 @@
  * CompleteRun, the last step: the month is marked SUCCEEDED in the ledger with what was published,
  * and the execution's output says what happened in one line.
  */
-import type { RunContext } from './run-context';
-import type { PublishedFileStats, RunLedger, RunStats } from './run-ledger';
+import { z } from 'zod';
+import { runContextSchema, type RunContext } from './run-context';
+import { publishedFileStatsSchema, type RunLedger, type RunStats } from './run-ledger';
 
-/** What PublishExtracts returns. */
-export interface PublishOutput {
-  readonly files: readonly PublishedFileStats[];
-  readonly manifestKey: string;
-}
+/** What PublishExtracts returns (the fields relied on here; the rest is kept as given). */
+export const publishOutputSchema = z.looseObject({
+  files: z.array(publishedFileStatsSchema).readonly(),
+  manifestKey: z.string().min(1),
+});
+
+export type PublishOutput = z.infer<typeof publishOutputSchema>;
+
+/** The CompleteRun state's payload. */
+export const completeRunPayloadSchema = z.object({ run: runContextSchema, published: publishOutputSchema });
 
 export interface CompleteRunOutput {
   readonly outcome: 'succeeded';

@@ -8,7 +8,7 @@ export class InvalidInputError extends Error {
   override readonly name = 'InvalidInput';
   constructor(
     readonly field: string,
-    reason: string,
+    readonly reason: string,
   ) {
     super(`${field}: ${reason}`);
   }
@@ -22,4 +22,12 @@ export class SourceSchemaError extends Error {
 /** Two banks fold to one file name, or a name folds to nothing: nothing may be published. */
 export class BankNamingError extends Error {
   override readonly name = 'BankNamingError';
+}
+
+/**
+ * A Lambda's payload does not have the shape its state sends: a wiring bug, or an input edited by
+ * hand. The message names each bad field. Not in any Retry list: the same payload fails the same way.
+ */
+export class InvalidPayloadError extends Error {
+  override readonly name = 'InvalidPayload';
 }

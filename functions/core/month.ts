@@ -3,6 +3,7 @@
  * Everything here works on plain year/month integers so that no host time zone can shift a date;
  * "now" is turned into a calendar date in the stage's time zone exactly once, in `calendarDateIn`.
  */
+import { z } from 'zod';
 import { InvalidInputError } from './errors';
 
 export interface ExtractMonth {
@@ -11,21 +12,28 @@ export interface ExtractMonth {
   readonly month: number;
 }
 
-export interface MonthWindow {
-  /** M as `YYYY-MM`, the value of the `month` column. */
-  readonly month: string;
-  /** First day of M-2 (inclusive), `YYYY-MM-DD`. */
-  readonly windowStart: string;
-  /** First day of M (inclusive), `YYYY-MM-DD`. */
-  readonly monthStart: string;
-  /** First day of M+1 (exclusive end of both M and the window), `YYYY-MM-DD`. */
-  readonly windowEnd: string;
-  /** Last calendar day of M as `YYYYMMDD`, used in file names. */
-  readonly fileDate: string;
-  readonly year: string;
-  /** Two digits. */
-  readonly monthOfYear: string;
-}
+const isoDay = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be YYYY-MM-DD');
+
+/** The month's window and file-naming parts, as handed between states (computed by `monthWindow`). */
+export const monthWindowSchema = z
+  .object({
+    /** M as `YYYY-MM`, the value of the `month` column. */
+    month: z.string(),
+    /** First day of M-2 (inclusive), `YYYY-MM-DD`. */
+    windowStart: isoDay,
+    /** First day of M (inclusive), `YYYY-MM-DD`. */
+    monthStart: isoDay,
+    /** First day of M+1 (exclusive end of both M and the window), `YYYY-MM-DD`. */
+    windowEnd: isoDay,
+    /** Last calendar day of M as `YYYYMMDD`, used in file names. */
+    fileDate: z.string().regex(/^\d{8}$/, 'must be YYYYMMDD'),
+    year: z.string().regex(/^\d{4}$/, 'must be four digits'),
+    /** Two digits. */
+    monthOfYear: z.string().regex(/^\d{2}$/, 'must be two digits'),
+  })
+  .readonly();
+
+export type MonthWindow = z.infer<typeof monthWindowSchema>;
 
 const MONTH_PATTERN = /^(\d{4})-(\d{2})$/;
 

@@ -11,10 +11,12 @@
  * timed out or died mid-copy) is settled, so the month's files match one manifest again; the email
  * says what was done.
  */
+import { EventBridgeSchema } from '@aws-lambda-powertools/parser/schemas/eventbridge';
+import { z } from 'zod';
 import { formatMonth } from './month';
 import type { ObjectStore } from './object-store';
 import { describeSettlement, settleUnfinishedPublish } from './publish-journal';
-import type { RunContext } from './run-context';
+import { runContextSchema } from './run-context';
 import { parseRunInput } from './run-input';
 import type { RunLedger } from './run-ledger';
 import {
@@ -43,44 +45,54 @@ export interface NotifyDeps {
 }
 
 /** What a Catch puts at `$.failure.<StepName>`. */
-export interface CaughtError {
-  readonly Error?: string;
-  readonly Cause?: string;
-}
+const caughtErrorSchema = z.object({ Error: z.string().optional(), Cause: z.string().optional() });
+
+export type CaughtError = z.infer<typeof caughtErrorSchema>;
 
 /** The payload of the NotifyFailure state (flat: the execution's fields come from `$$.Execution`). */
-export interface CaughtFailureEvent {
+export const caughtFailureEventSchema = z.object({
+  /** Absent: what tells this payload from the status-change event. */
+  'detail-type': z.undefined().optional(),
   /** The whole state: `run` once ResolveRun took the month, `failure` with one key, the failed step. */
-  readonly state: { readonly run?: RunContext; readonly failure?: Readonly<Record<string, CaughtError>> };
-  readonly executionArn: string;
-  readonly executionName: string;
+  state: z.looseObject({
+    run: runContextSchema.optional(),
+    failure: z.record(z.string(), caughtErrorSchema).optional(),
+  }),
+  executionArn: z.string().min(1),
+  executionName: z.string().min(1),
   /** The execution input, as given. */
-  readonly executionInput: unknown;
+  executionInput: z.unknown(),
   /** ISO-8601. */
-  readonly executionStartTime: string;
-}
+  executionStartTime: z.string().min(1),
+});
+
+export type CaughtFailureEvent = z.infer<typeof caughtFailureEventSchema>;
 
 export const STATUS_CHANGE = 'Step Functions Execution Status Change';
 
 /** The EventBridge event Step Functions sends when an execution ends (the fields we read). */
-export interface ExecutionStatusChangeEvent {
-  readonly 'detail-type': typeof STATUS_CHANGE;
-  readonly source: 'aws.states';
-  readonly detail: {
-    readonly executionArn: string;
-    readonly stateMachineArn: string;
-    readonly name: string;
-    readonly status: string;
+export const executionStatusChangeEventSchema = EventBridgeSchema.extend({
+  'detail-type': z.literal(STATUS_CHANGE),
+  source: z.literal('aws.states'),
+  detail: z.object({
+    executionArn: z.string().min(1),
+    stateMachineArn: z.string().min(1),
+    name: z.string().min(1),
+    status: z.string(),
     /** Epoch milliseconds. */
-    readonly startDate: number;
+    startDate: z.number(),
     /** The execution input as a JSON string. */
-    readonly input: string | null;
-    readonly error?: string | null;
-    readonly cause?: string | null;
-  };
-}
+    input: z.string().nullable(),
+    error: z.string().nullish(),
+    cause: z.string().nullish(),
+  }),
+});
 
-/** NotifyFailure's result: the Fail state after it ends the execution with this error and cause. */
+export type ExecutionStatusChangeEvent = z.infer<typeof executionStatusChangeEventSchema>;
+
+/** NotifyFailure is invoked by the state machine's Catch path and by the status-change rule. */
+export const notifyFailurePayloadSchema = z.discriminatedUnion('detail-type', [caughtFailureEventSchema, executionStatusChangeEventSchema]);
+
 export interface NoticeResult {
   readonly month: string | null;
   readonly failedStep: string | null;
@@ -262,8 +274,4 @@ function parseJson(text: string | null): unknown {
 
 function isExecutionEnd(status: string): status is ExecutionEnd {
   return status === 'FAILED' || status === 'TIMED_OUT' || status === 'ABORTED';
-}
-
-export function isStatusChangeEvent(event: unknown): event is ExecutionStatusChangeEvent {
-  return typeof event === 'object' && event !== null && (event as { 'detail-type'?: unknown })['detail-type'] === STATUS_CHANGE;
 }

@@ -7,6 +7,7 @@
  * A month taken over from a dead run may carry that run's unfinished publish: it is settled
  * (core/publish-journal.ts) before anything else, and the message says what was done.
  */
+import { z } from 'zod';
 import { formatMonth, monthWindow } from './month';
 import type { ObjectStore } from './object-store';
 import { describeSettlement, settleUnfinishedPublish } from './publish-journal';
@@ -14,13 +15,18 @@ import { stagingPrefixFor, type RunContext } from './run-context';
 import { parseRunInput } from './run-input';
 import type { RunLedger } from './run-ledger';
 
-/** The Lambda payload the state machine sends (`$$.Execution.Id` / `$$.Execution.Name`). */
-export interface ResolveRunRequest {
+/**
+ * The Lambda payload the state machine sends (`$$.Execution.Id` / `$$.Execution.Name`). The input
+ * itself is the operator's and is checked by run-input.ts, whose errors speak to the operator.
+ */
+export const resolveRunRequestSchema = z.object({
   /** The execution input, as given. */
-  readonly input: unknown;
-  readonly executionArn: string;
-  readonly executionName: string;
-}
+  input: z.unknown(),
+  executionArn: z.string().min(1),
+  executionName: z.string().min(1),
+});
+
+export type ResolveRunRequest = z.infer<typeof resolveRunRequestSchema>;
 
 export type ResolveRunResult =
   | { readonly outcome: 'run'; readonly month: string; readonly run: RunContext; readonly message: string }
@@ -44,10 +50,6 @@ export interface ResolveRunDeps {
 }
 
 export async function resolveRun(request: ResolveRunRequest, deps: ResolveRunDeps): Promise<ResolveRunResult> {
-  // Missing execution identity is a wiring bug in the state machine, not bad operator input.
-  if (!request.executionArn || !request.executionName) {
-    throw new Error('ResolveRun needs executionArn and executionName ($$.Execution.Id and $$.Execution.Name) in its payload');
-  }
   const input = parseRunInput(request.input, deps.now, deps.timeZone);
   const month = formatMonth(input.month);
   const runId = request.executionName;

@@ -15,6 +15,7 @@
  * The record also keeps the month's open publish journal (core/publish-journal.ts) while a run is
  * writing final keys, so a crash mid-publish can be settled by whoever acts on the month next.
  */
+import { z } from 'zod';
 import type { JournalLedger, PublishJournal } from './publish-journal';
 
 export type RunStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED';
@@ -23,13 +24,16 @@ export type RunStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED';
  * One published file as the publish step reports it. The ledger keeps the whole entry (bank,
  * control totals...) as given, so it reads like the manifest; only these fields are relied on.
  */
-export interface PublishedFileStats {
-  readonly key: string;
-  readonly rows: number;
-  readonly bytes: number;
-  readonly sha256: string;
-  readonly [detail: string]: unknown;
-}
+export const publishedFileStatsSchema = z
+  .looseObject({
+    key: z.string().min(1),
+    rows: z.int().nonnegative(),
+    bytes: z.int().nonnegative(),
+    sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be a lower-case hex SHA-256'),
+  })
+  .readonly();
+
+export type PublishedFileStats = z.infer<typeof publishedFileStatsSchema>;
 
 export interface RunStats {
   readonly manifestKey: string;

@@ -210,7 +210,7 @@ describe('Glue, the ODS login and its rotation', () => {
     expect(extraFiles).toEqual(GLUE_EXTRA_FILES.map((path) => `s3://\${ScriptsBucket}/${relative(REPOSITORY_ROOT, path)}`));
     // TLS to the ODS is always verified on AWS: only the local runner turns it off.
     expect(args['--ods_sslmode']).toBeUndefined();
-    // The run's own arguments come from StartExtractJob (functions/core/glue-steps.ts), never defaults.
+    // The run's own arguments come from StartExtractJob (functions/core/start-extract-job.ts), never defaults.
     for (const name of ['--month', '--window_start', '--month_start', '--window_end', '--staging_path', '--run_id']) {
       expect(args[name]).toBeUndefined();
     }

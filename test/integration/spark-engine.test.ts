@@ -16,7 +16,7 @@ import { parseCsvText } from '../../functions/core/csv-reader';
 import { monthWindow, parseMonth } from '../../functions/core/month';
 import type { Manifest } from '../../functions/core/manifest';
 import { parseManifest } from '../../functions/core/manifest';
-import { publishExtracts } from '../../functions/core/publish';
+import { publishExtracts } from '../../functions/core/publish-extracts';
 import { stagingPrefixFor, type RunContext } from '../../functions/core/run-context';
 import { runExtractJob } from '../../local/engine/extract-job';
 import { FolderStagingSink } from '../../local/engine/staging-sink';

@@ -87,7 +87,7 @@ describe('monthly-extract.asl.yaml', () => {
     expect(state.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: `$.failure.${name}`, Next: 'NotifyFailure' }]);
   });
 
-  it.each(tasks)('%s retries transient Lambda and throttling errors with backoff, never InvalidInput', (_name, state) => {
+  it.each(tasks)('%s retries transient Lambda and throttling errors with backoff, never InvalidInput or InvalidPayload', (_name, state) => {
     const retried = (state.Retry ?? []).flatMap((retry) => retry.ErrorEquals);
     expect(retried).toEqual(
       expect.arrayContaining([
@@ -98,7 +98,7 @@ describe('monthly-extract.asl.yaml', () => {
         'ThrottlingException',
       ]),
     );
-    for (const wildcard of ['InvalidInput', 'States.ALL', 'States.TaskFailed', 'States.Timeout']) expect(retried).not.toContain(wildcard);
+    for (const wildcard of ['InvalidInput', 'InvalidPayload', 'States.ALL', 'States.TaskFailed', 'States.Timeout']) expect(retried).not.toContain(wildcard);
     for (const retry of state.Retry ?? []) {
       expect(retry.BackoffRate).toBeGreaterThan(1);
       expect(retry.MaxAttempts).toBeGreaterThan(0);

@@ -135,12 +135,6 @@ describe('ResolveRun', () => {
     });
     expect(ddb.calls()).toHaveLength(0);
   });
-
-  it('refuses to run without the execution identity (a wiring bug), not as InvalidInput', async () => {
-    const result = resolveRun({ input: {}, executionArn: '', executionName: '' }, deps('2024-04-10T00:00:00Z'));
-    await expect(result).rejects.toThrow('ResolveRun needs executionArn and executionName');
-    await expect(result).rejects.not.toMatchObject({ name: 'InvalidInput' });
-  });
 });
 
 describe('ResolveRun handler', () => {

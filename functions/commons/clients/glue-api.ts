@@ -1,5 +1,5 @@
 /**
- * The Glue calls of core/glue-steps.ts, with the AWS SDK. Only here does Glue's vocabulary
+ * The Glue calls of the Glue steps (core/glue-api.ts), with the AWS SDK. Only here does Glue's vocabulary
  * (CrawlerRunningException, JobRunState...) meet the domain's.
  */
 import {
@@ -11,7 +11,7 @@ import {
   type GlueClient,
   type JobRun,
 } from '@aws-sdk/client-glue';
-import type { CrawlerSnapshot, GlueApi, JobRunSnapshot } from '../../core/glue-steps';
+import type { CrawlerSnapshot, GlueApi, JobRunSnapshot } from '../../core/glue-api';
 
 /** How far back a retried StartExtractJob looks for the run its first try started (newest first). */
 const RECENT_JOB_RUNS = 50;

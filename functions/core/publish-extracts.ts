@@ -16,7 +16,7 @@ import { createHash } from 'node:crypto';
 import { nameBanks, type NamedBank } from './bank-naming';
 import { CsvFormatError, scanExtractCsv, type ExtractCsvScan } from './csv-reader';
 import { EXTRACT_HEADER } from './extract-csv';
-import { EXTRACTS_PREFIX, analyticsFileKey, extractFileKey, manifestKey } from './extract-keys';
+import { analyticsFileKey, extractFileKey, manifestKey } from './extract-keys';
 import { parseManifest, serializeManifest, type Manifest, type ManifestFile } from './manifest';
 import { readText, type ListedObject, type ObjectStore } from './object-store';
 import { PublishRollbackError, journalFor, rollBackJournal, settleUnfinishedPublish, type JournalLedger, type Settlement } from './publish-journal';
@@ -68,7 +68,6 @@ interface Plan {
 }
 
 export async function publishExtracts(store: ObjectStore, ledger: JournalLedger, run: RunContext, now: Date): Promise<PublishResult> {
-  assertRunContext(run);
   const settled = await settleUnfinishedPublish(store, ledger, run.month, now);
   const prefix = run.stagingPrefix;
   const mKey = manifestKey(run.window);
@@ -373,23 +372,6 @@ function inFolder(relativeKey: string, folder: string): boolean {
 /** Objects of a folder that carry data: Hadoop-style hidden files (`_SUCCESS`, `_temporary/`, `.crc`) are not; folder markers are dropped on listing. */
 function dataObjects(staged: readonly StagedObject[], folder: string): StagedObject[] {
   return staged.filter((o) => inFolder(o.relativeKey, folder) && !o.relativeKey.split('/').some((s) => s.startsWith('_') || s.startsWith('.')));
-}
-
-/** Everything under the staging prefix is deleted at the end, so the prefix must be this run's and nothing more. */
-function assertRunContext(run: RunContext): void {
-  const prefix = run.stagingPrefix;
-  if (
-    typeof prefix !== 'string' ||
-    !prefix.endsWith('/') ||
-    !run.runId ||
-    !prefix.split('/').some((segment) => segment.includes(run.runId)) ||
-    prefix.startsWith(EXTRACTS_PREFIX)
-  ) {
-    throw new Error(`stagingPrefix ${JSON.stringify(prefix)} is not a per-run staging prefix of run ${JSON.stringify(run.runId)}`);
-  }
-  if (run.window?.month !== run.month) {
-    throw new Error(`run window is for ${run.window?.month}, but the run is for ${run.month}`);
-  }
 }
 
 function messageOf(error: unknown): string {
