@@ -62,7 +62,6 @@ export interface HistoryEvent {
   readonly at: string;
   readonly executionArn: string;
   readonly runId: string;
-  readonly attempt?: number;
   readonly force?: boolean;
   readonly failedStep?: string;
   readonly error?: string;

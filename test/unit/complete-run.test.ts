@@ -1,28 +1,25 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { DynamoDbRunLedger } from '../../functions/commons/clients/dynamodb-run-ledger';
 import { completeRun, runStats, type CompleteRunOutput, type PublishOutput } from '../../functions/core/complete-run';
 import type { RunContext } from '../../functions/core/run-context';
 import type { MonthRecord } from '../../functions/core/run-ledger';
-import { FakeLedgerTable } from './dynamodb-run-ledger.fake';
+import { LEDGER_TABLE, useLedgerTable } from '../support/ledger-table';
 import { captureLogs, lambdaContext, recordedEvent } from './lambda-harness';
 
 type Event = { run: RunContext; published: PublishOutput };
-const ddb = mockClient(DynamoDBDocumentClient);
-const ledger = new DynamoDbRunLedger(DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'af-south-1' })), 'run-ledger');
+const table = useLedgerTable();
+let ledger: DynamoDbRunLedger;
+beforeAll(() => {
+  ledger = table.ledger;
+});
 const event = recordedEvent<Event>('complete-run.json');
-let table: FakeLedgerTable;
 let handler: (event: Event, context: typeof lambdaContext) => Promise<CompleteRunOutput>;
 
 beforeAll(async () => {
-  process.env.RUN_LEDGER_TABLE = 'run-ledger';
+  process.env.RUN_LEDGER_TABLE = LEDGER_TABLE;
   ({ handler } = await import('../../functions/complete-run'));
 });
 beforeEach(() => {
-  ddb.reset();
-  table = new FakeLedgerTable(ddb);
 });
 
 async function hold(executionArn: string) {
@@ -35,7 +32,7 @@ async function hold(executionArn: string) {
     leaseExpiresAt: new Date('2024-04-01T04:00:01Z'),
   });
 }
-const monthItem = () => table.items.get('month#2024-03') as unknown as MonthRecord;
+const monthItem = async () => (await table.item('month#2024-03')) as unknown as MonthRecord;
 
 describe('CompleteRun', () => {
   it('sums what was published', () => {
@@ -65,20 +62,20 @@ describe('CompleteRun', () => {
       rows: 200,
       message: 'Published 3 files for 2024-03 (200 rows); manifest extracts/_manifests/year=2024/month=03/manifest.json.',
     });
-    expect(monthItem()).toMatchObject({ status: 'SUCCEEDED', stats: { fileCount: 3, rows: 200, files: event.published.files } });
+    expect(await monthItem()).toMatchObject({ status: 'SUCCEEDED', stats: { fileCount: 3, rows: 200, files: event.published.files } });
     // The file entries keep the control totals a consumer reconciles against.
-    expect(monthItem().stats!.files[1]).toMatchObject({ bankName: 'First National Bank', controlTotals: { loan_count: '311', loan_amount: '48211000' } });
+    expect((await monthItem()).stats!.files[1]).toMatchObject({ bankName: 'First National Bank', controlTotals: { loan_count: '311', loan_amount: '48211000' } });
     expect(logs.lines).toContainEqual(expect.objectContaining({ message: output.message, month: '2024-03', executionArn: event.run.executionArn }));
   });
 
   it('refuses with LeaseLost when another execution took the month over, leaving its record alone', async () => {
     const other = event.run.executionArn.replace(/:[^:]+$/, ':taker');
     await hold(other);
-    const before = structuredClone(monthItem());
+    const before = (await monthItem());
     await expect(completeRun(event.run, event.published, ledger, new Date('2024-04-01T05:00:00Z'))).rejects.toMatchObject({
       name: 'LeaseLost',
       message: expect.stringContaining(`the ledger shows RUNNING by ${other}`),
     });
-    expect(monthItem()).toEqual(before);
+    expect(await monthItem()).toEqual(before);
   });
 });

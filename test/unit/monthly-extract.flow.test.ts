@@ -3,7 +3,6 @@
  * checks that what each state passes is what the next Lambda expects, and what an operator sees at
  * the end of each kind of execution.
  */
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { GetCrawlerCommand, GetJobRunCommand, GetJobRunsCommand, GlueClient, StartCrawlerCommand, StartJobRunCommand } from '@aws-sdk/client-glue';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -12,10 +11,10 @@ import type { PublishOutput } from '../../functions/core/complete-run';
 import type { RunContext } from '../../functions/core/run-context';
 import type { MonthRecord } from '../../functions/core/run-ledger';
 import { runStateMachine, type RunResult } from './state-machine-harness';
-import { FakeLedgerTable } from './dynamodb-run-ledger.fake';
+import { LEDGER_TABLE, useLedgerTable } from '../support/ledger-table';
 import { captureLogs, recordedEvent } from './lambda-harness';
 
-const ddb = mockClient(DynamoDBDocumentClient);
+const table = useLedgerTable();
 const glue = mockClient(GlueClient);
 const sns = mockClient(SNSClient);
 const published = recordedEvent<{ published: PublishOutput }>('complete-run.json').published;
@@ -24,11 +23,10 @@ const MACHINE = 'arn:aws:states:af-south-1:123456789012:execution:monthly-loan-e
 type Handler = (event: never) => Promise<unknown>;
 let tasks: Record<string, (payload: unknown) => Promise<unknown>>;
 let publishedFor: RunContext[];
-let table: FakeLedgerTable;
 
 beforeAll(async () => {
   Object.assign(process.env, {
-    RUN_LEDGER_TABLE: 'run-ledger',
+    RUN_LEDGER_TABLE: LEDGER_TABLE,
     RUN_LEASE_MINUTES: '360',
     STAGE_TIME_ZONE: 'Africa/Johannesburg',
     STAGE: 'test',
@@ -58,10 +56,8 @@ beforeAll(async () => {
 });
 
 beforeEach(() => {
-  ddb.reset();
   glue.reset();
   sns.reset();
-  table = new FakeLedgerTable(ddb);
   publishedFor = [];
   sns.on(PublishCommand).resolves({ MessageId: 'm' });
   glue.on(StartCrawlerCommand).resolves({});
@@ -87,7 +83,7 @@ async function execute(input: unknown, name = 'exec-1'): Promise<RunResult> {
   }
 }
 
-const monthItem = () => table.items.get('month#2024-03') as unknown as MonthRecord;
+const monthItem = async () => (await table.item('month#2024-03')) as unknown as MonthRecord;
 const emails = () => sns.commandCalls(PublishCommand).map((call) => call.args[0].input);
 
 describe('monthly-extract, executed', () => {
@@ -108,7 +104,7 @@ describe('monthly-extract, executed', () => {
     expect(glue).toHaveReceivedCommandWith(StartJobRunCommand, { JobName: 'extract-job', Arguments: expect.objectContaining({ '--run_id': 'exec-1', '--month': '2024-03' }) });
     expect(glue).toHaveReceivedCommandWith(GetJobRunCommand, { JobName: 'extract-job', RunId: 'jr_1' });
     expect(publishedFor).toEqual([expect.objectContaining({ month: '2024-03', runId: 'exec-1', stagingPrefix: 'staging/month=2024-03/run=exec-1/' })]);
-    expect(monthItem()).toMatchObject({ status: 'SUCCEEDED', executionArn: `${MACHINE}:exec-1`, stats: { fileCount: 3 } });
+    expect(await monthItem()).toMatchObject({ status: 'SUCCEEDED', executionArn: `${MACHINE}:exec-1`, stats: { fileCount: 3 } });
     expect(emails()).toHaveLength(0);
   });
 
@@ -124,14 +120,14 @@ describe('monthly-extract, executed', () => {
   it('a month in progress elsewhere ends succeeded naming the holder, with no email and the holder untouched', async () => {
     const logs = captureLogs();
     await tasks.ResolveRun!({ input: { month: '2024-03' }, executionArn: `${MACHINE}:holder`, executionName: 'holder' }).finally(logs.restore);
-    const before = structuredClone(monthItem());
+    const before = (await monthItem());
     const result = await execute({ month: '2024-03' }, 'exec-2');
     expect(result).toMatchObject({
       status: 'SUCCEEDED',
       output: { outcome: 'busy', holderExecutionArn: `${MACHINE}:holder`, message: expect.stringContaining(`being extracted by execution ${MACHINE}:holder`) },
     });
     expect(emails()).toHaveLength(0);
-    expect(monthItem()).toEqual(before);
+    expect(await monthItem()).toEqual(before);
   });
 
   it('bad input ends the execution failed with InvalidInput and the field in the cause, after one email', async () => {
@@ -152,7 +148,7 @@ describe('monthly-extract, executed', () => {
     const result = await execute({ month: '2024-03' });
     expect(result).toMatchObject({ status: 'FAILED', error: 'ExtractJobFailed', cause: 'Glue job extract-job run jr_1 ended FAILED: Connection refused' });
     expect(emails().map((email) => email.Subject)).toEqual(['[test] Loan extract 2024-03 failed at GetExtractJobState: ExtractJobFailed']);
-    expect(monthItem()).toMatchObject({ status: 'FAILED', lastError: { failedStep: 'GetExtractJobState', executionArn: `${MACHINE}:exec-1` } });
+    expect(await monthItem()).toMatchObject({ status: 'FAILED', lastError: { failedStep: 'GetExtractJobState', executionArn: `${MACHINE}:exec-1` } });
     expect(publishedFor).toEqual([]);
   });
 
@@ -166,7 +162,7 @@ describe('monthly-extract, executed', () => {
     });
     expect(result.path.filter((state) => state === 'GetCrawlerState')).toHaveLength(60);
     expect(emails()[0]!.Subject).toBe('[test] Loan extract 2024-03 failed at WaitForCrawler: CrawlerWaitExceeded');
-    expect(monthItem()).toMatchObject({ status: 'FAILED' });
+    expect(await monthItem()).toMatchObject({ status: 'FAILED' });
     expect(glue).not.toHaveReceivedCommand(StartJobRunCommand);
   });
 
@@ -183,6 +179,6 @@ describe('monthly-extract, executed', () => {
     const result = await execute({ month: '2024-03' });
     expect(result).toMatchObject({ status: 'FAILED', error: 'NotificationFailed' });
     // Released, so the status-change event can still send it.
-    expect(table.items.has(`notice#${MACHINE}:exec-1`)).toBe(false);
+    expect(((await table.item(`notice#${MACHINE}:exec-1`)) !== undefined)).toBe(false);
   });
 });

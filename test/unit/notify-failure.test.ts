@@ -1,5 +1,5 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, UpdateCommand, type GetCommandInput, type PutCommandInput } from '@aws-sdk/lib-dynamodb';
+import { dynamoDocumentClient } from '../../functions/commons/clients/dynamodb';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
@@ -7,19 +7,21 @@ import { DynamoDbRunLedger } from '../../functions/commons/clients/dynamodb-run-
 import { notifyStatusChange, type CaughtFailureEvent, type ExecutionStatusChangeEvent, type NoticeResult } from '../../functions/core/notify-failure';
 import type { MonthRecord } from '../../functions/core/run-ledger';
 import { MemoryStore } from '../support/memory-object-store';
-import { FakeLedgerTable } from './dynamodb-run-ledger.fake';
+import { LEDGER_TABLE, useLedgerTable } from '../support/ledger-table';
 import { captureLogs, lambdaContext, recordedEvent } from './lambda-harness';
 
 const TOPIC = 'arn:aws:sns:af-south-1:123456789012:monthly-loan-extract-test-alerts';
-const ddb = mockClient(DynamoDBDocumentClient);
+const table = useLedgerTable();
 const sns = mockClient(SNSClient);
-const ledger = new DynamoDbRunLedger(DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'af-south-1' })), 'run-ledger');
-let table: FakeLedgerTable;
+let ledger: DynamoDbRunLedger;
+beforeAll(() => {
+  ledger = table.ledger;
+});
 let handler: (event: CaughtFailureEvent | ExecutionStatusChangeEvent, context: typeof lambdaContext) => Promise<NoticeResult | { ignored: string }>;
 
 beforeAll(async () => {
   Object.assign(process.env, {
-    RUN_LEDGER_TABLE: 'run-ledger',
+    RUN_LEDGER_TABLE: LEDGER_TABLE,
     ALERT_TOPIC_ARN: TOPIC,
     STAGE: 'test',
     AWS_REGION: 'af-south-1',
@@ -30,10 +32,8 @@ beforeAll(async () => {
 });
 
 beforeEach(() => {
-  ddb.reset();
   sns.reset();
   sns.on(PublishCommand).resolves({ MessageId: 'm-1' });
-  table = new FakeLedgerTable(ddb);
 });
 
 const caught = () => recordedEvent<CaughtFailureEvent>('notify-failure.json');
@@ -42,7 +42,7 @@ const timedOut = () => recordedEvent<ExecutionStatusChangeEvent>('execution-stat
 const failedStatus = () => recordedEvent<ExecutionStatusChangeEvent>('execution-status-failed.json');
 const EXECUTION = caught().executionArn;
 const OTHER = EXECUTION.replace(/:[^:]+$/, ':someone-else');
-const monthItem = () => table.items.get('month#2024-03') as unknown as MonthRecord;
+const monthItem = async () => (await table.item('month#2024-03')) as unknown as MonthRecord;
 
 async function invoke(event: CaughtFailureEvent | ExecutionStatusChangeEvent) {
   const logs = captureLogs();
@@ -89,7 +89,7 @@ describe('a failure caught in the state machine', () => {
     expect(email!.Message).toContain(`https://af-south-1.console.aws.amazon.com/states/home?region=af-south-1#/v2/executions/details/${EXECUTION}`);
     expect(email!.Message).toContain('\n    {"month":"2024-03"}\n');
     expect(email!.Message).toContain('Ledger:       2024-03 is marked FAILED; it can be re-run now.');
-    expect(monthItem()).toMatchObject({
+    expect(await monthItem()).toMatchObject({
       status: 'FAILED',
       lastError: { executionArn: EXECUTION, failedStep: 'GetExtractJobState', error: 'ExtractJobFailed' },
     });
@@ -98,11 +98,11 @@ describe('a failure caught in the state machine', () => {
   it('the FAILED status-change event that follows sends no second email', async () => {
     await holdMarch(EXECUTION);
     await invoke(caught());
-    const afterCatch = structuredClone(monthItem());
+    const afterCatch = (await monthItem());
 
     await expect(invoke(failedStatus())).resolves.toMatchObject({ emailed: false });
     expect(emails()).toHaveLength(1);
-    expect(monthItem()).toEqual(afterCatch);
+    expect(await monthItem()).toEqual(afterCatch);
   });
 
   it('a retried NotifyFailure does not email twice but still ends the execution with the original error', async () => {
@@ -123,9 +123,9 @@ describe('a failure caught in the state machine', () => {
 
   it('never marks FAILED a month another execution holds (it lost the lease)', async () => {
     await holdMarch(OTHER);
-    const before = structuredClone(monthItem());
+    const before = (await monthItem());
     await invoke(caught());
-    expect(monthItem()).toEqual(before);
+    expect(await monthItem()).toEqual(before);
     expect(emails()[0]!.Message).toContain(`Ledger:       2024-03 was not marked: the ledger shows it RUNNING by ${OTHER}.`);
   });
 
@@ -140,14 +140,14 @@ describe('a failure caught in the state machine', () => {
     });
     expect(emails()[0]!.Subject).toBe('[test] Loan extract (no month) failed at ResolveRun: InvalidInput');
     expect(emails()[0]!.Message).toContain('Fix the input and start a new execution');
-    expect(ddb).not.toHaveReceivedCommand(UpdateCommand);
+    expect(await monthItem()).toBeUndefined();
   });
 
   it('when SNS fails the invocation fails and the notice is released, so the status-change event still emails', async () => {
     await holdMarch(EXECUTION);
     sns.on(PublishCommand).rejectsOnce(Object.assign(new Error('Rate exceeded'), { name: 'ThrottledException' }));
     await expect(invoke(caught())).rejects.toMatchObject({ name: 'ThrottledException' });
-    expect(table.items.has(`notice#${EXECUTION}`)).toBe(false);
+    expect(((await table.item(`notice#${EXECUTION}`)) !== undefined)).toBe(false);
 
     await expect(invoke(failedStatus())).resolves.toMatchObject({ emailed: true });
     expect(emails()).toHaveLength(2);
@@ -156,9 +156,18 @@ describe('a failure caught in the state machine', () => {
 
   it('still emails when the ledger cannot be updated, saying so', async () => {
     await holdMarch(EXECUTION);
-    ddb.on(UpdateCommand).rejects(Object.assign(new Error('Requested resource not found'), { name: 'ResourceNotFoundException' }));
-    await expect(invoke(caught())).resolves.toMatchObject({ emailed: true });
+    // The handler's own client refuses updates; its other calls reach the table.
+    const handlerDdb = mockClient(dynamoDocumentClient);
+    try {
+      handlerDdb.on(UpdateCommand).rejects(Object.assign(new Error('Requested resource not found'), { name: 'ResourceNotFoundException' }));
+      handlerDdb.on(GetCommand).callsFake((input: GetCommandInput) => table.client.send(new GetCommand(input)));
+      handlerDdb.on(PutCommand).callsFake((input: PutCommandInput) => table.client.send(new PutCommand(input)));
+      await expect(invoke(caught())).resolves.toMatchObject({ emailed: true });
+    } finally {
+      handlerDdb.restore();
+    }
     expect(emails()[0]!.Message).toContain('Ledger:       could not be updated (Requested resource not found)');
+    expect(await monthItem()).toMatchObject({ status: 'RUNNING', executionArn: EXECUTION });
   });
 });
 
@@ -171,24 +180,24 @@ describe('executions that time out or are aborted (status-change events)', () =>
     expect(emails()).toHaveLength(1);
     expect(emails()[0]!.Subject).toBe('[test] Loan extract 2024-03 timed out: States.Timeout');
     expect(emails()[0]!.Message).toContain("Cause:        the execution ran longer than the state machine's TimeoutSeconds and was stopped");
-    expect(monthItem()).toMatchObject({ status: 'FAILED', lastError: { failedStep: '(execution TIMED_OUT)', error: 'States.Timeout' } });
+    expect(await monthItem()).toMatchObject({ status: 'FAILED', lastError: { failedStep: '(execution TIMED_OUT)', error: 'States.Timeout' } });
   });
 
   it('an aborted execution that did not hold its month emails but leaves the holder alone', async () => {
     await holdMarch(OTHER);
-    const before = structuredClone(monthItem());
+    const before = (await monthItem());
     const event = timedOut();
     const aborted = { ...event, detail: { ...event.detail, status: 'ABORTED', input: '{"month":"2024-03"}' } };
     await expect(invoke(aborted)).resolves.toMatchObject({ error: 'ExecutionAborted', emailed: true });
     expect(emails()[0]!.Subject).toBe('[test] Loan extract 2024-03 was aborted: ExecutionAborted');
-    expect(monthItem()).toEqual(before);
+    expect(await monthItem()).toEqual(before);
   });
 
   it('ignores statuses that are not failures', async () => {
     const event = timedOut();
     await expect(invoke({ ...event, detail: { ...event.detail, status: 'SUCCEEDED' } })).resolves.toEqual({ ignored: 'status SUCCEEDED needs no email' });
     expect(emails()).toHaveLength(0);
-    expect(ddb.calls()).toHaveLength(0);
+    expect(await table.item(`notice#${event.detail.executionArn}`)).toBeUndefined();
   });
 });
 
@@ -239,8 +248,8 @@ describe('an execution that died mid-publish (a publish Lambda that timed out or
     expect(sent[0]!.body).toContain(
       `Files:        The unfinished publish of run ${EXECUTION.split(':').pop()} was rolled back: 1 file(s) restored to their previous version, 1 removed`,
     );
-    expect(monthItem()).toMatchObject({ status: 'FAILED' });
-    expect(monthItem().publishing).toBeUndefined();
+    expect(await monthItem()).toMatchObject({ status: 'FAILED' });
+    expect((await monthItem()).publishing).toBeUndefined();
   });
 });
 

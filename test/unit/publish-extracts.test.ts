@@ -18,13 +18,12 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
-import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { handler } from '../../functions/publish-extracts';
 import event from '../events/publish-extracts.json';
-import { FakeLedgerTable } from './dynamodb-run-ledger.fake';
+import { LEDGER_TABLE, useLedgerTable } from '../support/ledger-table';
 
 const window = monthWindow({ year: 2024, month: 2 });
 const run: RunContext = {
@@ -622,16 +621,13 @@ describe('PublishExtracts handler', () => {
 
   // The handler reads them on first use (not at import) and keeps its clients for the container's life.
   process.env.EXTRACT_BUCKET = BUCKET;
-  process.env.RUN_LEDGER_TABLE = 'monthly-loan-extract-test-run-ledger';
+  process.env.RUN_LEDGER_TABLE = LEDGER_TABLE;
 
-  const ddb = mockClient(DynamoDBDocumentClient);
-  let table: FakeLedgerTable;
+  const table = useLedgerTable();
 
   /** The month as ResolveRun left it: held by the event's execution. */
-  function monthHeldByTheRun(): void {
-    ddb.reset();
-    table = new FakeLedgerTable(ddb);
-    table.items.set('month#2024-02', {
+  async function monthHeldByTheRun(): Promise<void> {
+    await table.put({
       pk: 'month#2024-02',
       month: '2024-02',
       status: 'RUNNING',
@@ -648,9 +644,9 @@ describe('PublishExtracts handler', () => {
 
   describe('publish-extracts handler', () => {
     let logLines: string[];
-    beforeEach(() => {
+    beforeEach(async () => {
       mockStagedBucket();
-      monthHeldByTheRun();
+      await monthHeldByTheRun();
       // Powertools writes JSON lines to stdout: keep them to read, and out of the test report.
       logLines = [];
       jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
@@ -688,8 +684,8 @@ describe('PublishExtracts handler', () => {
       expect(JSON.parse(String(puts.at(-1)!.Body))).toMatchObject({ month: '2024-02', runId: event.run.runId, rowsRejected: { null_amount: 7 } });
       expect(s3).toHaveReceivedCommand(DeleteObjectsCommand);
       // The journal was written to the month's record before the first copy, and closed after the manifest.
-      expect(ddb).toHaveReceivedCommandWith(UpdateCommand, { TableName: 'monthly-loan-extract-test-run-ledger', Key: { pk: 'month#2024-02' } });
-      expect(table.items.get('month#2024-02')!.publishing).toBeUndefined();
+      expect(await table.item('month#2024-02')).toMatchObject({ status: 'RUNNING', executionArn: event.run.executionArn });
+      expect((await table.item('month#2024-02'))!.publishing).toBeUndefined();
     });
 
     it('logs with the month, run id and execution of the run', async () => {

@@ -1,20 +1,17 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { DynamoDbRunLedger } from '../../functions/commons/clients/dynamodb-run-ledger';
 import { resolveRun, type ResolveRunRequest, type ResolveRunResult } from '../../functions/core/resolve-run';
 import type { MonthRecord } from '../../functions/core/run-ledger';
 import { MemoryStore } from '../support/memory-object-store';
-import { FakeLedgerTable } from './dynamodb-run-ledger.fake';
+import { LEDGER_TABLE, useLedgerTable } from '../support/ledger-table';
 import { captureLogs, lambdaContext, recordedEvent } from './lambda-harness';
 
-const ddb = mockClient(DynamoDBDocumentClient);
-const ledger = new DynamoDbRunLedger(DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'af-south-1' })), 'run-ledger');
-let table: FakeLedgerTable;
+const table = useLedgerTable();
+let ledger: DynamoDbRunLedger;
+beforeAll(() => {
+  ledger = table.ledger;
+});
 beforeEach(() => {
-  ddb.reset();
-  table = new FakeLedgerTable(ddb);
 });
 
 const arn = (name: string) => `arn:aws:states:af-south-1:123456789012:execution:monthly-loan-extract-prod:${name}`;
@@ -24,7 +21,7 @@ beforeEach(() => {
   store = new MemoryStore();
 });
 const deps = (now: string) => ({ ledger, store, now: new Date(now), timeZone: 'Africa/Johannesburg', leaseMinutes: 360 });
-const monthItem = (month: string) => table.items.get(`month#${month}`) as unknown as MonthRecord;
+const monthItem = async (month: string) => (await table.item(`month#${month}`)) as unknown as MonthRecord;
 
 function expectRun(result: ResolveRunResult): Extract<ResolveRunResult, { outcome: 'run' }> {
   if (result.outcome !== 'run') throw new Error(`expected a run, got ${result.outcome}: ${result.message}`);
@@ -51,7 +48,7 @@ describe('ResolveRun', () => {
       stagingPrefix: 'staging/month=2024-03/run=exec-a/',
     });
     expect(result.message).toBe('Extracting 2024-03 (attempt 1).');
-    expect(monthItem('2024-03')).toMatchObject({ status: 'RUNNING', executionArn: arn('exec-a'), leaseExpiresAt: '2024-04-01T04:05:00.000Z' });
+    expect(await monthItem('2024-03')).toMatchObject({ status: 'RUNNING', executionArn: arn('exec-a'), leaseExpiresAt: '2024-04-01T04:05:00.000Z' });
   });
 
   it('in January the default is December of the year before, with a window across the year end', async () => {
@@ -68,7 +65,7 @@ describe('ResolveRun', () => {
       stats: { manifestKey: 'm', fileCount: 0, rows: 0, bytes: 0, files: [] },
       now: new Date('2024-03-01T07:00:00Z'),
     });
-    const before = structuredClone(monthItem('2024-02'));
+    const before = (await monthItem('2024-02'));
 
     const result = await resolveRun(request({ month: '2024-02' }, 'exec-b'), deps('2024-03-05T06:00:00Z'));
     expect(result).toEqual({
@@ -78,7 +75,7 @@ describe('ResolveRun', () => {
         `Skipped: 2024-02 already succeeded (execution ${arn('exec-a')}, finished 2024-03-01T07:00:00.000Z); nothing was changed. ` +
         'To extract it again, start with {"month":"2024-02","force":true}.',
     });
-    expect(monthItem('2024-02')).toEqual(before);
+    expect(await monthItem('2024-02')).toEqual(before);
 
     const forced = expectRun(await resolveRun(request({ month: '2024-02', force: true }, 'exec-c'), deps('2024-03-05T06:00:00Z')));
     expect(forced.run).toMatchObject({ force: true, runId: 'exec-c', stagingPrefix: 'staging/month=2024-02/run=exec-c/' });
@@ -94,14 +91,14 @@ describe('ResolveRun', () => {
       holderExecutionArn: arn('exec-a'),
       message: `Not started: 2024-03 is being extracted by execution ${arn('exec-a')} (lease until 2024-04-01T06:00:00.000Z); this execution changed nothing.`,
     });
-    expect(monthItem('2024-03')).toMatchObject({ status: 'RUNNING', executionArn: arn('exec-a'), attempt: 1 });
+    expect(await monthItem('2024-03')).toMatchObject({ status: 'RUNNING', executionArn: arn('exec-a'), attempt: 1 });
   });
 
   it('a holder that died is taken over once its lease expires', async () => {
     await resolveRun(request({ month: '2024-03' }, 'exec-a'), deps('2024-04-01T00:00:00Z'));
     const result = expectRun(await resolveRun(request({ month: '2024-03' }, 'exec-b'), deps('2024-04-01T06:00:01Z')));
     expect(result.message).toBe('Extracting 2024-03 (attempt 2).');
-    expect(monthItem('2024-03')).toMatchObject({ executionArn: arn('exec-b'), attempt: 2 });
+    expect(await monthItem('2024-03')).toMatchObject({ executionArn: arn('exec-b'), attempt: 2 });
   });
 
   it('taking over from a holder that died mid-publish rolls its half-written files back first, and says so', async () => {
@@ -124,7 +121,7 @@ describe('ResolveRun', () => {
         "the month's files are as they were before it.",
     );
     expect(store.text(FILE)).toBe('the previous run\'s file\n');
-    expect(monthItem('2024-03').publishing).toBeUndefined();
+    expect((await monthItem('2024-03')).publishing).toBeUndefined();
   });
 
   it('bad input fails with InvalidInput naming the field, before the ledger is touched', async () => {
@@ -133,14 +130,14 @@ describe('ResolveRun', () => {
       field: 'force',
       message: 'force: must be true or false, got "yes"',
     });
-    expect(ddb.calls()).toHaveLength(0);
+    expect(await monthItem('2024-03')).toBeUndefined();
   });
 });
 
 describe('ResolveRun handler', () => {
   let handler: (event: ResolveRunRequest, context: typeof lambdaContext) => Promise<ResolveRunResult>;
   beforeAll(async () => {
-    process.env.RUN_LEDGER_TABLE = 'monthly-loan-extract-test-run-ledger';
+    process.env.RUN_LEDGER_TABLE = LEDGER_TABLE;
     process.env.STAGE_TIME_ZONE = 'Africa/Johannesburg';
     process.env.RUN_LEASE_MINUTES = '360';
     process.env.EXTRACT_BUCKET = 'monthly-loan-extract-test-extracts';
@@ -156,7 +153,7 @@ describe('ResolveRun handler', () => {
     } finally {
       logs.restore();
     }
-    expect(ddb).toHaveReceivedCommandWith(UpdateCommand, { TableName: 'monthly-loan-extract-test-run-ledger', Key: { pk: 'month#2024-03' } });
+    expect(await monthItem('2024-03')).toMatchObject({ status: 'RUNNING', executionArn: event.executionArn });
     expect(logs.lines).toContainEqual(
       expect.objectContaining({ message: 'Extracting 2024-03 (attempt 1).', month: '2024-03', runId: event.executionName, executionArn: event.executionArn }),
     );

@@ -31,9 +31,11 @@ import {
   type TakeResult,
 } from '../../core/run-ledger';
 import { gunzipSync, gzipSync } from 'node:zlib';
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { PublishJournal } from '../../core/publish-journal';
 
-/** Re-reads allowed when the record changes between our read and our write. */
+/** Takes tried when a refused item changes before it can be read (see take). */
 const TAKE_ATTEMPTS = 3;
 const NOTICE_RETENTION_SECONDS = 90 * 24 * 3600;
 const HISTORY_CAUSE_CHARS = 1000;
@@ -52,9 +54,16 @@ export class DynamoDbRunLedger implements RunLedger {
     return Item ? toMonthRecord(Item) : undefined;
   }
 
+  /**
+   * One conditional write takes the month when the rules of core/run-ledger.ts allow it, so two
+   * executions can never both take it. On refusal DynamoDB hands back the item that refused it
+   * (ALL_OLD), and holdVerdict only explains why: busy, skipped, or this execution already holds it.
+   */
   async take(request: TakeRequest): Promise<TakeResult> {
     for (let round = 0; round < TAKE_ATTEMPTS; round++) {
-      const current = await this.get(request.month);
+      const written = await this.writeTake(request);
+      if ('attempt' in written) return { kind: 'taken', attempt: written.attempt };
+      const current = written.refusedBy ?? (await this.get(request.month));
       switch (holdVerdict(current, request)) {
         case 'busy':
           return { kind: 'busy', record: current! };
@@ -63,76 +72,81 @@ export class DynamoDbRunLedger implements RunLedger {
         case 'held-by-caller':
           return { kind: 'taken', attempt: current!.attempt };
         case 'takeable':
-          if (await this.writeTake(request, current)) return { kind: 'taken', attempt: (current?.attempt ?? 0) + 1 };
+        // Only when the refused item did not come back with the refusal (DynamoDB stand-ins) and
+        // it changed before we read it: the write is tried again.
       }
     }
     throw new Error(
-      `Could not take month ${request.month}: its ledger record changed ${TAKE_ATTEMPTS} times while reading it; ` +
+      `Could not take month ${request.month}: its ledger record changed ${TAKE_ATTEMPTS} times while taking it; ` +
         'other executions are racing for it. Start this execution again.',
     );
   }
 
-  /** The conditional write behind `take`; false when someone else changed the record first. */
-  private async writeTake(request: TakeRequest, current: MonthRecord | undefined): Promise<boolean> {
+  /** The take itself: the new attempt number, or the item that refused it when DynamoDB sent it back. */
+  private async writeTake(request: TakeRequest): Promise<{ attempt: number } | { refusedBy: MonthRecord | undefined }> {
     const now = request.now.toISOString();
-    const attempt = (current?.attempt ?? 0) + 1;
     const started: HistoryEvent = {
       event: 'started',
       at: now,
       executionArn: request.executionArn,
       runId: request.runId,
-      attempt,
       force: request.force,
     };
-    // The rules of core/run-ledger.ts, checked by DynamoDB at write time; the attempt guard makes
-    // the attempt number exact when two takers read the same record.
-    const takeable = ['#status = :failed', '(#status = :running AND #leaseExpiresAt < :now)'];
+    // The rules of core/run-ledger.ts as DynamoDB checks them at write time. A RUNNING holder asking
+    // again (a retried ResolveRun) is refused here and recognised by holdVerdict, never re-taken.
+    const takeable = [
+      'attribute_not_exists(pk)',
+      '#status = :failed',
+      '(#status = :running AND #leaseExpiresAt < :now AND #executionArn <> :executionArn)',
+    ];
     if (request.force) takeable.push('#status = :succeeded');
-    const condition = current
-      ? `#attempt = :previousAttempt AND (${takeable.join(' OR ')})`
-      : 'attribute_not_exists(pk)';
     const values: Record<string, unknown> = {
       ':running': 'RUNNING',
+      ':failed': 'FAILED',
       ':month': request.month,
       ':executionArn': request.executionArn,
       ':runId': request.runId,
       ':force': request.force,
-      ':attempt': attempt,
+      ':one': 1,
       ':leaseExpiresAt': request.leaseExpiresAt.toISOString(),
       ':now': now,
       ':started': [started],
       ':empty': [],
     };
-    if (current) {
-      values[':previousAttempt'] = current.attempt;
-      values[':failed'] = 'FAILED';
-      if (request.force) values[':succeeded'] = 'SUCCEEDED';
+    if (request.force) values[':succeeded'] = 'SUCCEEDED';
+    try {
+      const { Attributes } = await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: monthKey(request.month) },
+          UpdateExpression:
+            'SET #status = :running, #month = :month, #executionArn = :executionArn, #runId = :runId, ' +
+            '#force = :force, #leaseExpiresAt = :leaseExpiresAt, #startedAt = :now, #updatedAt = :now, ' +
+            '#history = list_append(if_not_exists(#history, :empty), :started) REMOVE #finishedAt ADD #attempt :one',
+          ConditionExpression: takeable.join(' OR '),
+          ExpressionAttributeNames: names(
+            'status',
+            'month',
+            'executionArn',
+            'runId',
+            'force',
+            'attempt',
+            'leaseExpiresAt',
+            'startedAt',
+            'updatedAt',
+            'history',
+            'finishedAt',
+          ),
+          ExpressionAttributeValues: values,
+          ReturnValues: 'UPDATED_NEW',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return { attempt: Number(Attributes?.attempt) };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      return { refusedBy: refusedItem(error) };
     }
-    return this.written(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: { pk: monthKey(request.month) },
-        UpdateExpression:
-          'SET #status = :running, #month = :month, #executionArn = :executionArn, #runId = :runId, ' +
-          '#force = :force, #attempt = :attempt, #leaseExpiresAt = :leaseExpiresAt, #startedAt = :now, ' +
-          '#updatedAt = :now, #history = list_append(if_not_exists(#history, :empty), :started) REMOVE #finishedAt',
-        ConditionExpression: condition,
-        ExpressionAttributeNames: names(
-          'status',
-          'month',
-          'executionArn',
-          'runId',
-          'force',
-          'attempt',
-          'leaseExpiresAt',
-          'startedAt',
-          'updatedAt',
-          'history',
-          'finishedAt',
-        ),
-        ExpressionAttributeValues: values,
-      }),
-    );
   }
 
   async complete(request: CompleteRequest): Promise<void> {
@@ -299,6 +313,17 @@ function names(...attributes: string[]): Record<string, string> {
 
 function isConditionFailure(error: unknown): boolean {
   return error instanceof Error && error.name === 'ConditionalCheckFailedException';
+}
+
+/**
+ * The item a refused write returned (ReturnValuesOnConditionCheckFailure). The document client
+ * leaves it in DynamoDB's attribute-value form, so it is unmarshalled here when it is.
+ */
+function refusedItem(error: unknown): MonthRecord | undefined {
+  const item = (error as { Item?: Record<string, unknown> }).Item;
+  if (!item || typeof item !== 'object') return undefined;
+  const plain = typeof item.pk === 'object' ? unmarshall(item as Record<string, AttributeValue>) : item;
+  return toMonthRecord(plain);
 }
 
 function toMonthRecord(item: Record<string, unknown>): MonthRecord {
