@@ -19,4 +19,7 @@ module.exports = {
   },
   transformIgnorePatterns: ['/node_modules/(?!(@middy|@electric-sql)/)'],
   testTimeout: 120000,
+  // Each stage's `osls package` once per run, shared by the deploy tests (test/deploy/cloudformation.ts).
+  globalSetup: '<rootDir>/test/support/packaged-stacks-setup.js',
+  globalTeardown: '<rootDir>/test/support/packaged-stacks-teardown.js',
 };

@@ -9,7 +9,7 @@
  * other, and the tests would leave files in the repository.
  */
 import { execFile } from 'node:child_process';
-import { cp, mkdir, mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
+import { access, cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -42,9 +42,55 @@ export interface PackagedStack {
   readonly remove: () => Promise<void>;
 }
 
+/**
+ * The stage's package. Under Jest's global setup (test/support/packaged-stacks.js) each stage is
+ * packaged once per test run, by whichever test file asks first, and shared by the others; a test
+ * file run on its own packages into a directory of its own.
+ */
 export async function packageStack(stage: string): Promise<PackagedStack> {
-  const root = await mkdtemp(join(tmpdir(), `loan-extract-${stage}-`));
-  const remove = () => rm(root, { recursive: true, force: true });
+  const shared = process.env.PACKAGED_STACKS_DIR;
+  if (!shared) {
+    const root = await mkdtemp(join(tmpdir(), `loan-extract-${stage}-`));
+    const remove = () => rm(root, { recursive: true, force: true });
+    try {
+      return { ...(await packageInto(stage, root)), remove };
+    } catch (error) {
+      await remove();
+      throw error;
+    }
+  }
+  const root = join(shared, stage);
+  const outcome = join(shared, `${stage}.outcome`);
+  let mine = true;
+  try {
+    await mkdir(root);
+  } catch {
+    mine = false;
+  }
+  if (mine) {
+    try {
+      await packageInto(stage, root);
+      await writeFile(outcome, 'ok');
+    } catch (error) {
+      await writeFile(outcome, (error as Error).message);
+      throw error;
+    }
+  } else {
+    // Another test file is packaging this stage: wait for its outcome (osls takes well under 2 minutes).
+    for (let waited = 0; !(await exists(outcome)); waited += 200) {
+      if (waited > 180_000) throw new Error(`waited 3 minutes for another test file to package stage ${stage}`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    const result = await readFile(outcome, 'utf8');
+    if (result !== 'ok') throw new Error(result);
+  }
+  const dir = join(root, 'package');
+  const template = JSON.parse(await readFile(join(dir, 'cloudformation-template-update-stack.json'), 'utf8')) as Template;
+  // Shared with other test files; the global teardown removes it.
+  return { dir, template, remove: async () => undefined };
+}
+
+async function packageInto(stage: string, root: string): Promise<Omit<PackagedStack, 'remove'>> {
   const service = join(root, 'service');
   const dir = join(root, 'package');
   const home = join(root, 'home');
@@ -61,12 +107,18 @@ export async function packageStack(stage: string): Promise<PackagedStack> {
       maxBuffer: 16 * 1024 * 1024,
     });
   } catch (error) {
-    await remove();
     const e = error as Error & { stdout?: string; stderr?: string };
     throw new Error(`osls package --stage ${stage} failed: ${e.message}\n${e.stdout ?? ''}\n${e.stderr ?? ''}`);
   }
   const template = JSON.parse(await readFile(join(dir, 'cloudformation-template-update-stack.json'), 'utf8')) as Template;
-  return { dir, template, remove };
+  return { dir, template };
+}
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
 }
 
 export function resourcesOfType(template: Template, type: string): Array<[string, Resource]> {
