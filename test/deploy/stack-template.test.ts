@@ -31,6 +31,7 @@ const FUNCTIONS = {
   publishExtracts: 'PublishExtracts',
   completeRun: 'CompleteRun',
   notifyFailure: 'NotifyFailure',
+  checkMissedMonth: 'CheckMissedMonth',
 } as const;
 
 describe('the prod stack, packaged offline', () => {
@@ -296,6 +297,33 @@ describe('the state machine, its schedule and failure emails', () => {
     );
   });
 
+  it('runs the missed-month check daily at 08:00 in the stage time zone (six hours after the monthly start), through the scheduler role, dead-lettered too', () => {
+    const check = resource(template, 'MissedMonthCheckSchedule', 'AWS::Scheduler::Schedule').Properties;
+    expect(check).toMatchObject({
+      GroupName: ref('ScheduleGroup'),
+      ScheduleExpression: 'cron(0 8 * * ? *)',
+      ScheduleExpressionTimezone: 'Africa/Johannesburg',
+      State: 'ENABLED',
+      Target: { Arn: getAtt('CheckMissedMonthLambdaFunction'), RoleArn: getAtt('SchedulerRole'), DeadLetterConfig: { Arn: getAtt('ScheduleDeadLetterQueue') } },
+    });
+    const statements = (resource(template, 'SchedulerPolicy', 'AWS::IAM::Policy').Properties.PolicyDocument as { Statement: Array<{ Action: string[]; Resource: unknown }> }).Statement;
+    expect(statements).toContainEqual(expect.objectContaining({ Action: ['lambda:InvokeFunction'], Resource: getAtt('CheckMissedMonthLambdaFunction') }));
+    const env = (resource(template, 'CheckMissedMonthLambdaFunction', 'AWS::Lambda::Function').Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+    expect(env).toEqual({
+      RUN_LEDGER_TABLE: ref('RunLedgerTable'),
+      ALERT_TOPIC_ARN: ref('AlertTopic'),
+      STAGE: 'prod',
+      STAGE_TIME_ZONE: 'Africa/Johannesburg',
+      STATE_MACHINE_ARN: ref('MonthlyExtractStateMachine'),
+    });
+    // It reads months and claims missed#… items only.
+    const dynamo = policyStatements(template).filter((s) => s.where.startsWith('CheckMissedMonthRole ') && asArray(s.statement.Action).some((a) => a.startsWith('dynamodb:')));
+    expect(dynamo.map((s) => [asArray(s.statement.Action), s.statement.Condition])).toEqual([
+      [['dynamodb:GetItem'], { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['month#*'] } }],
+      [['dynamodb:PutItem', 'dynamodb:DeleteItem'], { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['missed#*'] } }],
+    ]);
+  });
+
   it('emails support through a KMS-encrypted topic with an email subscription to data-support@mybigbank.co.za', () => {
     expect(resource(template, 'AlertTopic', 'AWS::SNS::Topic').Properties.KmsMasterKeyId).toEqual(getAtt('DataKey'));
     expect(resource(template, 'AlertEmailSubscription', 'AWS::SNS::Subscription').Properties).toEqual({
@@ -487,7 +515,7 @@ describe('least privilege', () => {
       expect({ key, logs: logs?.statement.Resource }).toEqual({ key, logs: getAtt(`${logical}LogGroup`) });
       expect(resource(template, `${logical}LogGroup`, 'AWS::Logs::LogGroup').Properties.KmsKeyId).toEqual(getAtt('DataKey'));
     }
-    expect(roles.size).toBe(8);
+    expect(roles.size).toBe(9);
     // No shared execution role from the framework.
     expect(template.Resources.IamRoleLambdaExecution).toBeUndefined();
   });
@@ -508,6 +536,7 @@ describe('least privilege', () => {
       PublishExtracts: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 's3:AbortMultipartUpload', ...settle],
       CompleteRun: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
       NotifyFailure: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', ...settle, 'sns:Publish', 'sqs:SendMessage'],
+      CheckMissedMonth: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'sns:Publish'],
     });
   });
 
@@ -523,7 +552,7 @@ describe('least privilege', () => {
   });
 
   it('lets the Lambdas use the stage key only through the service that needs it', () => {
-    for (const logical of ['ResolveRun', 'CompleteRun', 'PublishExtracts', 'NotifyFailure']) {
+    for (const logical of ['ResolveRun', 'CompleteRun', 'PublishExtracts', 'NotifyFailure', 'CheckMissedMonth']) {
       const kms = policyStatements(template).filter((s) => s.where.startsWith(`${logical}Role `) && asArray(s.statement.Action).some((a) => a.startsWith('kms:')));
       expect(kms.length).toBeGreaterThan(0);
       for (const { where, statement } of kms) {

@@ -297,11 +297,11 @@ function names(...attributes: string[]): Record<string, string> {
   return Object.fromEntries(attributes.map((name) => [`#${name}`, name]));
 }
 
-function isConditionFailure(error: unknown): boolean {
+export function isConditionFailure(error: unknown): boolean {
   return error instanceof Error && error.name === 'ConditionalCheckFailedException';
 }
 
-function toMonthRecord(item: Record<string, unknown>): MonthRecord {
+export function toMonthRecord(item: Record<string, unknown>): MonthRecord {
   const fields: Record<string, unknown> = { history: [], ...item };
   delete fields.pk;
   delete fields.publishingRunId;
