@@ -17,10 +17,15 @@ import { SFNClient, StartExecutionCommand, paginateListStateMachines } from '@aw
 import { InvalidInputError } from '../functions/core/errors';
 import { executionConsoleUrl } from '../functions/core/failure-message';
 import { formatMonth, resolveExtractMonth } from '../functions/core/month';
+import { STAGE_PATTERN } from './stage-target';
 
 export const SERVICE = 'monthly-loan-extract';
+
+/** The stage's run ledger table (resources/ledger.yml). */
+export function ledgerTableName(stage: string): string {
+  return `${SERVICE}-${stage}-run-ledger`;
+}
 const SERVERLESS_FILE = join(__dirname, '..', 'serverless.yml');
-const STAGE_PATTERN = /^[a-zA-Z0-9-]{1,40}$/;
 
 export interface RerunRequest {
   readonly stage: string;

@@ -9,6 +9,8 @@ import type { PublishedFileStats, RunLedger, RunStats } from './run-ledger';
 export interface PublishOutput {
   readonly files: readonly PublishedFileStats[];
   readonly manifestKey: string;
+  /** Absent from executions published before it was reported. */
+  readonly rowsRejected?: Readonly<Record<string, number>>;
 }
 
 export interface CompleteRunOutput {
@@ -28,6 +30,7 @@ export function runStats(published: PublishOutput): RunStats {
     rows: published.files.reduce((sum, file) => sum + file.rows, 0),
     bytes: published.files.reduce((sum, file) => sum + file.bytes, 0),
     files: published.files,
+    ...(published.rowsRejected ? { rowsRejected: published.rowsRejected } : {}),
   };
 }
 
