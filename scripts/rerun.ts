@@ -94,7 +94,7 @@ export function rerunInput(request: RerunRequest, timeZone: string, now: Date): 
 }
 
 /** Finds the stage's state machine by name and starts an execution for the month. */
-export async function startRerun(client: SFNClient, request: RerunRequest, settings: StageSettings, now: Date): Promise<StartedRerun> {
+export async function startRerun(client: SFNClient, request: RerunRequest, settings: StageSettings, now: Date, namePrefix = 'rerun'): Promise<StartedRerun> {
   const input = rerunInput(request, settings.timeZone, now);
   const region = request.region ?? settings.region;
   const name = `${SERVICE}-${request.stage}`;
@@ -103,7 +103,7 @@ export async function startRerun(client: SFNClient, request: RerunRequest, setti
     throw new Error(`No state machine named ${name} in ${region}: is stage "${request.stage}" deployed there (npm run deploy -- --stage ${request.stage})?`);
   }
   // The name becomes the run id (staging prefix, ledger history): readable, and unique per start.
-  const executionName = `rerun-${input.month}-${now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}`;
+  const executionName = `${namePrefix}-${input.month}-${now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}`;
   const { executionArn } = await client.send(
     new StartExecutionCommand({ stateMachineArn, name: executionName, input: JSON.stringify(input) }),
   );
