@@ -1,4 +1,5 @@
 /** Command-line parsing shared by the local commands: unknown flags and bad values are errors, not ignored. */
+import { relative, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { InvalidInputError } from '../functions/core/errors';
 
@@ -71,4 +72,21 @@ export function redactUrl(url: string): string {
   } catch {
     return '(unparseable URL)';
   }
+}
+
+/** The local stage's time zone: STAGE_TIME_ZONE, else the deployed stages' (serverless.yml params). */
+export function localTimeZone(env: NodeJS.ProcessEnv = process.env): string {
+  return env.STAGE_TIME_ZONE || 'Africa/Johannesburg';
+}
+
+/** `--data-dir`, absolute; `.local` when not given. */
+export function parseDataDir(text: string | undefined): string {
+  if (text?.trim() === '') throw new InvalidInputError('data-dir', 'is empty: name a folder (without --data-dir it is .local)');
+  return resolve(text ?? '.local');
+}
+
+/** A path as printed: relative to the working directory when under it. */
+export function shown(path: string): string {
+  const fromHere = relative(process.cwd(), path);
+  return fromHere.startsWith('..') ? path : fromHere || '.';
 }

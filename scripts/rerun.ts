@@ -17,10 +17,15 @@ import { SFNClient, StartExecutionCommand, paginateListStateMachines } from '@aw
 import { InvalidInputError } from '../functions/core/errors';
 import { executionConsoleUrl } from '../functions/core/failure-message';
 import { formatMonth, resolveExtractMonth } from '../functions/core/month';
+import { STAGE_PATTERN } from './stage-target';
 
 export const SERVICE = 'monthly-loan-extract';
+
+/** The stage's run ledger table (resources/ledger.yml). */
+export function ledgerTableName(stage: string): string {
+  return `${SERVICE}-${stage}-run-ledger`;
+}
 const SERVERLESS_FILE = join(__dirname, '..', 'serverless.yml');
-const STAGE_PATTERN = /^[a-zA-Z0-9-]{1,40}$/;
 
 export interface RerunRequest {
   readonly stage: string;
@@ -89,7 +94,7 @@ export function rerunInput(request: RerunRequest, timeZone: string, now: Date): 
 }
 
 /** Finds the stage's state machine by name and starts an execution for the month. */
-export async function startRerun(client: SFNClient, request: RerunRequest, settings: StageSettings, now: Date): Promise<StartedRerun> {
+export async function startRerun(client: SFNClient, request: RerunRequest, settings: StageSettings, now: Date, namePrefix = 'rerun'): Promise<StartedRerun> {
   const input = rerunInput(request, settings.timeZone, now);
   const region = request.region ?? settings.region;
   const name = `${SERVICE}-${request.stage}`;
@@ -98,7 +103,7 @@ export async function startRerun(client: SFNClient, request: RerunRequest, setti
     throw new Error(`No state machine named ${name} in ${region}: is stage "${request.stage}" deployed there (npm run deploy -- --stage ${request.stage})?`);
   }
   // The name becomes the run id (staging prefix, ledger history): readable, and unique per start.
-  const executionName = `rerun-${input.month}-${now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}`;
+  const executionName = `${namePrefix}-${input.month}-${now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}`;
   const { executionArn } = await client.send(
     new StartExecutionCommand({ stateMachineArn, name: executionName, input: JSON.stringify(input) }),
   );

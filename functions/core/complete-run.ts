@@ -10,6 +10,8 @@ import { publishedFileStatsSchema, type RunLedger, type RunStats } from './run-l
 export const publishOutputSchema = z.looseObject({
   files: z.array(publishedFileStatsSchema).readonly(),
   manifestKey: z.string().min(1),
+  /** Loans left out of the numbers, per reason (absent from executions published before it was reported). */
+  rowsRejected: z.record(z.string(), z.int().nonnegative()).optional(),
 });
 
 export type PublishOutput = z.infer<typeof publishOutputSchema>;
@@ -34,6 +36,7 @@ export function runStats(published: PublishOutput): RunStats {
     rows: published.files.reduce((sum, file) => sum + file.rows, 0),
     bytes: published.files.reduce((sum, file) => sum + file.bytes, 0),
     files: published.files,
+    ...(published.rowsRejected ? { rowsRejected: published.rowsRejected } : {}),
   };
 }
 

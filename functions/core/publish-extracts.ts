@@ -42,6 +42,8 @@ export interface PublishResult {
   readonly manifestKey: string;
   /** Sorted by key. */
   readonly files: readonly PublishedFile[];
+  /** Loans left out of the numbers, per reason (the manifest's rowsRejected), for the ledger's history. */
+  readonly rowsRejected: Readonly<Record<string, number>>;
   /** The run had already published this staging (a retried invocation): nothing was rewritten. */
   readonly alreadyPublished: boolean;
   /** What was done first about an unfinished publish of the month (a crashed attempt's). */
@@ -326,7 +328,7 @@ async function readManifest(store: ObjectStore, key: string): Promise<Manifest |
 }
 
 function resultOf(manifest: Manifest, key: string): Omit<PublishResult, 'alreadyPublished' | 'stagingCleanup' | 'settled'> {
-  return { month: manifest.month, runId: manifest.runId, manifestKey: key, files: manifest.files };
+  return { month: manifest.month, runId: manifest.runId, manifestKey: key, files: manifest.files, rowsRejected: manifest.rowsRejected };
 }
 
 function fileEntry(key: string, bank: NamedBank, scan: ExtractCsvScan): PublishedFile {

@@ -41,6 +41,8 @@ export interface RunStats {
   readonly rows: number;
   readonly bytes: number;
   readonly files: readonly PublishedFileStats[];
+  /** Loans left out of the numbers, per reason (the manifest's); absent on months run before it was kept. */
+  readonly rowsRejected?: Readonly<Record<string, number>>;
 }
 
 export interface RunFailure {

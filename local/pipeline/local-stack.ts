@@ -289,6 +289,7 @@ export function lambdaEnvironment(
     GLUE_JOB_NAME: LOCAL_STAGE.jobName,
     EXTRACT_BUCKET: LOCAL_STAGE.extractBucket,
     ALERT_TOPIC_ARN,
+    STATE_MACHINE_ARN,
     AWS_REGION: LOCAL_STAGE.region,
     AWS_ACCESS_KEY_ID: STAND_IN_CREDENTIALS.accessKeyId,
     AWS_SECRET_ACCESS_KEY: STAND_IN_CREDENTIALS.secretAccessKey,

@@ -17,6 +17,7 @@ const HANDLERS: Record<string, string> = {
   publishExtracts: 'functions/publish-extracts.js',
   completeRun: 'functions/complete-run.js',
   notifyFailure: 'functions/notify-failure.js',
+  checkMissedMonth: 'functions/check-missed-month.js',
 };
 
 let stack: PackagedStack;

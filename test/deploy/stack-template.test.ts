@@ -31,6 +31,7 @@ const FUNCTIONS = {
   publishExtracts: 'PublishExtracts',
   completeRun: 'CompleteRun',
   notifyFailure: 'NotifyFailure',
+  checkMissedMonth: 'CheckMissedMonth',
 } as const;
 
 describe('the prod stack, packaged offline', () => {
@@ -240,17 +241,87 @@ describe('the state machine, its schedule and failure emails', () => {
     expect(resource(template, 'StateMachineLogGroup', 'AWS::Logs::LogGroup').Properties.KmsKeyId).toEqual(getAtt('DataKey'));
   });
 
-  it('starts the state machine monthly, at 02:00 on the 1st in Africa/Johannesburg, with {} (the last complete month)', () => {
-    const schedules = resourcesOfType(template, 'AWS::Scheduler::Schedule');
-    expect(schedules).toHaveLength(1);
-    const schedule = schedules[0]![1] as { Properties: Record<string, unknown> };
-    const [minutes, hours, dayOfMonth, month, dayOfWeek, year] = /^cron\((.*)\)$/.exec(schedule.Properties.ScheduleExpression as string)![1]!.split(' ');
+  it('starts the state machine monthly, at 02:00 on the 1st in Africa/Johannesburg, with {} (the last complete month), from its own schedule group', () => {
+    const monthly = resource(template, 'MonthlyExtractSchedule', 'AWS::Scheduler::Schedule').Properties;
+    const [minutes, hours, dayOfMonth, month, dayOfWeek, year] = /^cron\((.*)\)$/.exec(monthly.ScheduleExpression as string)![1]!.split(' ');
     expect({ minutes, hours, dayOfMonth, month, dayOfWeek, year }).toEqual({ minutes: '0', hours: '2', dayOfMonth: '1', month: '*', dayOfWeek: '?', year: '*' });
-    expect(schedule.Properties).toMatchObject({
+    expect(monthly).toMatchObject({
+      GroupName: ref('ScheduleGroup'),
       ScheduleExpressionTimezone: 'Africa/Johannesburg',
       State: 'ENABLED',
-      Target: { Arn: ref('MonthlyExtractStateMachine'), Input: '{}' },
+      Target: { Arn: ref('MonthlyExtractStateMachine'), Input: '{}', RoleArn: getAtt('SchedulerRole') },
     });
+  });
+
+  it('retries a refused start for a day, then dead-letters it to a KMS-encrypted queue (the generated schedule had neither)', () => {
+    const target = resource(template, 'MonthlyExtractSchedule', 'AWS::Scheduler::Schedule').Properties.Target as Record<string, unknown>;
+    expect(target.RetryPolicy).toEqual({ MaximumEventAgeInSeconds: 86400, MaximumRetryAttempts: 185 });
+    expect(target.DeadLetterConfig).toEqual({ Arn: getAtt('ScheduleDeadLetterQueue') });
+    expect(resource(template, 'ScheduleDeadLetterQueue', 'AWS::SQS::Queue').Properties.KmsMasterKeyId).toEqual(getAtt('DataKey'));
+    // serverless-step-functions' own schedule and its role are gone: one definition of the schedule, ours.
+    const trustsScheduler = resourcesOfType(template, 'AWS::IAM::Role').filter(([, r]) => JSON.stringify(r.Properties!.AssumeRolePolicyDocument).includes('scheduler.amazonaws.com'));
+    expect(trustsScheduler.map(([id]) => id)).toEqual(['SchedulerRole']);
+    expect(resourcesOfType(template, 'AWS::Scheduler::Schedule').every(([, s]) => (s.Properties!.Target as { DeadLetterConfig?: unknown }).DeadLetterConfig)).toBe(true);
+  });
+
+  it("lets only this account's schedules of this stack's group assume the scheduler role, which may start the state machine and dead-letter, nothing else", () => {
+    const trust = resource(template, 'SchedulerRole', 'AWS::IAM::Role').Properties.AssumeRolePolicyDocument as { Statement: Array<Record<string, unknown>> };
+    expect(trust.Statement).toEqual([
+      {
+        Effect: 'Allow',
+        Principal: { Service: 'scheduler.amazonaws.com' },
+        Action: 'sts:AssumeRole',
+        Condition: {
+          StringEquals: { 'aws:SourceAccount': ref('AWS::AccountId') },
+          ArnLike: { 'aws:SourceArn': { 'Fn::Sub': 'arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:schedule/${ScheduleGroup}/*' } },
+        },
+      },
+    ]);
+    const policy = resource(template, 'SchedulerPolicy', 'AWS::IAM::Policy').Properties;
+    expect(policy.Roles).toEqual([ref('SchedulerRole')]);
+    const statements = (policy.PolicyDocument as { Statement: Array<{ Action: string[]; Resource: unknown }> }).Statement;
+    expect(statements.map((s) => [s.Action, s.Resource])).toEqual(
+      expect.arrayContaining([
+        [['states:StartExecution'], ref('MonthlyExtractStateMachine')],
+        [['sqs:SendMessage'], getAtt('ScheduleDeadLetterQueue')],
+      ]),
+    );
+    // The key lets the role (and only through SQS) encrypt the dead letter.
+    const keyStatements = (resource(template, 'DataKey', 'AWS::KMS::Key').Properties.KeyPolicy as { Statement: Array<Record<string, unknown>> }).Statement;
+    expect(keyStatements).toContainEqual(
+      expect.objectContaining({
+        Principal: { AWS: getAtt('SchedulerRole') },
+        Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        Condition: { StringEquals: { 'kms:ViaService': { 'Fn::Sub': 'sqs.${AWS::Region}.amazonaws.com' } } },
+      }),
+    );
+  });
+
+  it('runs the missed-month check daily at 08:00 in the stage time zone (six hours after the monthly start), through the scheduler role, dead-lettered too', () => {
+    const check = resource(template, 'MissedMonthCheckSchedule', 'AWS::Scheduler::Schedule').Properties;
+    expect(check).toMatchObject({
+      GroupName: ref('ScheduleGroup'),
+      ScheduleExpression: 'cron(0 8 * * ? *)',
+      ScheduleExpressionTimezone: 'Africa/Johannesburg',
+      State: 'ENABLED',
+      Target: { Arn: getAtt('CheckMissedMonthLambdaFunction'), RoleArn: getAtt('SchedulerRole'), DeadLetterConfig: { Arn: getAtt('ScheduleDeadLetterQueue') } },
+    });
+    const statements = (resource(template, 'SchedulerPolicy', 'AWS::IAM::Policy').Properties.PolicyDocument as { Statement: Array<{ Action: string[]; Resource: unknown }> }).Statement;
+    expect(statements).toContainEqual(expect.objectContaining({ Action: ['lambda:InvokeFunction'], Resource: getAtt('CheckMissedMonthLambdaFunction') }));
+    const env = (resource(template, 'CheckMissedMonthLambdaFunction', 'AWS::Lambda::Function').Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+    expect(env).toEqual({
+      RUN_LEDGER_TABLE: ref('RunLedgerTable'),
+      ALERT_TOPIC_ARN: ref('AlertTopic'),
+      STAGE: 'prod',
+      STAGE_TIME_ZONE: 'Africa/Johannesburg',
+      STATE_MACHINE_ARN: ref('MonthlyExtractStateMachine'),
+    });
+    // It reads months and claims missed#… items only.
+    const dynamo = policyStatements(template).filter((s) => s.where.startsWith('CheckMissedMonthRole ') && asArray(s.statement.Action).some((a) => a.startsWith('dynamodb:')));
+    expect(dynamo.map((s) => [asArray(s.statement.Action), s.statement.Condition])).toEqual([
+      [['dynamodb:GetItem'], { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['month#*'] } }],
+      [['dynamodb:PutItem', 'dynamodb:DeleteItem'], { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['missed#*'] } }],
+    ]);
   });
 
   it('emails support through a KMS-encrypted topic with an email subscription to data-support@mybigbank.co.za', () => {
@@ -281,10 +352,36 @@ describe('the state machine, its schedule and failure emails', () => {
     });
   });
 
-  it('alarms to the alert topic when executions are throttled, NotifyFailure fails, or a failure could not be emailed', () => {
+  it('alarms to the alert topic when a scheduled start is refused, dropped or dead-lettered, NotifyFailure fails, or a failure could not be emailed', () => {
     const alarms = resourcesOfType(template, 'AWS::CloudWatch::Alarm').map(([, a]) => a.Properties!);
-    const metrics = alarms.map((a) => `${a.Namespace as string}/${a.MetricName as string}`);
-    expect(metrics).toEqual(expect.arrayContaining(['AWS/States/ExecutionThrottled', 'AWS/Lambda/Errors', 'AWS/SQS/ApproximateNumberOfMessagesVisible']));
+    const metricsOf = (a: Record<string, unknown>) =>
+      a.MetricName
+        ? [{ metric: `${a.Namespace as string}/${a.MetricName as string}`, dimensions: a.Dimensions }]
+        : (a.Metrics as Array<{ MetricStat?: { Metric: { Namespace: string; MetricName: string; Dimensions: unknown } } }>)
+            .filter((m) => m.MetricStat)
+            .map((m) => ({ metric: `${m.MetricStat!.Metric.Namespace}/${m.MetricStat!.Metric.MetricName}`, dimensions: m.MetricStat!.Metric.Dimensions }));
+    const watched = alarms.flatMap(metricsOf);
+    expect(watched.map((w) => w.metric)).toEqual(
+      expect.arrayContaining([
+        'AWS/Scheduler/TargetErrorCount',
+        'AWS/Scheduler/InvocationDroppedCount',
+        'AWS/Scheduler/InvocationsFailedToBeSentToDeadLetterCount',
+        'AWS/Lambda/Errors',
+        'AWS/SQS/ApproximateNumberOfMessagesVisible',
+      ]),
+    );
+    // ExecutionThrottled counts throttled state transitions, not refused starts: not alarmed on.
+    expect(watched.map((w) => w.metric)).not.toContain('AWS/States/ExecutionThrottled');
+    for (const w of watched.filter((x) => x.metric.startsWith('AWS/Scheduler/'))) {
+      expect(w.dimensions).toEqual([{ Name: 'ScheduleGroup', Value: ref('ScheduleGroup') }]);
+    }
+    const queues = watched.filter((w) => w.metric === 'AWS/SQS/ApproximateNumberOfMessagesVisible').map((w) => w.dimensions);
+    expect(queues).toEqual(
+      expect.arrayContaining([
+        [{ Name: 'QueueName', Value: getAtt('ScheduleDeadLetterQueue', 'QueueName') }],
+        [{ Name: 'QueueName', Value: getAtt('AlertsDeadLetterQueue', 'QueueName') }],
+      ]),
+    );
     for (const alarm of alarms) expect(alarm.AlarmActions).toEqual([ref('AlertTopic')]);
   });
 
@@ -418,7 +515,7 @@ describe('least privilege', () => {
       expect({ key, logs: logs?.statement.Resource }).toEqual({ key, logs: getAtt(`${logical}LogGroup`) });
       expect(resource(template, `${logical}LogGroup`, 'AWS::Logs::LogGroup').Properties.KmsKeyId).toEqual(getAtt('DataKey'));
     }
-    expect(roles.size).toBe(8);
+    expect(roles.size).toBe(9);
     // No shared execution role from the framework.
     expect(template.Resources.IamRoleLambdaExecution).toBeUndefined();
   });
@@ -439,6 +536,7 @@ describe('least privilege', () => {
       PublishExtracts: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 's3:AbortMultipartUpload', ...settle],
       CompleteRun: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
       NotifyFailure: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', ...settle, 'sns:Publish', 'sqs:SendMessage'],
+      CheckMissedMonth: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'sns:Publish'],
     });
   });
 
@@ -454,7 +552,7 @@ describe('least privilege', () => {
   });
 
   it('lets the Lambdas use the stage key only through the service that needs it', () => {
-    for (const logical of ['ResolveRun', 'CompleteRun', 'PublishExtracts', 'NotifyFailure']) {
+    for (const logical of ['ResolveRun', 'CompleteRun', 'PublishExtracts', 'NotifyFailure', 'CheckMissedMonth']) {
       const kms = policyStatements(template).filter((s) => s.where.startsWith(`${logical}Role `) && asArray(s.statement.Action).some((a) => a.startsWith('kms:')));
       expect(kms.length).toBeGreaterThan(0);
       for (const { where, statement } of kms) {

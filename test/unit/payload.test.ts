@@ -26,6 +26,7 @@ beforeAll(() => {
     AWS_REGION: 'af-south-1',
     STAGE_TIME_ZONE: 'Africa/Johannesburg',
     RUN_LEASE_MINUTES: '360',
+    STATE_MACHINE_ARN: 'arn:aws:states:af-south-1:123456789012:stateMachine:monthly-loan-extract-test',
   });
 });
 beforeEach(() => clients.forEach((client) => client.reset()));
@@ -57,6 +58,7 @@ const malformed: [string, unknown, string][] = [
   ['complete-run', { ...recordedEvent<object>('complete-run.json'), published: { files: [] } }, 'published.manifestKey: Invalid input: expected string, received undefined'],
   ['resolve-run', { input: {}, executionArn: 'arn:aws:states:af-south-1:123456789012:execution:x:y' }, 'executionName: Invalid input: expected string, received undefined'],
   ['notify-failure', { state: {}, executionName: 'y' }, 'executionArn: Invalid input: expected string, received undefined'],
+  ['check-missed-month', { month: '2024-03' }, 'payload: Unrecognized key: "month"'],
 ];
 
 describe('a malformed payload', () => {

@@ -311,7 +311,7 @@ function names(...attributes: string[]): Record<string, string> {
   return Object.fromEntries(attributes.map((name) => [`#${name}`, name]));
 }
 
-function isConditionFailure(error: unknown): boolean {
+export function isConditionFailure(error: unknown): boolean {
   return error instanceof Error && error.name === 'ConditionalCheckFailedException';
 }
 
@@ -326,7 +326,7 @@ function refusedItem(error: unknown): MonthRecord | undefined {
   return toMonthRecord(plain);
 }
 
-function toMonthRecord(item: Record<string, unknown>): MonthRecord {
+export function toMonthRecord(item: Record<string, unknown>): MonthRecord {
   const fields: Record<string, unknown> = { history: [], ...item };
   delete fields.pk;
   delete fields.publishingRunId;

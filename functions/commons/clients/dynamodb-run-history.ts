@@ -1,0 +1,22 @@
+/** Every month's record of the run ledger, read with Scan (a handful of items a year); read-only. */
+import { paginateScan, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { RunHistorySource } from '../../core/run-history';
+import type { MonthRecord } from '../../core/run-ledger';
+import { monthKey, toMonthRecord } from './dynamodb-run-ledger';
+
+export class DynamoDbRunHistory implements RunHistorySource {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  async listMonths(): Promise<MonthRecord[]> {
+    const records: MonthRecord[] = [];
+    const pages = paginateScan(
+      { client: this.client },
+      { TableName: this.tableName, FilterExpression: 'begins_with(pk, :month)', ExpressionAttributeValues: { ':month': monthKey('') }, ConsistentRead: true },
+    );
+    for await (const page of pages) for (const item of page.Items ?? []) records.push(toMonthRecord(item));
+    return records;
+  }
+}

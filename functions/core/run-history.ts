@@ -1,0 +1,113 @@
+/**
+ * A month's story from the run ledger, one row per month: status, attempts, when its last attempt
+ * started and finished, and what its last successful run published. Counts of money and loans are
+ * decimal strings summed as BigInt (as in the manifest), never floating point.
+ */
+import { compareMonths, parseMonth, type ExtractMonth } from './month';
+import { monthsBetween } from './month-range';
+import type { MonthRecord, RunStatus } from './run-ledger';
+
+/** Reads every month's record (the ledger's `month#` items). */
+export interface RunHistorySource {
+  listMonths(): Promise<MonthRecord[]>;
+}
+
+export interface MonthHistoryRow {
+  readonly month: string;
+  readonly status: RunStatus | 'NEVER_RAN';
+  readonly attempts: number;
+  /** ISO-8601 UTC, of the last attempt. */
+  readonly startedAt: string | null;
+  readonly finishedAt: string | null;
+  readonly durationSeconds: number | null;
+  /** Of the last successful run (a month re-run and failed keeps its published files). */
+  readonly files: number | null;
+  readonly rows: number | null;
+  /** Loans left out, all reasons; null when unknown (no success, or recorded before it was kept). */
+  readonly rejectedRows: number | null;
+  readonly controlTotals: { readonly loan_count: string; readonly loan_amount: string } | null;
+}
+
+export function historyRow(month: string, record: MonthRecord | undefined): MonthHistoryRow {
+  if (!record) {
+    return { month, status: 'NEVER_RAN', attempts: 0, startedAt: null, finishedAt: null, durationSeconds: null, files: null, rows: null, rejectedRows: null, controlTotals: null };
+  }
+  const finishedAt = record.finishedAt ?? null;
+  const stats = record.stats;
+  return {
+    month,
+    status: record.status,
+    attempts: record.attempt,
+    startedAt: record.startedAt,
+    finishedAt,
+    durationSeconds: finishedAt ? Math.round((Date.parse(finishedAt) - Date.parse(record.startedAt)) / 1000) : null,
+    files: stats?.fileCount ?? null,
+    rows: stats?.rows ?? null,
+    rejectedRows: stats?.rowsRejected ? Object.values(stats.rowsRejected).reduce((sum, n) => sum + n, 0) : null,
+    controlTotals: stats ? controlTotals(stats.files) : null,
+  };
+}
+
+function controlTotals(files: NonNullable<MonthRecord['stats']>['files']): MonthHistoryRow['controlTotals'] {
+  let loanCount = 0n;
+  let loanAmount = 0n;
+  for (const file of files) {
+    const totals = file.controlTotals as { loan_count?: string; loan_amount?: string } | undefined;
+    loanCount += BigInt(totals?.loan_count ?? 0);
+    loanAmount += BigInt(totals?.loan_amount ?? 0);
+  }
+  return { loan_count: loanCount.toString(), loan_amount: loanAmount.toString() };
+}
+
+/**
+ * One row per month from `from` to `to`, months without a record included (NEVER_RAN). An open end
+ * is the first recorded month, or `latest` (the last complete month); no records and no range: none.
+ */
+export function historyRows(records: readonly MonthRecord[], range: { from?: ExtractMonth; to?: ExtractMonth }, latest: ExtractMonth): MonthHistoryRow[] {
+  const byMonth = new Map(records.map((r) => [r.month, r]));
+  const recorded = [...byMonth.keys()].map((m) => parseMonth(m)).sort(compareMonths);
+  const from = range.from ?? recorded[0];
+  const lastRecorded = recorded[recorded.length - 1];
+  const to = range.to ?? (lastRecorded && compareMonths(lastRecorded, latest) > 0 ? lastRecorded : latest);
+  if (!from || compareMonths(from, to) > 0) return [];
+  return monthsBetween(from, to).map((month) => historyRow(month, byMonth.get(month)));
+}
+
+const COLUMNS: Array<[string, (row: MonthHistoryRow) => string, 'left' | 'right']> = [
+  ['month', (r) => r.month, 'left'],
+  ['status', (r) => r.status, 'left'],
+  ['attempts', (r) => String(r.attempts), 'right'],
+  ['started', (r) => shortTime(r.startedAt), 'left'],
+  ['finished', (r) => shortTime(r.finishedAt), 'left'],
+  ['duration', (r) => (r.durationSeconds === null ? '' : formatSeconds(r.durationSeconds)), 'right'],
+  ['files', (r) => optional(r.files), 'right'],
+  ['rows', (r) => optional(r.rows), 'right'],
+  ['rejected', (r) => optional(r.rejectedRows), 'right'],
+  ['loan_count', (r) => r.controlTotals?.loan_count ?? '', 'right'],
+  ['loan_amount', (r) => r.controlTotals?.loan_amount ?? '', 'right'],
+];
+
+/** A plain-text table, one line per row, columns padded. */
+export function formatHistoryTable(rows: readonly MonthHistoryRow[]): string {
+  const cells = [COLUMNS.map(([name]) => name), ...rows.map((row) => COLUMNS.map(([, value]) => value(row)))];
+  const widths = COLUMNS.map((_, i) => Math.max(...cells.map((line) => line[i]!.length)));
+  return cells
+    .map((line) => line.map((cell, i) => (COLUMNS[i]![2] === 'right' ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join('  ').trimEnd())
+    .join('\n');
+}
+
+function optional(value: number | null): string {
+  return value === null ? '' : String(value);
+}
+
+/** `2024-04-01T00:02:13.456Z` → `2024-04-01 00:02:13Z` */
+function shortTime(iso: string | null): string {
+  return iso ? `${iso.slice(0, 10)} ${iso.slice(11, 19)}Z` : '';
+}
+
+export function formatSeconds(seconds: number): string {
+  const h = Math.floor(seconds / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  const s = seconds % 60;
+  return h > 0 ? `${h}h${String(m).padStart(2, '0')}m` : m > 0 ? `${m}m${String(s).padStart(2, '0')}s` : `${s}s`;
+}

@@ -1,0 +1,67 @@
+import { formatHistoryTable, historyRow, historyRows } from '../../functions/core/run-history';
+import type { MonthRecord } from '../../functions/core/run-ledger';
+
+const record = (month: string, overrides: Partial<MonthRecord> = {}): MonthRecord => ({
+  month,
+  status: 'SUCCEEDED',
+  executionArn: `arn:aws:states:af-south-1:1:execution:m:${month}`,
+  runId: month,
+  force: false,
+  attempt: 1,
+  leaseExpiresAt: '2024-04-01T06:00:00.000Z',
+  startedAt: '2024-04-01T00:00:00.000Z',
+  updatedAt: '2024-04-01T00:03:05.000Z',
+  finishedAt: '2024-04-01T00:03:05.000Z',
+  history: [],
+  ...overrides,
+});
+
+const big = '9007199254740993'; // 2^53 + 1: a float would print ...992
+const stats = {
+  manifestKey: 'm',
+  fileCount: 2,
+  rows: 20,
+  bytes: 100,
+  files: [
+    { key: 'a', rows: 10, bytes: 50, sha256: 'x', controlTotals: { loan_count: '7', loan_amount: big } },
+    { key: 'b', rows: 10, bytes: 50, sha256: 'y', controlTotals: { loan_count: '3', loan_amount: '1' } },
+  ],
+  rowsRejected: { null_amount: 2, orphan_account: 3 },
+};
+
+describe('a month of history', () => {
+  it('sums control totals exactly, as decimal strings, and rejected rows over reasons', () => {
+    expect(historyRow('2024-03', record('2024-03', { stats }))).toEqual({
+      month: '2024-03',
+      status: 'SUCCEEDED',
+      attempts: 1,
+      startedAt: '2024-04-01T00:00:00.000Z',
+      finishedAt: '2024-04-01T00:03:05.000Z',
+      durationSeconds: 185,
+      files: 2,
+      rows: 20,
+      rejectedRows: 5,
+      controlTotals: { loan_count: '10', loan_amount: '9007199254740994' },
+    });
+  });
+
+  it('shows a failed month with its attempts and no output, and a month without a record as NEVER_RAN', () => {
+    expect(historyRow('2024-04', record('2024-04', { status: 'FAILED', attempt: 2 }))).toMatchObject({ status: 'FAILED', attempts: 2, files: null, controlTotals: null });
+    expect(historyRow('2024-05', undefined)).toMatchObject({ status: 'NEVER_RAN', attempts: 0, startedAt: null });
+  });
+
+  it('lists every month of the range, gaps included; open ends are the first recorded and the last complete month', () => {
+    const records = [record('2024-02'), record('2024-04')];
+    const latest = { year: 2024, month: 5 };
+    expect(historyRows(records, {}, latest).map((r) => `${r.month} ${r.status}`)).toEqual(['2024-02 SUCCEEDED', '2024-03 NEVER_RAN', '2024-04 SUCCEEDED', '2024-05 NEVER_RAN']);
+    expect(historyRows(records, { from: { year: 2024, month: 4 }, to: { year: 2024, month: 4 } }, latest).map((r) => r.month)).toEqual(['2024-04']);
+    expect(historyRows([], {}, latest)).toEqual([]);
+  });
+
+  it('prints one aligned line per month under a header', () => {
+    const table = formatHistoryTable([historyRow('2024-03', record('2024-03', { stats })), historyRow('2024-04', undefined)]).split('\n');
+    expect(table[0]).toMatch(/^month\s+status\s+attempts\s+started\s+finished\s+duration\s+files\s+rows\s+rejected\s+loan_count\s+loan_amount$/);
+    expect(table[1]).toMatch(/^2024-03\s+SUCCEEDED\s+1\s+2024-04-01 00:00:00Z\s+2024-04-01 00:03:05Z\s+3m05s\s+2\s+20\s+5\s+10\s+9007199254740994$/);
+    expect(table[2]).toBe('2024-04  NEVER_RAN         0');
+  });
+});
