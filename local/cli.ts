@@ -6,12 +6,12 @@
  * --engine spark as glue/etl.py itself on a local Spark (local/glue-spark). docs/local.md.
  */
 import { open, readdir, rm, stat, writeFile } from 'node:fs/promises';
-import { join, relative, resolve } from 'node:path';
-import { calendarDateIn, formatCalendarDate, formatMonth, parseCalendarDate, type CalendarDate } from '../functions/core/month';
+import { join } from 'node:path';
+import { formatCalendarDate, formatMonth, type CalendarDate } from '../functions/core/month';
 import { InvalidInputError } from '../functions/core/errors';
 import { parseRunInput } from '../functions/core/run-input';
 import type { MonthRecord } from '../functions/core/run-ledger';
-import { parseChoice, parseCommandLine, parseCount, parsePostgresUrl, redactUrl, reportFailure } from './cli-options';
+import { parseChoice, parseCommandLine, parseCount, parseDataDir, parsePostgresUrl, parseSampleDate, redactUrl, reportFailure, shown, stageTimeZone } from './cli-options';
 import { sparkToolchainProblem } from './glue-spark/spark-jobs';
 import { startSampleOds } from './ods';
 import { lockDataDir } from './pipeline/data-dir-lock';
@@ -30,8 +30,6 @@ import { readPublishedMonth, type PublishedMonth } from './pipeline/published-mo
 import { DEFAULT_SAMPLE_LOANS } from './sample/generate';
 import { sparkSourceSettings } from './stand-ins/glue-spark-job';
 
-const DEFAULT_TIME_ZONE = 'Africa/Johannesburg';
-
 async function main(): Promise<void> {
   const args = parseCommandLine(process.argv.slice(2), {
     month: { type: 'string' },
@@ -45,7 +43,7 @@ async function main(): Promise<void> {
     engine: { type: 'string' },
     'simulate-crash': { type: 'string' },
   });
-  const timeZone = process.env.STAGE_TIME_ZONE || DEFAULT_TIME_ZONE;
+  const timeZone = stageTimeZone();
   // The execution input, as the schedule ({}) or an operator ({"month": ..., "force": true}) sends it.
   const input: Record<string, unknown> = {};
   if (args.month !== undefined) input.month = args.month;
@@ -58,10 +56,9 @@ async function main(): Promise<void> {
   const sourceUrl = parsePostgresUrl(args.source, 'source');
   const engine = parseChoice(args.engine, 'engine', GLUE_ENGINES) ?? 'duckdb';
   if (engine === 'spark') checkSparkEngine(sourceUrl);
-  if (args['data-dir']?.trim() === '') throw new InvalidInputError('data-dir', 'is empty: name a folder (without --data-dir it is .local)');
-  const dataDir = resolve(args['data-dir'] ?? '.local');
+  const dataDir = parseDataDir(args['data-dir']);
   // The sample is seeded by day; a given day reproduces another run's sample.
-  const sampleDate = args['sample-date'] === undefined ? calendarDateIn(now, timeZone) : parseCalendarDate(args['sample-date'], 'sample-date');
+  const sampleDate = parseSampleDate(args['sample-date'], now, timeZone);
 
   console.log(`Monthly loan extract for ${month}${args.month ? '' : ` (last complete month in ${timeZone})`}${args.force ? ', forced' : ''}`);
   const lock = await lockDataDir(dataDir);
@@ -346,12 +343,6 @@ function printPublished(published: PublishedMonth, label: string): void {
     const check = file.matchesManifest ? '' : '  ✖ DOES NOT MATCH THE MANIFEST';
     console.log(`  ${shown(file.path)}\n      ${file.rows} rows, ${file.bytes} bytes, sha256 ${file.sha256}${check}`);
   }
-}
-
-/** A path as printed: relative to the working directory when under it. */
-function shown(path: string): string {
-  const fromHere = relative(process.cwd(), path);
-  return fromHere.startsWith('..') ? path : fromHere || '.';
 }
 
 async function listFolder(folder: string): Promise<string[]> {
