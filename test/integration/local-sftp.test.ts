@@ -42,18 +42,18 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-function startSftp(args: readonly string[], timeoutMs = 100_000): RunningCommand {
-  return startLocalCommand('local/sftp-cli.ts', 'sftp', args, { timeoutMs });
+function startSftp(args: readonly string[], options: { viaNpm?: boolean; timeoutMs?: number } = {}): RunningCommand {
+  return startLocalCommand('local/sftp-cli.ts', 'sftp', args, { timeoutMs: 30_000, ...options });
 }
 
 /** A run that refuses to start: it ends by itself. */
-function refusedStart(args: readonly string[]): Promise<CommandRun> {
-  return startSftp(args, 30_000).finished;
+function refusedStart(args: readonly string[], viaNpm = false): Promise<CommandRun> {
+  return startSftp(args, { viaNpm }).finished;
 }
 
 describe('npm run sftp: refused before it serves anything', () => {
-  it('an unknown flag, a port that is none, an empty --data-dir: InvalidInput, exit 2', async () => {
-    const unknown = await refusedStart(['--data-dir', dataDir, '--user', 'me']);
+  it('an unknown flag, a port that is none, an empty --data-dir: InvalidInput, exit 2 (through npm, as typed)', async () => {
+    const unknown = await refusedStart(['--data-dir', dataDir, '--user', 'me'], true);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain("✖ InvalidInput: arguments: Unknown option '--user'");
     const port = await refusedStart(['--data-dir', dataDir, '--port', '70000']);
@@ -147,7 +147,7 @@ clients.describe('npm run sftp, with OpenSSH sftp -b as the consumer', () => {
     clients.require();
     downloads = join(dir, 'downloads');
     await mkdir(downloads);
-    server = startSftp(['--data-dir', dataDir, '--port', '0'], 280_000);
+    server = startSftp(['--data-dir', dataDir, '--port', '0'], { timeoutMs: 280_000 });
     await server.waitForOutput(/Ctrl-C stops it/);
     port = Number(/listening: 127\.0\.0\.1:(\d+)/.exec(serverLog())![1]);
     printedFingerprint = /host key: +ssh-ed25519 (SHA256:\S+)/.exec(serverLog())![1]!;
