@@ -62,9 +62,10 @@ export async function writeKnownHosts(keys: SftpKeys, host: string, port: number
   await writeWhole(keys.knownHostsPath, `${port === 22 ? host : `[${host}]:${port}`} ${keys.hostPublicKey}\n`, 0o644);
 }
 
-/** `SHA256:<base64 without padding>` of the key's wire form, as OpenSSH prints fingerprints. */
-export function fingerprint(key: ParsedKey): string {
-  return `SHA256:${createHash('sha256').update(key.getPublicSSH()).digest('base64').replace(/=+$/, '')}`;
+/** `SHA256:<base64 without padding>` of a public key's wire form (a ParsedKey's, or as a client sends it), as OpenSSH prints fingerprints. */
+export function fingerprint(key: ParsedKey | Buffer): string {
+  const wire = Buffer.isBuffer(key) ? key : key.getPublicSSH();
+  return `SHA256:${createHash('sha256').update(wire).digest('base64').replace(/=+$/, '')}`;
 }
 
 export interface AuthorizedKeys {

@@ -101,11 +101,11 @@ async function authenticate(ctx: AuthContext, options: SftpServerOptions): Promi
   if (ctx.method !== 'publickey') return { accepted: false, log: `login refused: ${ctx.method} (public keys only)` };
   const offered = ctx.key.data;
   const key = (await options.authorizedKeys()).find((candidate) => sameBytes(candidate.getPublicSSH(), offered));
-  const shown = key ? fingerprint(key) : `an unknown ${ctx.key.algo} key`;
-  if (!key) return { accepted: false, log: ctx.signature ? `login refused: ${shown}` : undefined };
+  const shown = `${ctx.key.algo} key ${fingerprint(offered)}`;
+  if (!key) return { accepted: false, log: `login refused: ${shown} is not in authorized_keys` };
   if (!ctx.signature) return { accepted: true }; // "would this key do?": yes, now sign
   if (!ctx.blob || key.verify(ctx.blob, ctx.signature, ctx.hashAlgo) !== true) return { accepted: false, log: `login refused: bad signature for ${shown}` };
-  return { accepted: true, log: `${ctx.username} logged in with ${key.type} ${shown}` };
+  return { accepted: true, log: `${ctx.username} logged in with ${shown}` };
 }
 
 function sameBytes(a: Buffer, b: Buffer): boolean {

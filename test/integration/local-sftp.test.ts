@@ -123,6 +123,20 @@ clients.describe('npm run sftp, with OpenSSH sftp -b as the consumer', () => {
   const keyPath = () => join(dataDir, 'sftp', 'client_ed25519');
   const serverLog = () => server.stdout();
 
+  /** Waits (up to 5 s) for the server to log `text`: its log comes from another process, and may trail the client's exit. */
+  async function logged(text: string): Promise<void> {
+    const pattern = new RegExp(text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`the server did not log "${text}":\n${serverLog()}`)), 5_000);
+    });
+    try {
+      await Promise.race([server.waitForOutput(pattern), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   /** `sftp -b` with the commands, as `user` with `identity`, trusting only the host key the test wrote. */
   async function sftp(commands: readonly string[], options: { identity?: string; user?: string; extra?: readonly string[] } = {}): Promise<ClientRun> {
     const batch = join(dir, `batch-${++batches}`);
@@ -206,7 +220,7 @@ clients.describe('npm run sftp, with OpenSSH sftp -b as the consumer', () => {
     expect(bytes.equals(await readFile(file.path))).toBe(true);
     expect(createHash('sha256').update(bytes).digest('hex')).toBe(file.sha256);
     expect(bytes.length).toBe(file.bytes);
-    expect(serverLog()).toContain(`get ${sftpPath(file.key)} (${file.bytes} bytes)`);
+    await logged(`get ${sftpPath(file.key)} (${file.bytes} bytes)`);
   });
 
   const file = () => sftpPath(published.files[0]!.key);
@@ -236,7 +250,7 @@ clients.describe('npm run sftp, with OpenSSH sftp -b as the consumer', () => {
   ])('%s: a path above / is refused (nothing outside extracts/ is reachable)', async (command, path) => {
     const refused = await sftp([command]);
     expect(refused.code).toBe(1);
-    expect(serverLog()).toContain(`refused ${path}: outside /`);
+    await logged(`refused ${path}: outside /`);
     await expect(stat(join(downloads, 'store.json'))).rejects.toThrow('ENOENT');
   });
 
@@ -246,13 +260,31 @@ clients.describe('npm run sftp, with OpenSSH sftp -b as the consumer', () => {
     const refused = await sftp(['ls /'], { identity: wrongKey });
     expect(refused.code).toBe(255);
     expect(refused.stderr).toContain(`${USER}@127.0.0.1: Permission denied (publickey).`);
+    const wrongFingerprint = (await run('ssh-keygen', ['-l', '-E', 'sha256', '-f', `${wrongKey}.pub`])).stdout.split(' ')[1];
+    await logged(`login refused: ssh-ed25519 key ${wrongFingerprint} is not in authorized_keys`);
+  });
+
+  it("the consumer's own public key, added to <data-dir>/sftp/authorized_keys, logs in at once (no restart)", async () => {
+    const ownKey = join(dir, 'consumer_ed25519');
+    await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'consumer system', '-f', ownKey]);
+    const authorizedKeys = join(dataDir, 'sftp', 'authorized_keys');
+    const before = await readFile(authorizedKeys, 'utf8');
+    expect((await sftp(['ls /'], { identity: ownKey })).code).toBe(255);
+    await writeFile(authorizedKeys, `${before}# the consumer's system\n${await readFile(`${ownKey}.pub`, 'utf8')}`);
+    try {
+      const admitted = await sftp(['ls /'], { identity: ownKey });
+      expect(admitted.code).toBe(0);
+      expect(admitted.stdout).toContain('_manifests');
+    } finally {
+      await writeFile(authorizedKeys, before);
+    }
   });
 
   it('the right key for another user is refused', async () => {
     const refused = await sftp(['ls /'], { user: 'root' });
     expect(refused.code).toBe(255);
     expect(refused.stderr).toContain('root@127.0.0.1: Permission denied (publickey).');
-    expect(serverLog()).toContain('login refused: unknown user "root"');
+    await logged('login refused: unknown user "root"');
   });
 
   it('a password login is refused: OpenSSH is offered public keys only, and a client that sends a password anyway is turned away', async () => {
@@ -282,7 +314,7 @@ clients.describe('npm run sftp, with OpenSSH sftp -b as the consumer', () => {
       });
     });
     expect(outcome).toBe('All configured authentication methods failed');
-    expect(serverLog()).toContain('login refused: password (public keys only)');
+    await logged('login refused: password (public keys only)');
   });
 
   it('a month re-published while the server runs is served as re-published on the next get', async () => {
