@@ -8,7 +8,7 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { DynamoDbMissedMonthNotices } from '../functions/commons/clients/dynamodb-missed-month-notices';
 import { SnsAlertSender } from '../functions/commons/clients/sns-alerts';
 import { checkMissedMonth } from '../functions/core/missed-month';
-import { localTimeZone, parseCommandLine, parseDataDir, reportFailure, shown } from './cli-options';
+import { parseCommandLine, parseDataDir, reportFailure, shown, stageTimeZone } from './cli-options';
 import { openLocalLedger } from './pipeline/local-ledger';
 import { ALERT_TOPIC_ARN, LOCAL_STAGE, STATE_MACHINE_ARN } from './pipeline/local-stack';
 import { S3_STAND_IN_CREDENTIALS } from './stand-ins/s3';
@@ -18,7 +18,7 @@ import { readdir } from 'node:fs/promises';
 async function main(): Promise<void> {
   const args = parseCommandLine(process.argv.slice(2), { 'data-dir': { type: 'string' } });
   const dataDir = parseDataDir(args['data-dir']);
-  const timeZone = localTimeZone();
+  const timeZone = stageTimeZone();
   const outboxDir = join(dataDir, 'outbox');
   const local = await openLocalLedger(dataDir);
   try {

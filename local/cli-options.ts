@@ -2,6 +2,7 @@
 import { relative, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { InvalidInputError } from '../functions/core/errors';
+import { calendarDateIn, parseCalendarDate, type CalendarDate } from '../functions/core/month';
 
 /** Each option at most once: a repeated one (`--month 2024-03 --month 2024-04`) is refused, not resolved by taking the last. */
 export function parseCommandLine<T extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: T) {
@@ -29,6 +30,44 @@ export function parseCount(text: string | undefined, field: string, fallback: nu
     throw new InvalidInputError(field, `must be a whole number${min > 0 ? ` from ${min} up` : ''}, got "${text}"`);
   }
   return value;
+}
+
+/** A TCP port for a server on this machine (0: any free one), or `fallback` when not given. */
+export function parsePort(text: string | undefined, field: string, fallback: number): number {
+  const port = parseCount(text, field, fallback);
+  if (port > 65535) throw new InvalidInputError(field, `must be a TCP port from 0 to 65535, got "${text}"`);
+  return port;
+}
+
+class PortInUseError extends Error {
+  override readonly name = 'PortInUse';
+}
+
+/** For a server's start: an EADDRINUSE becomes an error saying which port is taken and what to do; anything else is thrown as it is. */
+export function portInUse(port: number, likelyHolder: string): (error: NodeJS.ErrnoException) => never {
+  return (error) => {
+    if (error.code === 'EADDRINUSE') throw new PortInUseError(`port ${port} on 127.0.0.1 is in use (${likelyHolder}?): choose another with --port`);
+    throw error;
+  };
+}
+
+/** Where the local commands keep buckets, ledger and outbox unless told otherwise. */
+export const DEFAULT_DATA_DIR = '.local';
+
+/** The --data-dir given (default .local), as an absolute path. */
+export function parseDataDir(text: string | undefined, field = 'data-dir'): string {
+  if (text?.trim() === '') throw new InvalidInputError(field, `is empty: name a folder (without --${field} it is ${DEFAULT_DATA_DIR})`);
+  return resolve(text ?? DEFAULT_DATA_DIR);
+}
+
+/** The stage's time zone: STAGE_TIME_ZONE, or production's default. */
+export function stageTimeZone(): string {
+  return process.env.STAGE_TIME_ZONE || 'Africa/Johannesburg';
+}
+
+/** The day the embedded sample is generated for: --sample-date, or today in the stage's time zone (the sample is seeded by day). */
+export function parseSampleDate(text: string | undefined, now: Date, timeZone: string): CalendarDate {
+  return text === undefined ? calendarDateIn(now, timeZone) : parseCalendarDate(text, 'sample-date');
 }
 
 /** One of `choices`, or undefined when not given. */
@@ -72,17 +111,6 @@ export function redactUrl(url: string): string {
   } catch {
     return '(unparseable URL)';
   }
-}
-
-/** The local stage's time zone: STAGE_TIME_ZONE, else the deployed stages' (serverless.yml params). */
-export function localTimeZone(env: NodeJS.ProcessEnv = process.env): string {
-  return env.STAGE_TIME_ZONE || 'Africa/Johannesburg';
-}
-
-/** `--data-dir`, absolute; `.local` when not given. */
-export function parseDataDir(text: string | undefined): string {
-  if (text?.trim() === '') throw new InvalidInputError('data-dir', 'is empty: name a folder (without --data-dir it is .local)');
-  return resolve(text ?? '.local');
 }
 
 /** A path as printed: relative to the working directory when under it. */

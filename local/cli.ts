@@ -7,11 +7,11 @@
  */
 import { open, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { calendarDateIn, formatCalendarDate, formatMonth, parseCalendarDate, type CalendarDate } from '../functions/core/month';
+import { formatCalendarDate, formatMonth, type CalendarDate } from '../functions/core/month';
 import { InvalidInputError } from '../functions/core/errors';
 import { parseRunInput } from '../functions/core/run-input';
 import type { MonthRecord } from '../functions/core/run-ledger';
-import { localTimeZone, parseChoice, parseCommandLine, parseCount, parseDataDir, parsePostgresUrl, redactUrl, reportFailure, shown } from './cli-options';
+import { parseChoice, parseCommandLine, parseCount, parseDataDir, parsePostgresUrl, parseSampleDate, redactUrl, reportFailure, shown, stageTimeZone } from './cli-options';
 import { sparkToolchainProblem } from './glue-spark/spark-jobs';
 import { startSampleOds } from './ods';
 import { lockDataDir } from './pipeline/data-dir-lock';
@@ -43,7 +43,7 @@ async function main(): Promise<void> {
     engine: { type: 'string' },
     'simulate-crash': { type: 'string' },
   });
-  const timeZone = localTimeZone();
+  const timeZone = stageTimeZone();
   // The execution input, as the schedule ({}) or an operator ({"month": ..., "force": true}) sends it.
   const input: Record<string, unknown> = {};
   if (args.month !== undefined) input.month = args.month;
@@ -58,7 +58,7 @@ async function main(): Promise<void> {
   if (engine === 'spark') checkSparkEngine(sourceUrl);
   const dataDir = parseDataDir(args['data-dir']);
   // The sample is seeded by day; a given day reproduces another run's sample.
-  const sampleDate = args['sample-date'] === undefined ? calendarDateIn(now, timeZone) : parseCalendarDate(args['sample-date'], 'sample-date');
+  const sampleDate = parseSampleDate(args['sample-date'], now, timeZone);
 
   console.log(`Monthly loan extract for ${month}${args.month ? '' : ` (last complete month in ${timeZone})`}${args.force ? ', forced' : ''}`);
   const lock = await lockDataDir(dataDir);

@@ -18,12 +18,22 @@ export interface EmbeddedOds {
 export interface EmbeddedOdsOptions {
   /** Concurrent connections the socket accepts (the engine, the crawler, a person with psql...). */
   readonly maxConnections?: number;
+  /** The loopback port to serve on; 0 (default): a free one. */
+  readonly port?: number;
 }
+
+/** pglite-socket's own default is one connection: a second client (psql beside a run) would be turned away. */
+export const DEFAULT_ODS_CONNECTIONS = 8;
 
 export async function startEmbeddedOds(options: EmbeddedOdsOptions = {}): Promise<EmbeddedOds> {
   const db = await PGlite.create();
-  const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections: options.maxConnections ?? 8 });
-  await server.start();
+  const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: options.port ?? 0, maxConnections: options.maxConnections ?? DEFAULT_ODS_CONNECTIONS });
+  try {
+    await server.start();
+  } catch (error) {
+    await db.close();
+    throw error;
+  }
   const url = `postgres://postgres@${server.getServerConn()}/postgres`;
   return {
     url,

@@ -18,7 +18,7 @@ import { InvalidInputError } from '../functions/core/errors';
 import { parseMonth } from '../functions/core/month';
 import { completeMonthRange } from '../functions/core/month-range';
 import { formatSeconds } from '../functions/core/run-history';
-import { localTimeZone, parseChoice, parseCommandLine, parseCount, parseDataDir, reportFailure, shown } from '../local/cli-options';
+import { parseChoice, parseCommandLine, parseCount, parseDataDir, reportFailure, shown, stageTimeZone } from '../local/cli-options';
 import { SIMULATED_FAILURES, type SimulatedFailure } from '../local/pipeline/local-stack';
 import { startRerun, stageSettings } from './rerun';
 import { parseStageTarget } from './stage-target';
@@ -189,7 +189,7 @@ async function main(): Promise<void> {
     'simulate-failure-month': { type: 'string' },
   });
   const target = parseStageTarget(args);
-  const timeZone = target.kind === 'local' ? localTimeZone() : stageSettings(target.stage).timeZone;
+  const timeZone = target.kind === 'local' ? stageTimeZone() : stageSettings(target.stage).timeZone;
   const months = completeMonthRange(args.from, args.to, new Date(), timeZone);
   const step = parseChoice(args['simulate-failure'], 'simulate-failure', SIMULATED_FAILURES);
   const failureMonth = args['simulate-failure-month'];

@@ -12,7 +12,7 @@ import { lastCompleteMonth } from '../functions/core/month';
 import { monthRangeBounds } from '../functions/core/month-range';
 import { formatHistoryTable, historyRows, type MonthHistoryRow } from '../functions/core/run-history';
 import type { MonthRecord } from '../functions/core/run-ledger';
-import { localTimeZone, parseCommandLine, parseDataDir, reportFailure } from '../local/cli-options';
+import { parseCommandLine, parseDataDir, reportFailure, stageTimeZone } from '../local/cli-options';
 import { openLocalLedger } from '../local/pipeline/local-ledger';
 import { parseStageTarget, type StageTarget } from './stage-target';
 import { ledgerTableName, stageSettings } from './rerun';
@@ -43,7 +43,7 @@ async function readLedger(target: StageTarget): Promise<{ records: MonthRecord[]
   if (target.kind === 'local') {
     const local = await openLocalLedger(parseDataDir(target.dataDir));
     try {
-      return { records: await new DynamoDbRunHistory(local.client, local.tableName).listMonths(), timeZone: localTimeZone(), where: `the local ledger (${local.tableName})` };
+      return { records: await new DynamoDbRunHistory(local.client, local.tableName).listMonths(), timeZone: stageTimeZone(), where: `the local ledger (${local.tableName})` };
     } finally {
       await local.close();
     }

@@ -82,6 +82,11 @@ export interface LocalStackOptions {
   readonly engine?: GlueEngine;
 }
 
+/** Where the S3 stand-in keeps the buckets' objects and versions (local/stand-ins/s3-store.ts). */
+export function s3StoreDir(dataDir: string): string {
+  return join(dataDir, 's3-store');
+}
+
 /** Where `--engine spark` logs: the local Spark's stderr, with etl.py's log. */
 export function sparkLogPath(dataDir: string): string {
   return join(dataDir, 'logs', 'spark.log');
@@ -159,7 +164,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   let logs: LogRoute | undefined;
   try {
     // Versioned, as the production extract bucket is: publishing rolls back to the versions it replaced.
-    const s3 = await startS3StandIn(join(dataDir, 's3-store'), [{ name: LOCAL_STAGE.extractBucket, versioned: true }]);
+    const s3 = await startS3StandIn(s3StoreDir(dataDir), [{ name: LOCAL_STAGE.extractBucket, versioned: true }]);
     started.push(s3);
     const dynamo = await startDynamoDbStandIn(join(dataDir, 'dynamodb'), LOCAL_STAGE.ledgerTable);
     started.push(dynamo);

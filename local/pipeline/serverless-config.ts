@@ -23,6 +23,7 @@ export interface FunctionConfig {
 }
 
 interface ServerlessFile {
+  params?: { default?: Record<string, unknown> };
   provider?: { timeout?: unknown; memorySize?: unknown; environment?: Record<string, unknown> };
   functions?: Record<string, { handler?: unknown; timeout?: unknown; memorySize?: unknown; environment?: Record<string, unknown> }>;
 }
@@ -50,4 +51,12 @@ export function readServerlessFunctions(path = join(REPOSITORY_ROOT, 'serverless
   }
   if (functions.size === 0) throw new Error(`${path} declares no functions`);
   return functions;
+}
+
+/** A stage setting as every stage has it unless it sets its own: `params.default.<name>` in serverless.yml. */
+export function readDefaultParam(name: string, path = join(REPOSITORY_ROOT, 'serverless.yml')): string {
+  const file = load(readFileSync(path, 'utf8')) as ServerlessFile;
+  const value = file.params?.default?.[name];
+  if (typeof value !== 'string' || value === '') throw new Error(`${path}: params.default.${name} must be a non-empty string, got ${JSON.stringify(value)}`);
+  return value;
 }

@@ -16,7 +16,7 @@
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, writeFile, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -123,26 +123,19 @@ export class S3Store {
   /** Opens (or creates) the store in `root`; each bucket versioned as configured. */
   static async open(root: string, buckets: readonly { name: string; versioned: boolean }[]): Promise<S3Store> {
     await mkdir(root, { recursive: true });
-    const marker = join(root, 'store.json');
-    const format = await readFile(marker, 'utf8').then(
-      (text) => (JSON.parse(text) as { format?: string }).format,
-      () => undefined,
-    );
-    if (format === undefined) {
+    if (!(await isStore(root))) {
       const entries = await readdir(root);
       if (entries.length > 0) {
         throw new Error(`${root} holds files that are not an S3 stand-in store (s3rver's, from before?): delete the folder, or use another data dir`);
       }
-      await writeFile(marker, `${JSON.stringify({ format: FORMAT })}\n`);
-    } else if (format !== FORMAT) {
-      throw new Error(`${root} is an S3 stand-in store of format ${format}; this version reads ${FORMAT}`);
+      await writeFile(storeMarker(root), `${JSON.stringify({ format: FORMAT })}\n`);
     }
     const tmp = join(root, 'tmp');
     await rm(tmp, { recursive: true, force: true });
     await mkdir(tmp);
     const opened = new Map<string, StoredBucket>();
     for (const { name, versioned } of buckets) {
-      opened.set(name, await StoredBucket.open(name, join(root, 'buckets', name), tmp, versioned));
+      opened.set(name, await StoredBucket.open(name, bucketDir(root, name), tmp, versioned));
     }
     return new S3Store(root, opened);
   }
@@ -200,14 +193,14 @@ export class StoredBucket {
     for (const file of await readdir(join(this.dir, 'keys'), { recursive: true, withFileTypes: true })) {
       if (file.isFile() && file.name.endsWith('.partial')) await rm(join(file.parentPath, file.name)); // killed while writing it
       if (!file.isFile() || !file.name.endsWith('.json')) continue;
-      const entry = JSON.parse(await readFile(join(file.parentPath, file.name), 'utf8')) as KeyEntry;
+      const entry = (await readKeyEntry(join(file.parentPath, file.name)))!;
       this.entries.set(entry.key, entry);
       this.sorted.push(entry.key);
       for (const version of entry.versions) if (version.dataId) used.add(version.dataId);
     }
     this.sorted.sort(compareKeys);
     for (const id of await readdir(join(this.dir, 'data'))) {
-      if (!used.has(id)) await rm(join(this.dir, 'data', id), { force: true });
+      if (!used.has(id)) await rm(dataPath(this.dir, id), { force: true });
     }
     for (const uploadId of await readdir(join(this.dir, 'uploads'))) {
       const folder = join(this.dir, 'uploads', uploadId);
@@ -247,7 +240,7 @@ export class StoredBucket {
         throw new S3Error('NoSuchVersion', 404, 'The specified version does not exist.', { Key: key, VersionId: versionId });
       }
       if (!version.dataId) return { version };
-      return { version, file: await open(join(this.dir, 'data', version.dataId), 'r') };
+      return { version, file: await open(dataPath(this.dir, version.dataId), 'r') };
     });
   }
 
@@ -256,7 +249,7 @@ export class StoredBucket {
     const dataId = randomUUID();
     try {
       checkKey(key);
-      await rename(blob.path, join(this.dir, 'data', dataId));
+      await rename(blob.path, dataPath(this.dir, dataId));
     } catch (error) {
       await rm(blob.path, { force: true });
       throw error;
@@ -276,7 +269,7 @@ export class StoredBucket {
     try {
       await this.locked(key, () => this.addVersion(version));
     } catch (error) {
-      await rm(join(this.dir, 'data', dataId), { force: true });
+      await rm(dataPath(this.dir, dataId), { force: true });
       throw error;
     }
     return version;
@@ -340,7 +333,7 @@ export class StoredBucket {
       const key = this.sorted[index]!;
       if (!key.startsWith(prefix)) break;
       const entry = this.entries.get(key)!;
-      if (!isAfter(key) || (!options.allVersions && (entry.versions[0]?.deleteMarker ?? true))) continue;
+      if (!isAfter(key) || (!options.allVersions && !currentVersion(entry))) continue;
       const cut = delimiter ? key.indexOf(delimiter, prefix.length) : -1;
       if (cut < 0) {
         yield { key, entry };
@@ -476,13 +469,12 @@ export class StoredBucket {
     }
     entry.versions = versions;
     for (const version of removed) {
-      if (version.dataId) await rm(join(this.dir, 'data', version.dataId), { force: true });
+      if (version.dataId) await rm(dataPath(this.dir, version.dataId), { force: true });
     }
   }
 
   private entryPath(key: string): string {
-    const hash = createHash('sha256').update(key).digest('hex');
-    return join(this.dir, 'keys', hash.slice(0, 2), `${hash}.json`);
+    return keyEntryPath(this.dir, key);
   }
 
   /** Runs `action` once the key's earlier operations are done: one key's versions change in order. */
@@ -496,6 +488,124 @@ export class StoredBucket {
     });
     return result;
   }
+}
+
+/**
+ * A read-only look at one bucket of a store that another process (a running `npm start`) may be
+ * writing: each call reads the store's files as they are at that moment, and nothing is changed
+ * (opening an S3Store tidies the store, which only the process serving it may do). A key's file is
+ * replaced by a rename, so a read sees its versions as before or after a write, never half of one.
+ */
+export class StoredBucketReader {
+  /** Key files already read, by path, with the inode, mtime and size they had: a listing re-reads only what changed. */
+  private readonly read = new Map<string, { stamp: string; entry: KeyEntry }>();
+
+  private constructor(private readonly dir: string) {}
+
+  /** The bucket of the store in `root`; undefined when there is no such store or bucket (nothing was ever written). */
+  static async open(root: string, name: string): Promise<StoredBucketReader | undefined> {
+    if (!(await isStore(root))) return undefined;
+    const dir = bucketDir(root, name);
+    const keys = await stat(join(dir, 'keys')).catch(() => undefined);
+    return keys?.isDirectory() ? new StoredBucketReader(dir) : undefined;
+  }
+
+  /** The key's current version; undefined when the key has none (never written, or its newest version is a delete marker). */
+  async current(key: string): Promise<ObjectVersion | undefined> {
+    return currentVersion(await readKeyEntry(keyEntryPath(this.dir, key)));
+  }
+
+  /** The key's current version with its bytes open (they stay readable even if the version is removed later). */
+  async openCurrent(key: string): Promise<Required<OpenedVersion> | undefined> {
+    // A version removed for good between reading the key and opening its bytes (a publish rolled
+    // back) is no longer current: read the key again.
+    for (let attempt = 1; ; attempt++) {
+      const version = await this.current(key);
+      if (!version?.dataId) return undefined;
+      const file = await open(dataPath(this.dir, version.dataId), 'r').catch((error: NodeJS.ErrnoException) => {
+        if (error.code === 'ENOENT' && attempt < 3) return undefined;
+        throw error;
+      });
+      if (file) return { version, file };
+    }
+  }
+
+  /** The current version of every key under `prefix` that has one, in S3's key order. */
+  async list(prefix: string): Promise<ObjectVersion[]> {
+    const seen = new Set<string>();
+    const versions: ObjectVersion[] = [];
+    for (const file of await readdir(join(this.dir, 'keys'), { recursive: true, withFileTypes: true })) {
+      if (!file.isFile() || !file.name.endsWith('.json')) continue;
+      const path = join(file.parentPath, file.name);
+      const info = await stat(path).catch(() => undefined);
+      if (!info) continue; // replaced or removed since the folder was read
+      seen.add(path);
+      const stamp = `${info.ino}:${info.mtimeMs}:${info.size}`;
+      let known = this.read.get(path);
+      if (known?.stamp !== stamp) {
+        const entry = await readKeyEntry(path);
+        if (!entry) continue;
+        known = { stamp, entry };
+        this.read.set(path, known);
+      }
+      const version = known.entry.key.startsWith(prefix) ? currentVersion(known.entry) : undefined;
+      if (version) versions.push(version);
+    }
+    for (const path of this.read.keys()) if (!seen.has(path)) this.read.delete(path);
+    return versions.sort((a, b) => compareKeys(a.key, b.key));
+  }
+}
+
+/** The store's layout, one definition for the store and its readers. */
+function storeMarker(root: string): string {
+  return join(root, 'store.json');
+}
+
+/** Whether `root` holds a store this version reads; throws for a store of another format. */
+async function isStore(root: string): Promise<boolean> {
+  const format = await readFile(storeMarker(root), 'utf8').then(
+    (text) => (JSON.parse(text) as { format?: string }).format,
+    () => undefined,
+  );
+  if (format !== undefined && format !== FORMAT) throw new Error(`${root} is an S3 stand-in store of format ${format}; this version reads ${FORMAT}`);
+  return format !== undefined;
+}
+
+function bucketDir(root: string, name: string): string {
+  return join(root, 'buckets', name);
+}
+
+function keyEntryPath(bucket: string, key: string): string {
+  const hash = createHash('sha256').update(key).digest('hex');
+  return join(bucket, 'keys', hash.slice(0, 2), `${hash}.json`);
+}
+
+function dataPath(bucket: string, dataId: string): string {
+  return join(bucket, 'data', dataId);
+}
+
+/** A key's file; undefined when it is not there (removed when its last version went). */
+async function readKeyEntry(path: string): Promise<KeyEntry | undefined> {
+  const text = await readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return undefined;
+    throw error;
+  });
+  return text === undefined ? undefined : (JSON.parse(text) as KeyEntry);
+}
+
+/** The object a GET without a version id returns: the newest version, unless that is a delete marker. */
+function currentVersion(entry: KeyEntry | undefined): ObjectVersion | undefined {
+  const newest = entry?.versions[0];
+  return newest && !newest.deleteMarker ? newest : undefined;
+}
+
+/**
+ * The key's segments as a plain path below a folder, or undefined when it has none: a folder
+ * marker (`a/`), or a key with an empty, `.` or `..` segment, which no file path can hold.
+ */
+export function plainPathSegments(key: string): string[] | undefined {
+  const segments = key.split('/');
+  return segments.some((segment) => segment === '' || segment === '.' || segment === '..') ? undefined : segments;
 }
 
 async function ingest(path: string, body: AsyncIterable<Uint8Array> | Readable): Promise<Blob> {

@@ -20,7 +20,7 @@ import { fileDigest } from './file-digest';
 import type { LoopbackServer } from './loopback-server';
 import { s3RequestListener } from './s3-api';
 import type { S3Credentials } from './s3-request';
-import { S3Error, S3Store, type StoredBucket } from './s3-store';
+import { plainPathSegments, S3Error, S3Store, type StoredBucket } from './s3-store';
 
 /** The stand-in checks every request's signature (SigV4) against this key pair. */
 export const S3_STAND_IN_CREDENTIALS: S3Credentials = { accessKeyId: 'LOCALS3STANDIN', secretAccessKey: 'local-s3-stand-in-secret' };
@@ -101,9 +101,8 @@ async function mirrorPrefix(bucket: StoredBucket, prefix: string, folder: string
   // A snapshot: the listing must not shift under the awaits below.
   for (const item of [...bucket.walk({ prefix })]) {
     if (!('key' in item)) continue;
-    const segments = item.key.split('/');
-    // Folder markers hold no file; a key with an empty, `.` or `..` segment has no plain path inside the folder.
-    if (segments.some((segment) => segment === '' || segment === '.' || segment === '..')) continue;
+    const segments = plainPathSegments(item.key);
+    if (!segments) continue;
     keys.push(item.key);
     const target = join(folder, ...segments);
     const { version, file } = await bucket.open(item.key, undefined);

@@ -1,4 +1,4 @@
-/** Runs `npm run extract` (local/cli.ts) as a user does, in its own process, and reads its --report. */
+/** Runs `npm run extract` (local/cli.ts) and the other local commands as a user does, each in its own process, and reads the extract's --report. */
 import { spawn } from 'node:child_process';
 import { readFile, rm } from 'node:fs/promises';
 import { constants } from 'node:os';
@@ -24,12 +24,7 @@ export interface CliReport {
   readonly engine: 'duckdb' | 'spark';
 }
 
-export interface CliRun {
-  /** The exit code; 128 + the signal's number when a signal ended the process. */
-  readonly code: number;
-  readonly signal: NodeJS.Signals | null;
-  readonly stdout: string;
-  readonly stderr: string;
+export interface CliRun extends CommandRun {
   /** Absent when the run stopped before starting an execution (bad input), or died. */
   readonly report?: CliReport;
 }
@@ -59,11 +54,40 @@ export function startExtractCli(args: readonly string[], dataDir: string, option
   const standard = options.standardArgs ?? true;
   const reportPath = standard ? join(dataDir, `report-${process.hrtime.bigint()}.json`) : undefined;
   const cliArgs = [...(standard ? ['--data-dir', dataDir, '--report', reportPath!] : []), ...args];
-  // As package.json's extract script runs it: one node process (tsx's own CLI would put a process in
-  // front that SIGKILLs the CLI when it is slow to acknowledge a SIGTERM).
-  const [command, commandArgs] = options.viaNpm
-    ? ['npm', ['start', '--silent', '--', ...cliArgs]]
-    : [process.execPath, ['--import', 'tsx', 'local/cli.ts', ...cliArgs]];
+  const command = startLocalCommand('local/cli.ts', 'start', cliArgs, options);
+  return {
+    ...command,
+    finished: command.finished.then(async (run) => {
+      const text = reportPath ? await readFile(reportPath, 'utf8').catch(() => undefined) : undefined;
+      if (reportPath) await rm(reportPath, { force: true });
+      return { ...run, report: text === undefined ? undefined : (JSON.parse(text) as CliReport) };
+    }),
+  };
+}
+
+export type LocalCommandOptions = Omit<CliOptions, 'standardArgs'>;
+
+export interface CommandRun {
+  /** The exit code; 128 + the signal's number when a signal ended the process. */
+  readonly code: number;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export interface RunningCommand extends Omit<RunningCli, 'finished'> {
+  /** What it printed so far. */
+  stdout(): string;
+  readonly finished: Promise<CommandRun>;
+}
+
+/**
+ * Runs one of the local commands (`script`, e.g. local/cli.ts) as package.json's `npmScript` runs it:
+ * one node process (tsx's own CLI would put a process in front that SIGKILLs the command when it is
+ * slow to acknowledge a SIGTERM), or with `viaNpm` through npm, as a person types it.
+ */
+export function startLocalCommand(script: string, npmScript: string, args: readonly string[], options: LocalCommandOptions = {}): RunningCommand {
+  const [command, commandArgs] = options.viaNpm ? ['npm', ['run', npmScript, '--silent', '--', ...args]] : [process.execPath, ['--import', 'tsx', script, ...args]];
   // Its own process group, so a signal can reach every process of it, as from a terminal or `timeout`.
   const child = spawn(command, commandArgs, {
     cwd: ROOT,
@@ -97,7 +121,7 @@ export function startExtractCli(args: readonly string[], dataDir: string, option
     setTimeout(() => signalGroup('SIGKILL'), 15_000).unref();
   }, options.timeoutMs ?? 100_000);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
-  const finished = new Promise<CliRun>((resolve) => {
+  const finished = new Promise<CommandRun>((resolve) => {
     child.on('close', () => {
       void (async () => {
         clearTimeout(timer);
@@ -105,15 +129,7 @@ export function startExtractCli(args: readonly string[], dataDir: string, option
         for (const waiter of waiting) waiter.reject(new Error(`the run ended before printing ${waiter.pattern}:\n${stdout}\n${stderr}`));
         waiting.clear();
         const { code, signal } = await exited;
-        const text = reportPath ? await readFile(reportPath, 'utf8').catch(() => undefined) : undefined;
-        if (reportPath) await rm(reportPath, { force: true });
-        resolve({
-          code: code ?? 128 + (signal ? constants.signals[signal] : 0),
-          signal,
-          stdout,
-          stderr,
-          report: text === undefined ? undefined : (JSON.parse(text) as CliReport),
-        });
+        resolve({ code: code ?? 128 + (signal ? constants.signals[signal] : 0), signal, stdout, stderr });
       })();
     });
   });
@@ -126,6 +142,7 @@ export function startExtractCli(args: readonly string[], dataDir: string, option
         : ended
           ? Promise.reject(new Error(`the run ended before printing ${pattern}:\n${stdout}\n${stderr}`))
           : new Promise<void>((resolve, reject) => waiting.add({ pattern, resolve, reject })),
+    stdout: () => stdout,
     finished,
   };
 }

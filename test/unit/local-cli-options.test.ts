@@ -1,5 +1,5 @@
 /** The local commands' option parsing: anything ambiguous is refused as InvalidInput, never guessed. */
-import { parseCommandLine, parseCount, parsePostgresUrl } from '../../local/cli-options';
+import { parseCommandLine, parseCount, parsePort, parsePostgresUrl } from '../../local/cli-options';
 
 const OPTIONS = { month: { type: 'string' }, force: { type: 'boolean' }, source: { type: 'string' } } as const;
 
@@ -48,5 +48,15 @@ describe('parseCount', () => {
     expect(parseCount('0', 'n', 7)).toBe(0);
     expect(() => parseCount('0', 'n', 7, 1)).toThrow('n: must be a whole number from 1 up, got "0"');
     expect(() => parseCount('1e3', 'n', 7)).toThrow('n: must be a whole number, got "1e3"');
+  });
+});
+
+describe('parsePort', () => {
+  it('takes 0 (any free port) to 65535, and the fallback when not given', () => {
+    expect(parsePort(undefined, 'port', 2222)).toBe(2222);
+    expect(parsePort('0', 'port', 2222)).toBe(0);
+    expect(parsePort('65535', 'port', 2222)).toBe(65535);
+    expect(() => parsePort('65536', 'port', 2222)).toThrow('port: must be a TCP port from 0 to 65535, got "65536"');
+    expect(() => parsePort('-1', 'port', 2222)).toThrow('port: must be a whole number, got "-1"');
   });
 });
