@@ -23,6 +23,7 @@ export interface FunctionConfig {
 }
 
 interface ServerlessFile {
+  params?: Record<string, Record<string, unknown> | undefined>;
   provider?: { timeout?: unknown; memorySize?: unknown; environment?: Record<string, unknown> };
   functions?: Record<string, { handler?: unknown; timeout?: unknown; memorySize?: unknown; environment?: Record<string, unknown> }>;
 }
@@ -50,4 +51,11 @@ export function readServerlessFunctions(path = join(REPOSITORY_ROOT, 'serverless
   }
   if (functions.size === 0) throw new Error(`${path} declares no functions`);
   return functions;
+}
+
+/** A stage's `params:` (its own over `default`), as serverless.yml writes them: the local run takes dev's. */
+export function readServerlessParams(stage: string, path = join(REPOSITORY_ROOT, 'serverless.yml')): Record<string, unknown> {
+  const file = load(readFileSync(path, 'utf8')) as ServerlessFile;
+  if (!file.params?.[stage]) throw new Error(`${path} has no params for stage ${stage}`);
+  return { ...file.params.default, ...file.params[stage] };
 }
