@@ -5,6 +5,10 @@
  */
 // Lambdas run Node 22; the AWS SDK's warning about this machine's Node 20 is noise in test output.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+// What serverless.yml and the local runner give every Lambda for Powertools: the metrics' namespace,
+// and no tracing (nothing may look for an X-Ray daemon in a test).
+process.env.POWERTOOLS_METRICS_NAMESPACE = 'monthly-loan-extract/test';
+process.env.POWERTOOLS_TRACE_ENABLED = 'false';
 
 module.exports = {
   testEnvironment: 'node',

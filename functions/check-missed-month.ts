@@ -3,6 +3,8 @@
  * complete month is not SUCCEEDED in the run ledger. The rules are in core/missed-month.ts.
  */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import { z } from 'zod';
 import { dynamoDocumentClient } from './commons/clients/dynamodb';
@@ -11,7 +13,9 @@ import { DynamoDbRunLedger } from './commons/clients/dynamodb-run-ledger';
 import { snsClient } from './commons/clients/sns';
 import { SnsAlertSender } from './commons/clients/sns-alerts';
 import { logger } from './commons/powertools/logger';
+import { handlerMetrics, metrics } from './commons/powertools/metrics';
 import { validPayload } from './commons/powertools/payload';
+import { tracer } from './commons/powertools/tracer';
 import { getStringFromEnv } from './core/config';
 import { checkMissedMonth, type CheckResult } from './core/missed-month';
 
@@ -36,4 +40,7 @@ export async function functionHandler(): Promise<CheckResult> {
 
 export const handler = middy(functionHandler)
   .use(injectLambdaContext(logger, { clearState: true }))
+  .use(captureLambdaHandler(tracer))
+  .use(logMetrics(metrics))
+  .use(handlerMetrics('CheckMissedMonth'))
   .use(validPayload(payloadSchema));

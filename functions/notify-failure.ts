@@ -4,6 +4,8 @@
  * on execution status changes (TIMED_OUT, ABORTED, FAILED).
  */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { z } from 'zod';
 import { dynamoDocumentClient } from './commons/clients/dynamodb';
@@ -13,7 +15,10 @@ import { S3ObjectStore } from './commons/clients/s3-object-store';
 import { snsClient } from './commons/clients/sns';
 import { SnsAlertSender } from './commons/clients/sns-alerts';
 import { logger } from './commons/powertools/logger';
+import { handlerMetrics, metrics } from './commons/powertools/metrics';
 import { validPayload } from './commons/powertools/payload';
+import { tracer } from './commons/powertools/tracer';
+import { recordFailedRun } from './commons/powertools/run-metrics';
 import { runKeys } from './commons/powertools/run-keys';
 import { getStringFromEnv } from './core/config';
 import { notifyCaughtFailure, notifyFailurePayloadSchema, notifyStatusChange, type NotifyDeps } from './core/notify-failure';
@@ -31,16 +36,21 @@ export async function functionHandler(event: Payload) {
   const deps: NotifyDeps = { ledger, store, alerts, stage, region, timeZone, now: new Date() };
   if ('detail' in event) {
     const result = await notifyStatusChange(event, deps);
+    if ('emailed' in result && result.emailed) recordFailedRun(result);
     logger.info('Execution status change handled', { status: event.detail.status, ...result });
     return result;
   }
   const result = await notifyCaughtFailure(event, deps);
+  if (result.emailed) recordFailedRun(result);
   logger.info(result.emailed ? 'Failure emailed' : 'Failure was already emailed', { ...result });
   return result;
 }
 
 export const handler = middy(functionHandler)
   .use(injectLambdaContext(logger, { clearState: true }))
+  .use(captureLambdaHandler(tracer))
+  .use(logMetrics(metrics))
+  .use(handlerMetrics('NotifyFailure'))
   .use(validPayload(notifyFailurePayloadSchema))
   .use(
     runKeys<Payload>((event) =>

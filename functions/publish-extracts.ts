@@ -3,23 +3,29 @@
  * (core/publish-extracts.ts; the S3 calls in commons/clients/s3-object-store.ts).
  */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
 import type { z } from 'zod';
 import { dynamoDocumentClient } from './commons/clients/dynamodb';
 import { DynamoDbRunLedger } from './commons/clients/dynamodb-run-ledger';
 import { s3Client } from './commons/clients/s3';
 import { S3ObjectStore } from './commons/clients/s3-object-store';
 import { logger } from './commons/powertools/logger';
+import { handlerMetrics, metrics } from './commons/powertools/metrics';
 import { validPayload } from './commons/powertools/payload';
+import { tracer } from './commons/powertools/tracer';
 import { runKeys } from './commons/powertools/run-keys';
 import { getStringFromEnv } from './core/config';
 import type { ObjectStore } from './core/object-store';
-import { publishExtracts, type PublishResult } from './core/publish-extracts';
+import { publishExtracts, publishPayloadSchema, type PublishResult } from './core/publish-extracts';
 import { describeSettlement, type JournalLedger } from './core/publish-journal';
-import { runPayloadSchema } from './core/run-context';
+import { estimateRunCost, pricesFromEnv, type Prices } from './core/run-cost';
 
 let store: ObjectStore | undefined;
 let ledger: JournalLedger | undefined;
+let prices: Prices | undefined;
 
 /** Read on first use, so a missing EXTRACT_BUCKET or RUN_LEDGER_TABLE fails the invocation with a message naming it. */
 function extractStore(): ObjectStore {
@@ -32,14 +38,21 @@ function runLedger(): JournalLedger {
   return ledger;
 }
 
-export async function functionHandler(event: z.infer<typeof runPayloadSchema>): Promise<PublishResult> {
-  const result = await publishExtracts(extractStore(), runLedger(), event.run, new Date());
+export async function functionHandler(event: z.infer<typeof publishPayloadSchema>, context: Context): Promise<PublishResult> {
+  const started = Date.now();
+  const { usage } = event;
+  // Read before anything is written, so a missing price fails the invocation before publishing starts.
+  const stagePrices = usage && (prices ??= pricesFromEnv());
+  const estimateCost =
+    usage && stagePrices && (() => estimateRunCost(usage, { durationMs: Date.now() - started, memoryMb: Number(context.memoryLimitInMB) }, stagePrices));
+  const result = await publishExtracts(extractStore(), runLedger(), event.run, new Date(), estimateCost);
   const settled = describeSettlement(result.settled);
   if (settled) logger.warn(settled, { settled: result.settled });
   logger.info('month published', {
     manifestKey: result.manifestKey,
     alreadyPublished: result.alreadyPublished,
     files: result.files.map((f) => ({ key: f.key, rows: f.rows, bytes: f.bytes, sha256: f.sha256 })),
+    estimatedCostUsd: result.estimatedCost?.total,
   });
   if (result.stagingCleanup.error) {
     // The month is published; leftover staging only costs storage until the lifecycle rule expires it.
@@ -50,5 +63,8 @@ export async function functionHandler(event: z.infer<typeof runPayloadSchema>): 
 
 export const handler = middy(functionHandler)
   .use(injectLambdaContext(logger, { clearState: true }))
-  .use(validPayload(runPayloadSchema))
+  .use(captureLambdaHandler(tracer))
+  .use(logMetrics(metrics))
+  .use(handlerMetrics('PublishExtracts'))
+  .use(validPayload(publishPayloadSchema))
   .use(runKeys());

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { formatCalendarDate, formatMonth, type CalendarDate } from '../functions/core/month';
 import { InvalidInputError } from '../functions/core/errors';
 import { parseRunInput } from '../functions/core/run-input';
+import type { EstimatedCost } from '../functions/core/run-cost';
 import type { MonthRecord } from '../functions/core/run-ledger';
 import { parseChoice, parseCommandLine, parseCount, parseDataDir, parsePostgresUrl, parseSampleDate, redactUrl, reportFailure, shown, stageTimeZone } from './cli-options';
 import { sparkToolchainProblem } from './glue-spark/spark-jobs';
@@ -331,6 +332,7 @@ async function summarize(stack: LocalStack, month: string, result: ExecutionResu
     totalMs,
     states,
     files: (published?.files ?? []).map((f) => ({ key: f.key, path: f.path, rows: f.rows, bytes: f.bytes, sha256: f.sha256 })),
+    estimatedCost: published?.runId === result.name ? published.estimatedCost : undefined,
     mismatchedFiles,
     ledgerStatus: record?.status,
     emails: emails.map((email) => join(stack.outboxDir, email)),
@@ -342,7 +344,15 @@ function printPublished(published: PublishedMonth, label: string): void {
   for (const file of published.files) {
     const check = file.matchesManifest ? '' : '  ✖ DOES NOT MATCH THE MANIFEST';
     console.log(`  ${shown(file.path)}\n      ${file.rows} rows, ${file.bytes} bytes, sha256 ${file.sha256}${check}`);
-  }
+  }  if (published.estimatedCost) console.log(`  ${describeCost(published.estimatedCost)}`);
+}
+
+/** One line of the manifest's estimated cost and what it is made of. */
+function describeCost(cost: EstimatedCost): string {
+  const glue = cost.glue.dpuSeconds === null ? 'Glue: no DPU-seconds reported' : `Glue ${cost.glue.dpuSeconds} DPU-s × ${cost.glue.pricePerDpuHour}/DPU-h = ${cost.glue.cost}`;
+  const sfn = `Step Functions ${cost.stepFunctions.stateTransitions} transitions = ${cost.stepFunctions.cost}`;
+  const lambda = `Lambda ${cost.lambda.requests} requests + ${cost.lambda.publishDurationMs} ms × ${cost.lambda.publishMemoryMb} MB = ${cost.lambda.cost}`;
+  return `estimated cost: USD ${cost.total} (${glue}; ${sfn}; ${lambda})`;
 }
 
 async function listFolder(folder: string): Promise<string[]> {

@@ -22,6 +22,13 @@ export function analyticsFileKey(fileBankName: string, month: KeyMonth): string 
   return bankMonthKey(ANALYTICS_PREFIX, fileBankName, month, 'parquet');
 }
 
+/** The file-safe bank name in a key `extractFileKey` made (`extracts/bank_name=<Bank>/…` → `<Bank>`). */
+export function fileBankNameOfKey(key: string): string {
+  const match = /(?:^|\/)bank_name=([A-Za-z0-9]+)\//.exec(key);
+  if (!match) throw new Error(`${key} is not a published file's key (no bank_name=<Bank>/)`);
+  return match[1]!;
+}
+
 function bankMonthKey(prefix: string, fileBankName: string, month: KeyMonth, extension: string): string {
   // A guard, not validation: callers pass names from fileSafeBankName, and a bad one must never reach S3.
   if (!FILE_SAFE.test(fileBankName)) {

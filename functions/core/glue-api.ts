@@ -21,6 +21,14 @@ export interface JobRunSnapshot {
   /** STARTING | RUNNING | STOPPING | WAITING | SUCCEEDED | FAILED | TIMEOUT | STOPPED | ERROR | EXPIRED */
   readonly state: string;
   readonly errorMessage?: string;
+  /** Seconds the run used resources (Glue's ExecutionTime), once it reports them. */
+  readonly executionSeconds?: number;
+  /** DPU-seconds Glue reports for auto-scaling and Flex runs (Glue's DPUSeconds). */
+  readonly dpuSeconds?: number;
+  readonly workerType?: string;
+  readonly numberOfWorkers?: number;
+  /** DPUs of a run without a worker type. */
+  readonly maxCapacity?: number;
 }
 
 export interface GlueApi {

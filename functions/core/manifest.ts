@@ -1,3 +1,5 @@
+import type { EstimatedCost } from './run-cost';
+
 /**
  * The month's manifest (contract section 3), written after the files: what a consumer reconciles
  * against. Counts of money and loans are decimal strings, since they are BigInt sums and JSON
@@ -36,6 +38,11 @@ export interface Manifest {
   readonly rowsRejected: Readonly<Record<string, number>>;
   /** Sorted by key. */
   readonly files: readonly ManifestFile[];
+  /**
+   * What the run is estimated to have cost (core/run-cost.ts), after the contract's fields; absent
+   * when the run had no usage to price (an execution started before it was passed).
+   */
+  readonly estimatedCost?: EstimatedCost;
 }
 
 /** Stable text: same content, same bytes (key order fixed by construction, files and maps sorted). */
@@ -57,6 +64,7 @@ export function serializeManifest(manifest: Manifest): string {
         sha256: f.sha256,
         controlTotals: { loan_count: f.controlTotals.loan_count, loan_amount: f.controlTotals.loan_amount },
       })),
+    ...(manifest.estimatedCost ? { estimatedCost: orderedCost(manifest.estimatedCost) } : {}),
   };
   return `${JSON.stringify(ordered, null, 2)}\n`;
 }
@@ -68,6 +76,24 @@ export function parseManifest(text: string): Manifest {
     throw new Error('not a manifest: month, runId or files missing');
   }
   return value as Manifest;
+}
+
+function orderedCost(cost: EstimatedCost): EstimatedCost {
+  const { glue, stepFunctions: sfn, lambda } = cost;
+  return {
+    currency: cost.currency,
+    total: cost.total,
+    glue: { dpuSeconds: glue.dpuSeconds, pricePerDpuHour: glue.pricePerDpuHour, cost: glue.cost },
+    stepFunctions: { stateTransitions: sfn.stateTransitions, pricePer1000Transitions: sfn.pricePer1000Transitions, cost: sfn.cost },
+    lambda: {
+      requests: lambda.requests,
+      pricePer1MRequests: lambda.pricePer1MRequests,
+      publishDurationMs: lambda.publishDurationMs,
+      publishMemoryMb: lambda.publishMemoryMb,
+      pricePerGbSecond: lambda.pricePerGbSecond,
+      cost: lambda.cost,
+    },
+  };
 }
 
 function sortedRecord(record: Readonly<Record<string, number>>): Record<string, number> {

@@ -20,7 +20,8 @@ import { analyticsFileKey, extractFileKey, manifestKey } from './extract-keys';
 import { parseManifest, serializeManifest, type Manifest, type ManifestFile } from './manifest';
 import { readText, type ListedObject, type ObjectStore } from './object-store';
 import { PublishRollbackError, journalFor, rollBackJournal, settleUnfinishedPublish, type JournalLedger, type Settlement } from './publish-journal';
-import type { RunContext } from './run-context';
+import { runUsageSchema, type EstimatedCost } from './run-cost';
+import { runPayloadSchema, type RunContext } from './run-context';
 import { STAGING_FOLDERS, parseAnalyticsPartKey, parseRowsPartKey, type StagedBank } from './staging-layout';
 
 export const EXTRACT_CONTENT_TYPE = 'text/csv; charset=utf-8';
@@ -36,6 +37,12 @@ export { PublishRollbackError } from './publish-journal';
 
 export type PublishedFile = ManifestFile;
 
+/** The PublishExtracts state's payload: the run, and what it used so far for its estimated cost (core/run-cost.ts). */
+export const publishPayloadSchema = runPayloadSchema.extend({
+  // Optional: an execution started before the state machine passed it still publishes, unpriced.
+  usage: runUsageSchema.optional(),
+});
+
 export interface PublishResult {
   readonly month: string;
   readonly runId: string;
@@ -44,6 +51,8 @@ export interface PublishResult {
   readonly files: readonly PublishedFile[];
   /** Loans left out of the numbers, per reason (the manifest's rowsRejected), for the ledger's history. */
   readonly rowsRejected: Readonly<Record<string, number>>;
+  /** The manifest's estimated cost of the run, when it has one. */
+  readonly estimatedCost?: EstimatedCost;
   /** The run had already published this staging (a retried invocation): nothing was rewritten. */
   readonly alreadyPublished: boolean;
   /** What was done first about an unfinished publish of the month (a crashed attempt's). */
@@ -69,7 +78,17 @@ interface Plan {
   readonly rowsRejected: Record<string, number>;
 }
 
-export async function publishExtracts(store: ObjectStore, ledger: JournalLedger, run: RunContext, now: Date): Promise<PublishResult> {
+/**
+ * `estimateCost` prices the run when the manifest is written (so publishing's own time so far is
+ * in it); without it the manifest has no estimatedCost.
+ */
+export async function publishExtracts(
+  store: ObjectStore,
+  ledger: JournalLedger,
+  run: RunContext,
+  now: Date,
+  estimateCost?: () => EstimatedCost,
+): Promise<PublishResult> {
   const settled = await settleUnfinishedPublish(store, ledger, run.month, now);
   const prefix = run.stagingPrefix;
   const mKey = manifestKey(run.window);
@@ -95,6 +114,7 @@ export async function publishExtracts(store: ObjectStore, ledger: JournalLedger,
     sourceRowsRead: plan.sourceRowsRead,
     rowsRejected: plan.rowsRejected,
     files: plan.files,
+    ...(estimateCost ? { estimatedCost: estimateCost() } : {}),
   };
   const manifestText = serializeManifest(manifest);
   await writeJournaled(store, ledger, run, mKey, now, [
@@ -328,7 +348,14 @@ async function readManifest(store: ObjectStore, key: string): Promise<Manifest |
 }
 
 function resultOf(manifest: Manifest, key: string): Omit<PublishResult, 'alreadyPublished' | 'stagingCleanup' | 'settled'> {
-  return { month: manifest.month, runId: manifest.runId, manifestKey: key, files: manifest.files, rowsRejected: manifest.rowsRejected };
+  return {
+    month: manifest.month,
+    runId: manifest.runId,
+    manifestKey: key,
+    files: manifest.files,
+    rowsRejected: manifest.rowsRejected,
+    ...(manifest.estimatedCost ? { estimatedCost: manifest.estimatedCost } : {}),
+  };
 }
 
 function fileEntry(key: string, bank: NamedBank, scan: ExtractCsvScan): PublishedFile {

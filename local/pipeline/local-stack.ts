@@ -27,7 +27,7 @@ import { S3_STAND_IN_CREDENTIALS, startS3StandIn } from '../stand-ins/s3';
 import { startSnsStandIn } from '../stand-ins/sns';
 import { loadLocalDefinition, localOverrides, type LocalDefinition } from './definition';
 import { loadLambdas, routeHandlerLogs, type LocalLambdas, type LogRoute } from './lambda-runtime';
-import { readServerlessFunctions } from './serverless-config';
+import { readServerlessFunctions, readServerlessParams } from './serverless-config';
 
 /** One event of an execution's history (the library does not export the type). */
 export type EventLog = ReturnType<StateMachine['run']>['eventLogs'] extends AsyncGenerator<infer E> ? E : never;
@@ -52,6 +52,9 @@ export const LOCAL_STAGE = {
   sourceSchema: 'public',
   leaseMinutes: 360,
 } as const;
+
+/** The deployed stage the local one mirrors for what serverless.yml sets per stage (the Glue job's workers, prices). */
+const MIRRORED_STAGE = 'dev';
 
 // Lambdas run Node 22; the SDK's warning about this machine's Node 20 says nothing about them.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -172,9 +175,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const sns = await startSnsStandIn({ topicArn: ALERT_TOPIC_ARN, subscriber: LOCAL_STAGE.supportEmail, outboxDir });
     started.push(sns);
     const s3Client = new S3Client({ endpoint: s3.url, region: LOCAL_STAGE.region, credentials: STAND_IN_CREDENTIALS });
+    const params = readServerlessParams(MIRRORED_STAGE);
     const glue = await startGlueStandIn({
       crawlerName: LOCAL_STAGE.crawlerName,
       jobName: LOCAL_STAGE.jobName,
+      capacity: { workerType: String(params.glueWorkerType), numberOfWorkers: Number(params.glueNumberOfWorkers) },
       sourceUrl: options.sourceUrl,
       sourceSchema: LOCAL_STAGE.sourceSchema,
       catalogDir: join(dataDir, 'glue-catalog'),
@@ -190,7 +195,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         (error: unknown) => `the staging of run ${runId} could not be removed: ${(error as Error).message}`,
       );
 
-    Object.assign(process.env, lambdaEnvironment(options, { s3, dynamo, glue, sns }));
+    Object.assign(process.env, lambdaEnvironment(options, { s3, dynamo, glue, sns }, params));
     const functions = readServerlessFunctions();
     const local = loadLocalDefinition(functions, functionArn);
     const lambdas = await loadLambdas(functions, { functionName, functionArn, region: LOCAL_STAGE.region });
@@ -284,6 +289,7 @@ const STAND_IN_CREDENTIALS = S3_STAND_IN_CREDENTIALS;
 export function lambdaEnvironment(
   options: Pick<LocalStackOptions, 'timeZone'>,
   endpoints: { s3: LoopbackServer; dynamo: LoopbackServer; glue: GlueStandIn | LoopbackServer; sns: LoopbackServer },
+  params: Record<string, unknown> = readServerlessParams(MIRRORED_STAGE),
 ): Record<string, string> {
   return {
     STAGE: LOCAL_STAGE.stage,
@@ -295,6 +301,14 @@ export function lambdaEnvironment(
     EXTRACT_BUCKET: LOCAL_STAGE.extractBucket,
     ALERT_TOPIC_ARN,
     STATE_MACHINE_ARN,
+    // As serverless.yml's custom.metricsNamespace names the stage's.
+    POWERTOOLS_METRICS_NAMESPACE: `${LOCAL_STAGE.service}/${LOCAL_STAGE.stage}`,
+    // No X-Ray daemon here: the tracer records nothing and reaches nothing.
+    POWERTOOLS_TRACE_ENABLED: 'false',
+    PRICE_GLUE_DPU_HOUR: String(params.priceGlueDpuHour),
+    PRICE_STEP_FUNCTIONS_1000_TRANSITIONS: String(params.priceStepFunctions1000Transitions),
+    PRICE_LAMBDA_GB_SECOND: String(params.priceLambdaGbSecond),
+    PRICE_LAMBDA_1M_REQUESTS: String(params.priceLambda1MRequests),
     AWS_REGION: LOCAL_STAGE.region,
     AWS_ACCESS_KEY_ID: STAND_IN_CREDENTIALS.accessKeyId,
     AWS_SECRET_ACCESS_KEY: STAND_IN_CREDENTIALS.secretAccessKey,

@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { manifestKey } from '../../functions/core/extract-keys';
 import type { Manifest } from '../../functions/core/manifest';
+import type { EstimatedCost } from '../../functions/core/run-cost';
 import { monthWindow, parseMonth } from '../../functions/core/month';
 import { fileDigest } from '../stand-ins/file-digest';
 
@@ -26,6 +27,8 @@ export interface PublishedMonth {
   readonly manifestPath: string;
   readonly runId: string;
   readonly files: readonly PublishedFile[];
+  /** The manifest's estimated cost of the run that published it, if it has one. */
+  readonly estimatedCost?: EstimatedCost;
 }
 
 /** The month as published under `root` (a plain copy of the bucket), or undefined if it has no manifest. */
@@ -53,5 +56,5 @@ export async function readPublishedMonth(root: string, month: string): Promise<P
       matchesManifest: actual !== undefined && actual.bytes === file.bytes && actual.sha256 === file.sha256,
     });
   }
-  return { manifestKey: key, manifestPath, runId: manifest.runId, files };
+  return { manifestKey: key, manifestPath, runId: manifest.runId, files, ...(manifest.estimatedCost ? { estimatedCost: manifest.estimatedCost } : {}) };
 }

@@ -23,7 +23,7 @@ export interface FunctionConfig {
 }
 
 interface ServerlessFile {
-  params?: { default?: Record<string, unknown> };
+  params?: Record<string, Record<string, unknown> | undefined>;
   provider?: { timeout?: unknown; memorySize?: unknown; environment?: Record<string, unknown> };
   functions?: Record<string, { handler?: unknown; timeout?: unknown; memorySize?: unknown; environment?: Record<string, unknown> }>;
 }
@@ -59,4 +59,11 @@ export function readDefaultParam(name: string, path = join(REPOSITORY_ROOT, 'ser
   const value = file.params?.default?.[name];
   if (typeof value !== 'string' || value === '') throw new Error(`${path}: params.default.${name} must be a non-empty string, got ${JSON.stringify(value)}`);
   return value;
+}
+
+/** A stage's `params:` (its own over `default`), as serverless.yml writes them: the local run takes dev's. */
+export function readServerlessParams(stage: string, path = join(REPOSITORY_ROOT, 'serverless.yml')): Record<string, unknown> {
+  const file = load(readFileSync(path, 'utf8')) as ServerlessFile;
+  if (!file.params?.[stage]) throw new Error(`${path} has no params for stage ${stage}`);
+  return { ...file.params.default, ...file.params[stage] };
 }

@@ -27,6 +27,8 @@ import { S3StagingSink } from './s3-staging-sink';
 export interface GlueStandInOptions {
   readonly crawlerName: string;
   readonly jobName: string;
+  /** The job's configured workers (serverless.yml glueWorkerType, glueNumberOfWorkers), reported by GetJobRun as Glue does. */
+  readonly capacity?: { readonly workerType: string; readonly numberOfWorkers: number };
   /** The "JDBC connection": postgres:// URL of the ODS. */
   readonly sourceUrl: string;
   /** The ODS schema the crawler's target names. */
@@ -70,6 +72,10 @@ interface JobRun {
   StartedOn: number;
   CompletedOn?: number;
   ErrorMessage?: string;
+  /** Whole seconds the run took, once it ended (Glue's ExecutionTime): here the job's real elapsed time. */
+  ExecutionTime?: number;
+  WorkerType?: string;
+  NumberOfWorkers?: number;
 }
 
 class GlueApiError extends Error {
@@ -115,7 +121,7 @@ export async function startGlueStandIn(options: GlueStandInOptions): Promise<Glu
     StartJobRun(request) {
       expectName(request.JobName, options.jobName, 'Job');
       const args = (request.Arguments ?? {}) as Record<string, string>;
-      const run: JobRun = { Id: `jr_${randomUUID().replace(/-/g, '')}`, JobName: options.jobName, JobRunState: 'RUNNING', Arguments: args, StartedOn: nowSeconds() };
+      const run: JobRun = { Id: `jr_${randomUUID().replace(/-/g, '')}`, JobName: options.jobName, JobRunState: 'RUNNING', Arguments: args, StartedOn: nowSeconds(), ...(options.capacity ? { WorkerType: options.capacity.workerType, NumberOfWorkers: options.capacity.numberOfWorkers } : {}) };
       jobRuns.unshift(run);
       const fail = failing === 'glue-job';
       const running = track(runJob(options, spark, run.Id, args, fail).then(
@@ -188,6 +194,7 @@ async function settledOrAfter(work: Promise<void>, ms: number): Promise<void> {
 function finish(run: JobRun, state: 'SUCCEEDED' | 'FAILED', errorMessage?: string): void {
   run.JobRunState = state;
   run.CompletedOn = nowSeconds();
+  run.ExecutionTime = Math.ceil(run.CompletedOn - run.StartedOn);
   if (errorMessage) run.ErrorMessage = errorMessage;
 }
 

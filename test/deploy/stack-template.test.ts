@@ -5,6 +5,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { METRIC } from '../../functions/commons/powertools/metrics';
 import { GLUE_EXTRA_FILES } from '../../local/glue-spark/spark-jobs';
 import { REPOSITORY_ROOT, asArray, packageStack, policyStatements, referencedNames, resource, resourcesOfType, walk, type PackagedStack, type Template } from './cloudformation';
 
@@ -310,6 +311,7 @@ describe('the state machine, its schedule and failure emails', () => {
     expect(statements).toContainEqual(expect.objectContaining({ Action: ['lambda:InvokeFunction'], Resource: getAtt('CheckMissedMonthLambdaFunction') }));
     const env = (resource(template, 'CheckMissedMonthLambdaFunction', 'AWS::Lambda::Function').Properties.Environment as { Variables: Record<string, unknown> }).Variables;
     expect(env).toEqual({
+      POWERTOOLS_METRICS_NAMESPACE: 'monthly-loan-extract/prod',
       RUN_LEDGER_TABLE: ref('RunLedgerTable'),
       ALERT_TOPIC_ARN: ref('AlertTopic'),
       STAGE: 'prod',
@@ -390,7 +392,91 @@ describe('the state machine, its schedule and failure emails', () => {
     expect(Number(env('ResolveRun').RUN_LEASE_MINUTES) * 60).toBeGreaterThan(18_000);
     expect(env('ResolveRun').STAGE_TIME_ZONE).toBe('Africa/Johannesburg');
     expect(env('NotifyFailure')).toMatchObject({ STAGE: 'prod', STAGE_TIME_ZONE: 'Africa/Johannesburg', RUN_LEDGER_TABLE: ref('RunLedgerTable') });
-    expect(env('StartExtractJob')).toEqual({ GLUE_JOB_NAME: ref('ExtractJob'), EXTRACT_BUCKET: ref('ExtractBucket') });
+    expect(env('StartExtractJob')).toEqual({
+      GLUE_JOB_NAME: ref('ExtractJob'),
+      EXTRACT_BUCKET: ref('ExtractBucket'),
+      POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+    });
+  });
+});
+
+const METRICS_NAMESPACE = 'monthly-loan-extract/prod';
+
+describe('metrics, cost and the dashboard', () => {
+  const env = (fn: string) => (resource(template, `${fn}LambdaFunction`, 'AWS::Lambda::Function').Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+  /** The dashboard's body as CloudWatch gets it (the region substituted). */
+  const dashboardBody = () => {
+    const body = resource(template, 'PipelineDashboard', 'AWS::CloudWatch::Dashboard').Properties.DashboardBody as { 'Fn::Sub': string };
+    return JSON.parse(body['Fn::Sub'].replaceAll('${AWS::Region}', 'af-south-1')) as {
+      widgets: Array<{ type: string; properties: { title: string; region: string; query?: string; metrics?: unknown[][] } }>;
+    };
+  };
+
+  it('gives every Lambda the stage\'s metrics namespace (Powertools Metrics writes EMF to the logs: no PutMetricData, no permission)', () => {
+    for (const fn of Object.values(FUNCTIONS)) expect({ fn, namespace: env(fn).POWERTOOLS_METRICS_NAMESPACE }).toEqual({ fn, namespace: METRICS_NAMESPACE });
+    const lambdaRoles = Object.values(FUNCTIONS).map((fn) => `${fn}Role `);
+    const lambdaCloudWatch = policyStatements(template).filter(
+      ({ where, statement }) => lambdaRoles.some((role) => where.startsWith(role)) && asArray(statement.Action).some((a) => String(a).startsWith('cloudwatch:')),
+    );
+    expect(lambdaCloudWatch).toEqual([]);
+  });
+
+  it('gives PublishExtracts the stage\'s list prices as decimal strings, and no other function any price', () => {
+    const prices = Object.fromEntries(Object.entries(env('PublishExtracts')).filter(([name]) => name.startsWith('PRICE_')));
+    expect(prices).toEqual({
+      PRICE_GLUE_DPU_HOUR: '0.44',
+      PRICE_STEP_FUNCTIONS_1000_TRANSITIONS: '0.025',
+      PRICE_LAMBDA_GB_SECOND: '0.0000133334',
+      PRICE_LAMBDA_1M_REQUESTS: '0.20',
+    });
+    for (const fn of Object.values(FUNCTIONS).filter((f) => f !== 'PublishExtracts')) {
+      expect({ fn, prices: Object.keys(env(fn)).filter((name) => name.startsWith('PRICE_')) }).toEqual({ fn, prices: [] });
+    }
+  });
+
+  it('has a dashboard of the stage: outcome per month, duration, rows per bank, rejected rows and cost', () => {
+    const { widgets } = dashboardBody();
+    expect(widgets.map((w) => w.properties.title)).toEqual([
+      'Outcome per month (latest first)',
+      'Runs succeeded and failed',
+      "Run duration and the Spark job's (seconds)",
+      'Handler duration per state (ms)',
+      'Rows per bank',
+      'Rejected rows per reason',
+      'Estimated cost per run (USD) and Glue DPU-seconds',
+    ]);
+    for (const widget of widgets) expect(widget.properties.region).toBe('af-south-1');
+    expect(resource(template, 'PipelineDashboard', 'AWS::CloudWatch::Dashboard').Properties.DashboardName).toBe('monthly-loan-extract-prod');
+    // The outcome table reads the EMF lines of the two handlers that end a run, by their log groups.
+    const query = widgets[0]!.properties.query!;
+    expect(query).toContain("SOURCE '/aws/lambda/monthly-loan-extract-prod-completeRun'");
+    expect(query).toContain("SOURCE '/aws/lambda/monthly-loan-extract-prod-notifyFailure'");
+    for (const fn of ['completeRun', 'notifyFailure']) {
+      expect(resource(template, `${fn[0]!.toUpperCase()}${fn.slice(1)}LogGroup`, 'AWS::Logs::LogGroup').Properties.LogGroupName).toBe(`/aws/lambda/monthly-loan-extract-prod-${fn}`);
+    }
+  });
+
+  it('graphs only metrics the handlers emit, in the namespace and with the dimensions they emit them with', () => {
+    const emitted = new Set<string>(Object.values(METRIC));
+    const graphed: string[] = [];
+    for (const widget of dashboardBody().widgets.filter((w) => w.type === 'metric')) {
+      for (const line of widget.properties.metrics!) {
+        const [first] = line;
+        if (typeof first === 'object' && first !== null && 'expression' in first) {
+          const search = /^SEARCH\('\{"([^"]+)",(\w+),service\} MetricName="(\w+)"'/.exec(String((first as { expression: string }).expression));
+          if (search) {
+            expect(search[1]).toBe(METRICS_NAMESPACE);
+            graphed.push(search[3]!);
+          }
+          continue;
+        }
+        expect(line.slice(0, 1)).toEqual([METRICS_NAMESPACE]);
+        expect(line.slice(2, 5)).toEqual(['service', 'monthly-loan-extract', 'handler']);
+        graphed.push(String(line[1]));
+      }
+    }
+    expect(graphed.filter((name) => !emitted.has(name))).toEqual([]);
+    expect(new Set(graphed)).toEqual(new Set([METRIC.runSucceeded, METRIC.runFailed, METRIC.runDuration, METRIC.extractJobDuration, METRIC.handlerDuration, METRIC.bankRows, METRIC.rowsPublished, METRIC.rowsRejected, METRIC.estimatedCost, METRIC.glueDpuSeconds]));
   });
 });
 

@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { fileSafeBankName } from '../../functions/core/bank-naming';
 import { EXTRACT_HEADER } from '../../functions/core/extract-csv';
 import { extractFileKey } from '../../functions/core/extract-keys';
+import type { Manifest } from '../../functions/core/manifest';
+import { formatMicroUsd, parseMicroUsd } from '../../functions/core/run-cost';
 import { addMonths, calendarDateIn, formatCalendarDate, formatMonth, lastCompleteMonth, monthWindow } from '../../functions/core/month';
 import { LOCAL_STAGE } from '../../local/pipeline/local-stack';
 import { withClient } from '../../local/postgres';
@@ -71,6 +73,30 @@ describe('npm start on the embedded sample', () => {
     expect([...files.keys()].filter((key) => key.includes('manifest'))).toEqual([`extracts/_manifests/year=${window.year}/month=${window.monthOfYear}/manifest.json`]);
     expect(firstRun.stdout).toMatch(/✔ ResolveRun .*\n.*StartCrawler.*\n.*WaitForCrawler → GetCrawlerState ×\d+.*\n.*StartExtractJob/);
     expect(firstRun.stdout).toContain('ledger: SUCCEEDED (attempt 1');
+  });
+
+  it("records the run's estimated cost in the manifest, after the contract's fields, and prints it", async () => {
+    const window = monthWindow(month);
+    const manifest = JSON.parse((await publishedFiles()).get(`extracts/_manifests/year=${window.year}/month=${window.monthOfYear}/manifest.json`)!) as Manifest;
+    expect(Object.keys(manifest)).toEqual(['month', 'runId', 'generatedAt', 'sourceRowsRead', 'rowsRejected', 'files', 'estimatedCost']);
+    const cost = manifest.estimatedCost!;
+    // The Glue stand-in reports dev's 2 G.1X workers and the job's real time, billed at least a minute.
+    expect(Number(cost.glue.dpuSeconds)).toBeGreaterThanOrEqual(2 * 60);
+    expect(Number(cost.glue.dpuSeconds) % 2).toBe(0);
+    expect(cost).toMatchObject({
+      currency: 'USD',
+      glue: { pricePerDpuHour: '0.44' },
+      stepFunctions: { pricePer1000Transitions: '0.025' },
+      lambda: { pricePer1MRequests: '0.20', pricePerGbSecond: '0.0000133334', publishMemoryMb: 1024 },
+    });
+    expect(cost.stepFunctions.stateTransitions).toBeGreaterThanOrEqual(16);
+    const parts = [cost.glue.cost!, cost.stepFunctions.cost, cost.lambda.cost].map(parseMicroUsd);
+    expect(cost.total).toBe(formatMicroUsd(parts.reduce((a, b) => a + b, 0n)));
+    expect(firstRun.stdout).toContain(`Estimated cost USD ${cost.total}.`);
+    expect(firstRun.stdout).toContain(`estimated cost: USD ${cost.total} (Glue ${cost.glue.dpuSeconds} DPU-s × 0.44/DPU-h = ${cost.glue.cost};`);
+    // The handlers' metric lines are in the Lambda log, in the local stage's namespace.
+    const emf = (await readFile(join(dataDir, 'logs', 'lambda.jsonl'), 'utf8')).split('\n').filter((line) => line.includes('"_aws"'));
+    expect(emf.some((line) => line.includes('"EstimatedCostMicroUsd"') && line.includes('"Namespace":"monthly-loan-extract/local"'))).toBe(true);
   });
 
   it('a second run of the month is skipped and changes nothing', async () => {

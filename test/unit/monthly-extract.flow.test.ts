@@ -9,6 +9,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import type { PublishOutput } from '../../functions/core/complete-run';
 import type { RunContext } from '../../functions/core/run-context';
+import { successfulRunLambdaRequests, successfulRunTransitions } from '../../functions/core/run-cost';
 import type { MonthRecord } from '../../functions/core/run-ledger';
 import { runStateMachine, type RunResult } from './state-machine-harness';
 import { LEDGER_TABLE, useLedgerTable } from '../support/ledger-table';
@@ -23,6 +24,7 @@ const MACHINE = 'arn:aws:states:af-south-1:123456789012:execution:monthly-loan-e
 type Handler = (event: never) => Promise<unknown>;
 let tasks: Record<string, (payload: unknown) => Promise<unknown>>;
 let publishedFor: RunContext[];
+let usages: unknown[];
 
 beforeAll(async () => {
   Object.assign(process.env, {
@@ -50,6 +52,7 @@ beforeAll(async () => {
     // The colleague's publish step is stubbed with its recorded output.
     PublishExtracts: async (payload) => {
       publishedFor.push((payload as { run: RunContext }).run);
+      usages.push((payload as { usage?: unknown }).usage);
       return published;
     },
   };
@@ -59,6 +62,7 @@ beforeEach(() => {
   glue.reset();
   sns.reset();
   publishedFor = [];
+  usages = [];
   sns.on(PublishCommand).resolves({ MessageId: 'm' });
   glue.on(StartCrawlerCommand).resolves({});
   glue.on(GetCrawlerCommand)
@@ -68,7 +72,7 @@ beforeEach(() => {
   glue.on(StartJobRunCommand).resolves({ JobRunId: 'jr_1' });
   glue.on(GetJobRunCommand)
     .resolvesOnce({ JobRun: { Id: 'jr_1', JobRunState: 'RUNNING' } })
-    .resolves({ JobRun: { Id: 'jr_1', JobRunState: 'SUCCEEDED' } });
+    .resolves({ JobRun: { Id: 'jr_1', JobRunState: 'SUCCEEDED', ExecutionTime: 95, WorkerType: 'G.1X', NumberOfWorkers: 10 } });
 });
 
 async function execute(input: unknown, name = 'exec-1'): Promise<RunResult> {
@@ -106,6 +110,16 @@ describe('monthly-extract, executed', () => {
     expect(publishedFor).toEqual([expect.objectContaining({ month: '2024-03', runId: 'exec-1', stagingPrefix: 'staging/month=2024-03/run=exec-1/' })]);
     expect(await monthItem()).toMatchObject({ status: 'SUCCEEDED', executionArn: `${MACHINE}:exec-1`, stats: { fileCount: 3 } });
     expect(emails()).toHaveLength(0);
+  });
+
+  it("hands PublishExtracts the run's poll counts and the job's DPU-seconds, which price exactly the transitions and Lambda requests it took", async () => {
+    const result = await execute({ month: '2024-03' });
+    expect(usages).toEqual([{ crawlerPolls: 2, extractJobPolls: 2, glueDpuSeconds: 950 }]);
+    // Step Functions bills every state entered; the cost counts them from the poll counts.
+    expect(result.path).toHaveLength(successfulRunTransitions(2, 2));
+    const lambdaStates = new Set(['ResolveRun', 'StartCrawler', 'GetCrawlerState', 'StartExtractJob', 'GetExtractJobState', 'PublishExtracts', 'CompleteRun']);
+    expect(result.path.filter((state) => lambdaStates.has(state))).toHaveLength(successfulRunLambdaRequests(2, 2));
+    expect(result).toMatchObject({ status: 'SUCCEEDED', output: { durationSeconds: expect.any(Number) } });
   });
 
   it('a month that already succeeded ends succeeded, says it was skipped, and starts nothing', async () => {

@@ -105,6 +105,23 @@ describe('a failure caught in the state machine', () => {
     expect(await monthItem()).toEqual(afterCatch);
   });
 
+  it('counts the failed run once (RunFailed, with the month and step as EMF metadata), on the notice that emailed', async () => {
+    await holdMarch(EXECUTION);
+    const runFailedLines = async (event: CaughtFailureEvent | ExecutionStatusChangeEvent) => {
+      const logs = captureLogs();
+      try {
+        await handler(event, lambdaContext);
+      } finally {
+        logs.restore();
+      }
+      return logs.lines.filter((line) => '_aws' in line && 'RunFailed' in line);
+    };
+    expect(await runFailedLines(caught())).toEqual([
+      expect.objectContaining({ RunFailed: 1, month: '2024-03', outcome: 'FAILED', failedStep: 'GetExtractJobState', handler: 'NotifyFailure' }),
+    ]);
+    expect(await runFailedLines(failedStatus())).toEqual([]);
+  });
+
   it('a retried NotifyFailure does not email twice but still ends the execution with the original error', async () => {
     await holdMarch(EXECUTION);
     await invoke(caught());

@@ -62,5 +62,14 @@ export class SdkGlueApi implements GlueApi {
 
 function toSnapshot(jobRun: JobRun, jobName: string): JobRunSnapshot {
   if (!jobRun.Id || !jobRun.JobRunState) throw new Error(`Glue returned a run of job ${jobName} without id or state`);
-  return { id: jobRun.Id, state: jobRun.JobRunState, errorMessage: jobRun.ErrorMessage };
+  return {
+    id: jobRun.Id,
+    state: jobRun.JobRunState,
+    errorMessage: jobRun.ErrorMessage,
+    executionSeconds: jobRun.ExecutionTime,
+    dpuSeconds: jobRun.DPUSeconds,
+    workerType: jobRun.WorkerType,
+    numberOfWorkers: jobRun.NumberOfWorkers,
+    maxCapacity: jobRun.MaxCapacity,
+  };
 }
