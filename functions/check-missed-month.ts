@@ -2,10 +2,6 @@
  * CheckMissedMonth: run daily by its schedule (resources/schedule.yml); emails support when the last
  * complete month is not SUCCEEDED in the run ledger. The rules are in core/missed-month.ts.
  */
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
-import middy from '@middy/core';
 import { z } from 'zod';
 import { dynamoDocumentClient } from './commons/clients/dynamodb';
 import { DynamoDbMissedMonthNotices } from './commons/clients/dynamodb-missed-month-notices';
@@ -13,9 +9,7 @@ import { DynamoDbRunLedger } from './commons/clients/dynamodb-run-ledger';
 import { snsClient } from './commons/clients/sns';
 import { SnsAlertSender } from './commons/clients/sns-alerts';
 import { logger } from './commons/powertools/logger';
-import { handlerMetrics, metrics } from './commons/powertools/metrics';
-import { validPayload } from './commons/powertools/payload';
-import { tracer } from './commons/powertools/tracer';
+import { stepHandler } from './commons/powertools/step-handler';
 import { getStringFromEnv } from './core/config';
 import { checkMissedMonth, type CheckResult } from './core/missed-month';
 
@@ -38,9 +32,4 @@ export async function functionHandler(): Promise<CheckResult> {
   return result;
 }
 
-export const handler = middy(functionHandler)
-  .use(injectLambdaContext(logger, { clearState: true }))
-  .use(captureLambdaHandler(tracer))
-  .use(logMetrics(metrics))
-  .use(handlerMetrics('CheckMissedMonth'))
-  .use(validPayload(payloadSchema));
+export const handler = stepHandler({ step: 'CheckMissedMonth', payload: payloadSchema, runKeys: null }, functionHandler);

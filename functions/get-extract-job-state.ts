@@ -1,17 +1,10 @@
 /** GetExtractJobState: one poll of the Spark job run (core/get-extract-job-state.ts). */
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
-import middy from '@middy/core';
 import { z } from 'zod';
 import { glueClient } from './commons/clients/glue';
 import { SdkGlueApi } from './commons/clients/glue-api';
 import { logger } from './commons/powertools/logger';
-import { handlerMetrics, metrics } from './commons/powertools/metrics';
-import { validPayload } from './commons/powertools/payload';
-import { tracer } from './commons/powertools/tracer';
+import { stepHandler } from './commons/powertools/step-handler';
 import { recordExtractJob } from './commons/powertools/run-metrics';
-import { runKeys } from './commons/powertools/run-keys';
 import { getStringFromEnv } from './core/config';
 import { getExtractJobState, type JobProgress } from './core/get-extract-job-state';
 import { runPayloadSchema } from './core/run-context';
@@ -28,10 +21,4 @@ export async function functionHandler(event: z.infer<typeof payloadSchema>): Pro
   return progress;
 }
 
-export const handler = middy(functionHandler)
-  .use(injectLambdaContext(logger, { clearState: true }))
-  .use(captureLambdaHandler(tracer))
-  .use(logMetrics(metrics))
-  .use(handlerMetrics('GetExtractJobState'))
-  .use(validPayload(payloadSchema))
-  .use(runKeys());
+export const handler = stepHandler({ step: 'GetExtractJobState', payload: payloadSchema }, functionHandler);

@@ -3,10 +3,6 @@
  * (core/notify-failure.ts). Invoked by the state machine's Catch path and by the EventBridge rule
  * on execution status changes (TIMED_OUT, ABORTED, FAILED).
  */
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
-import middy from '@middy/core';
 import type { z } from 'zod';
 import { dynamoDocumentClient } from './commons/clients/dynamodb';
 import { DynamoDbRunLedger } from './commons/clients/dynamodb-run-ledger';
@@ -15,11 +11,8 @@ import { S3ObjectStore } from './commons/clients/s3-object-store';
 import { snsClient } from './commons/clients/sns';
 import { SnsAlertSender } from './commons/clients/sns-alerts';
 import { logger } from './commons/powertools/logger';
-import { handlerMetrics, metrics } from './commons/powertools/metrics';
-import { validPayload } from './commons/powertools/payload';
-import { tracer } from './commons/powertools/tracer';
+import { stepHandler } from './commons/powertools/step-handler';
 import { recordFailedRun } from './commons/powertools/run-metrics';
-import { runKeys } from './commons/powertools/run-keys';
 import { getStringFromEnv } from './core/config';
 import { notifyCaughtFailure, notifyFailurePayloadSchema, notifyStatusChange, type NotifyDeps } from './core/notify-failure';
 
@@ -46,16 +39,11 @@ export async function functionHandler(event: Payload) {
   return result;
 }
 
-export const handler = middy(functionHandler)
-  .use(injectLambdaContext(logger, { clearState: true }))
-  .use(captureLambdaHandler(tracer))
-  .use(logMetrics(metrics))
-  .use(handlerMetrics('NotifyFailure'))
-  .use(validPayload(notifyFailurePayloadSchema))
-  .use(
-    runKeys<Payload>((event) =>
-      'detail' in event
-        ? { runId: event.detail.name, executionArn: event.detail.executionArn }
-        : { month: event.state.run?.month, runId: event.executionName, executionArn: event.executionArn },
-    ),
-  );
+/** The run keys are where each of the two payloads carries them. */
+function keysOf(event: Payload) {
+  return 'detail' in event
+    ? { runId: event.detail.name, executionArn: event.detail.executionArn }
+    : { month: event.state.run?.month, runId: event.executionName, executionArn: event.executionArn };
+}
+
+export const handler = stepHandler({ step: 'NotifyFailure', payload: notifyFailurePayloadSchema, runKeys: keysOf }, functionHandler);

@@ -2,10 +2,6 @@
  * PublishExtracts: turns the run's staged Spark output into the month's files and manifest
  * (core/publish-extracts.ts; the S3 calls in commons/clients/s3-object-store.ts).
  */
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
-import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import type { z } from 'zod';
 import { dynamoDocumentClient } from './commons/clients/dynamodb';
@@ -13,10 +9,7 @@ import { DynamoDbRunLedger } from './commons/clients/dynamodb-run-ledger';
 import { s3Client } from './commons/clients/s3';
 import { S3ObjectStore } from './commons/clients/s3-object-store';
 import { logger } from './commons/powertools/logger';
-import { handlerMetrics, metrics } from './commons/powertools/metrics';
-import { validPayload } from './commons/powertools/payload';
-import { tracer } from './commons/powertools/tracer';
-import { runKeys } from './commons/powertools/run-keys';
+import { stepHandler } from './commons/powertools/step-handler';
 import { getStringFromEnv } from './core/config';
 import type { ObjectStore } from './core/object-store';
 import { publishExtracts, publishPayloadSchema, type PublishResult } from './core/publish-extracts';
@@ -61,10 +54,4 @@ export async function functionHandler(event: z.infer<typeof publishPayloadSchema
   return result;
 }
 
-export const handler = middy(functionHandler)
-  .use(injectLambdaContext(logger, { clearState: true }))
-  .use(captureLambdaHandler(tracer))
-  .use(logMetrics(metrics))
-  .use(handlerMetrics('PublishExtracts'))
-  .use(validPayload(publishPayloadSchema))
-  .use(runKeys());
+export const handler = stepHandler({ step: 'PublishExtracts', payload: publishPayloadSchema }, functionHandler);

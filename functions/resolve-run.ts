@@ -1,17 +1,10 @@
 /** ResolveRun: validate the execution input, resolve the month and take it in the run ledger (core/resolve-run.ts). */
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
-import middy from '@middy/core';
 import { dynamoDocumentClient } from './commons/clients/dynamodb';
 import { DynamoDbRunLedger } from './commons/clients/dynamodb-run-ledger';
 import { s3Client } from './commons/clients/s3';
 import { S3ObjectStore } from './commons/clients/s3-object-store';
 import { logger } from './commons/powertools/logger';
-import { handlerMetrics, metrics } from './commons/powertools/metrics';
-import { validPayload } from './commons/powertools/payload';
-import { tracer } from './commons/powertools/tracer';
-import { runKeys } from './commons/powertools/run-keys';
+import { stepHandler } from './commons/powertools/step-handler';
 import { getIntegerFromEnv, getStringFromEnv } from './core/config';
 import { resolveRun, resolveRunRequestSchema, type ResolveRunRequest, type ResolveRunResult } from './core/resolve-run';
 
@@ -29,10 +22,7 @@ export async function functionHandler(event: ResolveRunRequest): Promise<Resolve
   return result;
 }
 
-export const handler = middy(functionHandler)
-  .use(injectLambdaContext(logger, { clearState: true }))
-  .use(captureLambdaHandler(tracer))
-  .use(logMetrics(metrics))
-  .use(handlerMetrics('ResolveRun'))
-  .use(validPayload(resolveRunRequestSchema))
-  .use(runKeys<ResolveRunRequest>((event) => ({ runId: event.executionName, executionArn: event.executionArn })));
+export const handler = stepHandler(
+  { step: 'ResolveRun', payload: resolveRunRequestSchema, runKeys: (event) => ({ runId: event.executionName, executionArn: event.executionArn }) },
+  functionHandler,
+);

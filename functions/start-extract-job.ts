@@ -1,16 +1,9 @@
 /** StartExtractJob: start the Glue Spark job for the run's month (core/start-extract-job.ts). */
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
-import middy from '@middy/core';
 import type { z } from 'zod';
 import { glueClient } from './commons/clients/glue';
 import { SdkGlueApi } from './commons/clients/glue-api';
 import { logger } from './commons/powertools/logger';
-import { handlerMetrics, metrics } from './commons/powertools/metrics';
-import { validPayload } from './commons/powertools/payload';
-import { tracer } from './commons/powertools/tracer';
-import { runKeys } from './commons/powertools/run-keys';
+import { stepHandler } from './commons/powertools/step-handler';
 import { getStringFromEnv } from './core/config';
 import { runPayloadSchema } from './core/run-context';
 import { startExtractJob, type JobStarted } from './core/start-extract-job';
@@ -25,10 +18,4 @@ export async function functionHandler(event: z.infer<typeof runPayloadSchema>): 
   return started;
 }
 
-export const handler = middy(functionHandler)
-  .use(injectLambdaContext(logger, { clearState: true }))
-  .use(captureLambdaHandler(tracer))
-  .use(logMetrics(metrics))
-  .use(handlerMetrics('StartExtractJob'))
-  .use(validPayload(runPayloadSchema))
-  .use(runKeys());
+export const handler = stepHandler({ step: 'StartExtractJob', payload: runPayloadSchema }, functionHandler);
