@@ -25,6 +25,8 @@ export interface PublishedMonth {
   readonly manifestKey: string;
   readonly manifestPath: string;
   readonly runId: string;
+  /** The manifest's rows read from the ODS, per table. */
+  readonly sourceRowsRead: Readonly<Record<string, number>>;
   readonly files: readonly PublishedFile[];
 }
 
@@ -53,5 +55,5 @@ export async function readPublishedMonth(root: string, month: string): Promise<P
       matchesManifest: actual !== undefined && actual.bytes === file.bytes && actual.sha256 === file.sha256,
     });
   }
-  return { manifestKey: key, manifestPath, runId: manifest.runId, files };
+  return { manifestKey: key, manifestPath, runId: manifest.runId, sourceRowsRead: manifest.sourceRowsRead, files };
 }
