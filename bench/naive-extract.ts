@@ -14,10 +14,11 @@ import { copySourceIntoDuckDb } from '../local/engine/source-reader';
 import type { StagingSink } from '../local/engine/staging-sink';
 import { withClient } from '../local/postgres';
 
-/** The source model with the window filter removed: every table is read whole. */
+/** The source model without its window read: every table is read whole. */
 export const WHOLE_TABLES_MODEL: SourceModel = {
-  ...SOURCE_MODEL,
+  schema: SOURCE_MODEL.schema,
   tables: SOURCE_MODEL.tables.map((table) => ({ name: table.name, columns: table.columns })),
+  typeFamilies: SOURCE_MODEL.typeFamilies,
 };
 
 export interface NaiveResult {

@@ -1,6 +1,7 @@
 /** The results as Markdown tables, for bench/README.md (between its results markers) and the console. */
 import type { BenchResults } from './run';
 import type { Side } from './sides';
+import type { SideSummary } from './summary';
 import { formatBytes, formatCount, formatPercent, formatRatio, formatSeconds } from './stats';
 
 export const RESULTS_START = '<!-- bench:results:start (written by npm run bench; edits here are overwritten) -->';
@@ -115,6 +116,40 @@ export function renderReadmeResults(r: BenchResults, resultsFile: string, before
         arrow(formatBytes(b.sides.engine?.medianPeakRssBytes), formatBytes(d.sides.engine?.medianPeakRssBytes)),
         arrow(formatBytes(b.sides.engine?.medianPgBytesRead), formatBytes(d.sides.engine?.medianPgBytesRead)),
       ]);
+    }
+
+    out.push('', '**Before → after, what each side read**: rows received per table (its own counts), bytes received (Node sides), rows PostgreSQL read for it (pg_stat_user_tables), time (median).', '');
+    table(['source', 'side', 'client', 'account', 'loans', 'bank + branch', 'rows received', 'bytes received', 'rows PostgreSQL read', 'time']);
+    for (const d of r.datasets) {
+      const b = before.results.datasets.find((x) => x.name === d.name);
+      if (!b) continue;
+      for (const side of sideOrder) {
+        const now = d.sides[side];
+        const then = b.sides[side];
+        if (!now?.available && !then?.available) continue;
+        const both = (pick: (s: SideSummary | undefined) => string) => `${pick(then)} → ${pick(now)}`;
+        const rows = (s: SideSummary | undefined, ...tables: string[]) =>
+          s?.sourceRows ? formatCount(tables.reduce((n, t) => n + (s.sourceRows![t] ?? 0), 0)) : '–';
+        const sum = (record: Readonly<Record<string, number>> | undefined) => (record ? formatCount(Object.values(record).reduce((x, y) => x + y, 0)) : '–');
+        row([
+          d.name,
+          side,
+          both((s) => rows(s, 'client')),
+          both((s) => rows(s, 'account')),
+          both((s) => rows(s, 'loans')),
+          both((s) => rows(s, 'bank', 'branch')),
+          both((s) => sum(s?.sourceRows)),
+          both((s) => formatBytes(s?.medianPgBytesRead)),
+          both((s) => sum(s?.rowsExamined)),
+          both((s) => (s?.available ? formatSeconds(s.medianMs) : '–')),
+        ]);
+      }
+    }
+    out.push('', "**PostgreSQL's plan for the engine's read of the window** (EXPLAIN in the engine's read settings).", '');
+    table(['source', 'before', 'after']);
+    for (const d of r.datasets) {
+      const b = before.results.datasets.find((x) => x.name === d.name);
+      if (b) row([d.name, b.loansReadPlan, d.loansReadPlan]);
     }
   }
 

@@ -18,7 +18,7 @@ import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client } from 'pg';
 import { formatMonth, lastCompleteMonth, monthWindow } from '../functions/core/month';
-import { READ_TRANSACTION_SETTINGS, loansReadSql } from '../local/engine/source-reader';
+import { readTransactionSettings, windowReadSql } from '../local/engine/source-reader';
 import { measureBundles, type BundlesOutcome } from './bundles';
 import { measuredSpark, renderReadmeResults, renderSparkResults, replaceResultsSection, replaceSparkSection } from './report';
 import { benchServer, serverSettings, type ServerSettings } from './server';
@@ -184,6 +184,11 @@ async function main(): Promise<void> {
     const sparkErrors: string[] = [];
     const withSpark = options.sides.includes('spark');
     if (withSpark) await truncate(SPARK_LOG).catch(() => undefined);
+    const benchDir = join(REPO_ROOT, 'bench');
+    // Read first: the targets compare with it, and a bad path fails before the long runs.
+    const before = options.compare
+      ? { file: relative(benchDir, options.compare), results: JSON.parse(await readFile(options.compare, 'utf8')) as BenchResults }
+      : undefined;
     const save = async (complete: boolean): Promise<BenchResults> => {
       const results: BenchResults = {
         startedAt: startedAt.toISOString(),
@@ -209,7 +214,7 @@ async function main(): Promise<void> {
               },
             }
           : {}),
-        targets: evaluateTargets(datasets, bundles),
+        targets: evaluateTargets(datasets, bundles, before?.results.datasets),
       };
       await writeFile(file, `${JSON.stringify(results, null, 2)}\n`);
       return results;
@@ -249,10 +254,6 @@ async function main(): Promise<void> {
     }
     const results = await save(true);
     log(`\nResults: ${relative(REPO_ROOT, file)}`);
-    const benchDir = join(REPO_ROOT, 'bench');
-    const before = options.compare
-      ? { file: relative(benchDir, options.compare), results: JSON.parse(await readFile(options.compare, 'utf8')) as BenchResults }
-      : undefined;
     const markdown = renderReadmeResults(results, relative(benchDir, file), before);
     const sparkMarkdown = measuredSpark(results) ? renderSparkResults(results, relative(benchDir, file)) : undefined;
     const readme = join(REPO_ROOT, 'bench', 'README.md');
@@ -325,10 +326,10 @@ async function measureGroup(
         if ('error' in reference) ctx = { ...ctx, spark: { error: `no reference to check Spark against: ${reference.error}` } };
         else ctx = { ...ctx, engineParts: reference };
       }
-      const plan = await explainLoansRead(stats, month);
+      const plan = await explainWindowRead(stats, month);
       subjects.push({ source, name, month, plan, ctx, measured: new Map(options.sides.map((s) => [s, []])), errors: new Map(), warmups: new Map() });
       log(`  ${name}: ${c.loans.toLocaleString('en-US')} loans (${c.loansInWindow.toLocaleString('en-US')} in the window of ${month}), ${c.clients.toLocaleString('en-US')} clients, ${c.branches} branches`);
-      log(`    loans read plan: ${plan}`);
+      log(`    window read plan: ${plan}`);
     }
     if (options.warmup) {
       // One run of each side first, not counted: the sources are then in PostgreSQL's and the OS's
@@ -389,14 +390,14 @@ interface PlanNode {
   readonly Plans?: readonly PlanNode[];
 }
 
-/** The plan PostgreSQL picks for the engine's read of the window's loans (in the engine's read settings), as "node > child, child". */
-async function explainLoansRead(client: Client, month: string): Promise<string> {
+/** The plan PostgreSQL picks for the engine's window read (the window's loans with their accounts and clients, in the engine's read settings), as "node > child, child". */
+async function explainWindowRead(client: Client, month: string): Promise<string> {
   await client.query('BEGIN');
   let rows: { 'QUERY PLAN': [{ Plan: PlanNode }] }[];
   try {
-    for (const setting of READ_TRANSACTION_SETTINGS) await client.query(`SET LOCAL ${setting}`);
+    for (const setting of readTransactionSettings()) await client.query(`SET LOCAL ${setting}`);
     const window = monthWindow({ year: Number(month.slice(0, 4)), month: Number(month.slice(5, 7)) });
-    ({ rows } = await client.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(`EXPLAIN (FORMAT JSON) ${loansReadSql(window)}`));
+    ({ rows } = await client.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(`EXPLAIN (FORMAT JSON) ${windowReadSql(window)}`));
   } finally {
     await client.query('COMMIT');
   }

@@ -152,7 +152,9 @@ class JobLog extends Writable {
     const lines = text.split('\n');
     this.partial = lines.pop()!;
     if (this.lines) for (const line of lines) if (JOB_LINE.test(line)) this.lines.push(line);
-    this.file.write(chunk, callback);
+    // The JVM can still print while it shuts down, after close() has ended the log file.
+    if (this.file.writableEnded) callback();
+    else this.file.write(chunk, callback);
   }
 }
 

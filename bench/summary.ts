@@ -160,8 +160,8 @@ export function historyRatios(datasets: readonly DatasetResult[]): HistoryRatio[
 const MB = 1024 * 1024;
 const GIB = 1024 ** 3;
 
-/** The issue's targets, judged on the largest size measured (10M loans in a full run). */
-export function evaluateTargets(datasets: readonly DatasetResult[], bundles: BundlesOutcome | undefined): Target[] {
+/** The issues' targets, judged on the largest size measured (10M loans in a full run); `before`: the --compare run's. */
+export function evaluateTargets(datasets: readonly DatasetResult[], bundles: BundlesOutcome | undefined, before?: readonly DatasetResult[]): Target[] {
   const largest = Math.max(...datasets.map((d) => d.loansPer36Months));
   const atLargest = datasets.filter((d) => d.loansPer36Months === largest);
   const targets: Target[] = [];
@@ -197,6 +197,49 @@ export function evaluateTargets(datasets: readonly DatasetResult[], bundles: Bun
     measured: list(shares, (v) => `${v.toFixed(3)}× the window's share`),
     met: allKnown(shares.map(([, v]) => v), (v) => v <= 1 + 1e-9),
   });
+
+  // Issue 17: only what the month references (contract section 3), on both engines.
+  const received = (d: DatasetResult, side: Side) => {
+    const rows = d.sides[side]?.sourceRows;
+    return rows ? Object.values(rows).reduce((a, b) => a + b, 0) : undefined;
+  };
+  for (const side of ['engine', 'spark'] as const) {
+    if (!atLargest.some((d) => d.sides[side]?.available)) continue;
+    const rows = atLargest.map((d) => [d.name, received(d, side)] as [string, number | undefined]);
+    targets.push({
+      name: `rows the ${side === 'engine' ? 'engine' : 'Spark job'} receives for the month`,
+      goal: '≤ 2.5M (5.84M before)',
+      measured: list(rows, (v) => v.toLocaleString('en-US')),
+      met: allKnown(rows.map(([, v]) => v), (v) => v <= 2_500_000),
+    });
+    const [short, long] = [...atLargest].sort((a, b) => a.months - b.months);
+    const growth = short && long && short !== long ? ratio(received(long, side), received(short, side)) : undefined;
+    targets.push({
+      name: `rows the ${side === 'engine' ? 'engine' : 'Spark job'} receives flat in history`,
+      goal: '72-month / 36-month ≤ 1.01 (the NULL-date loans grow with history)',
+      measured: growth === undefined ? 'needs both history lengths' : `${growth.toFixed(4)}×`,
+      met: growth === undefined ? undefined : growth <= 1.01,
+    });
+  }
+  const bytes = atLargest.map((d) => [d.name, d.sides.engine?.medianPgBytesRead] as [string, number | undefined]);
+  targets.push({
+    name: 'bytes the engine receives from PostgreSQL',
+    goal: '≤ 50 MiB (113 MiB before)',
+    measured: list(bytes, (v) => `${(v / 1024 ** 2).toFixed(1)} MiB`),
+    met: allKnown(bytes.map(([, v]) => v), (v) => v <= 50 * 1024 ** 2),
+  });
+  if (before) {
+    const speed = atLargest.map((d) => {
+      const then = before.find((b) => b.name === d.name)?.sides.engine?.medianMs;
+      return [d.name, ratio(d.sides.engine?.medianMs, then)] as [string, number | undefined];
+    });
+    targets.push({
+      name: 'engine time against the compared run',
+      goal: '≤ 0.8× before',
+      measured: list(speed, (v) => `${v.toFixed(2)}×`),
+      met: allKnown(speed.map(([, v]) => v), (v) => v <= 0.8),
+    });
+  }
 
   const rss = atLargest.map((d) => [d.name, d.sides.engine?.medianPeakRssBytes] as [string, number | undefined]);
   targets.push({

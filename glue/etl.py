@@ -1,7 +1,9 @@
 """The monthly extract as an AWS Glue 5.1 job (Spark 3.5.6, Python 3.11, Java 17).
 
-A thin driver around glue/sql: it reads only the rows the month's window needs from the ODS over
-parallel JDBC, all partitions in one exported snapshot, over verified TLS; runs the shared SQL with
+A thin driver around glue/sql: it reads only what the month references from the ODS over JDBC (the
+window's loans with the accounts and clients they reference, resolved in PostgreSQL by
+sql/read_window.sql; every bank and branch), all partitions in one exported snapshot, over verified
+TLS; runs the shared SQL with
 Spark SQL and writes the staging layout of functions/core/staging-layout.ts, byte for byte what
 local/engine/extract-job.ts writes with DuckDB, except the analytics/ Parquet copy, whose rows and
 schema (not bytes) are the same (test/integration/spark-engine.test.ts proves both on a real Spark).
@@ -47,6 +49,8 @@ MAX_READ_PARTITIONS = 64
 FETCH_SIZE = 10_000
 
 SQL_FILES = ("branch_loans_3m.sql", "rejected_loans.sql")
+# The name the window read is cached under before its tables are rebuilt from it.
+WINDOW_READ_VIEW = "window_read"
 SOURCE_MODEL_FILE = "source-model.json"
 LAYOUT_FILE = "extract-layout.json"
 
@@ -217,16 +221,33 @@ def load_layout(dirs: Iterable[Path]) -> dict[str, Any]:
 @dataclass(frozen=True)
 class SourceTable:
     name: str
-    # (column, type family) in read order; the first is the id the dimension reads split on.
+    # (column, type family) in read order; the first is the id the dimension reads split on (and
+    # the key of a key_in_read table).
     columns: tuple[tuple[str, str], ...]
     window_column: str | None = None
+    # Read through the window read: only the rows it references, keyed by this column of the read.
+    key_in_read: str | None = None
+
+    @property
+    def read_through_window(self) -> bool:
+        return self.window_column is not None or self.key_in_read is not None
 
 
 def source_tables(model: Mapping[str, Any]) -> list[SourceTable]:
     return [
-        SourceTable(name=name, columns=tuple(table["columns"].items()), window_column=table.get("windowColumn"))
+        SourceTable(
+            name=name,
+            columns=tuple(table["columns"].items()),
+            window_column=table.get("windowColumn"),
+            key_in_read=table.get("keyInRead"),
+        )
         for name, table in model["tables"].items()
     ]
+
+
+def window_read_table(model: Mapping[str, Any]) -> SourceTable:
+    """The window read's columns, as a table for check_source_types."""
+    return SourceTable(name=WINDOW_READ_VIEW, columns=tuple(model["windowRead"]["columns"].items()))
 
 
 def quote_ident(name: str) -> str:
@@ -239,21 +260,36 @@ def source_query(schema: str, table: SourceTable) -> str:
     return f"(SELECT {columns} FROM {quote_ident(schema)}.{quote_ident(table.name)}) AS {quote_ident(table.name)}"
 
 
-def window_predicates(column: str, start: date, end: date, parts: int) -> list[str]:
-    """[start, end) cut into at most `parts` contiguous day ranges, plus the NULL rows.
+def window_read_query(read_sql: str, config: JobConfig) -> str:
+    """The JDBC `dbtable` of the window read: sql/read_window.sql over the month's extract_window.
 
-    Each row lands in exactly one predicate; rows outside the window in none (never read).
+    PostgreSQL runs it whole: it resolves each window loan's account and client where the rows are,
+    so only referenced rows travel. The tables are unqualified in the file; the sessions' search_path
+    is the model's schema (snapshot_import_statement).
     """
-    if parts < 1:
-        raise ValueError(f"parts must be at least 1, got {parts}")
-    days = (end - start).days
-    if days < 1:
-        raise ValueError(f"empty window [{start}, {end})")
-    parts = min(parts, days)
-    bounds = [start + timedelta(days=(days * i) // parts) for i in range(parts + 1)]
-    col = quote_ident(column)
-    ranges = [f"{col} >= DATE '{lo.isoformat()}' AND {col} < DATE '{hi.isoformat()}'" for lo, hi in zip(bounds, bounds[1:])]
-    return ranges + [f"{col} IS NULL"]
+    return f"(WITH extract_window AS ({extract_window_sql(config)}) SELECT * FROM ({read_sql}) AS {WINDOW_READ_VIEW}) AS {WINDOW_READ_VIEW}"
+
+
+def window_read_predicates(window_column: str) -> list[str]:
+    """The window read's JDBC partitions: the window's loans in one, the NULL-date loans in the other.
+
+    One query for the window, not one per day range: each range would repeat the joins, and
+    PostgreSQL resolves a range by scanning account and client whole (a hash join), so eight ranges
+    read the dimensions eight times (bench/README.md). The NULL-date loans look nothing up.
+    """
+    col = quote_ident(window_column)
+    return [f"{col} IS NOT NULL", f"{col} IS NULL"]
+
+
+def rebuild_from_window_read_sql(table: SourceTable) -> str:
+    """Spark SQL that rebuilds one table of the window read (glue/source-model.json says how), as
+    local/engine/source-reader.ts does in DuckDB: the windowed table every row, a referenced table
+    each distinct row whose key was found."""
+    columns = [f"`{name}`" for name, _ in table.columns]
+    if table.key_in_read is None:
+        return f"SELECT {', '.join(columns)} FROM {WINDOW_READ_VIEW}"
+    key = f"`{table.key_in_read}`"
+    return f"SELECT DISTINCT {', '.join([f'{key} AS {columns[0]}', *columns[1:]])} FROM {WINDOW_READ_VIEW} WHERE {key} IS NOT NULL"
 
 
 def id_range_predicates(column: str, lowest: int | None, highest: int | None, parts: int) -> list[str]:
@@ -274,12 +310,6 @@ def id_range_predicates(column: str, lowest: int | None, highest: int | None, pa
     parts = min(parts, span)
     bounds = [lowest + (span * i) // parts for i in range(parts + 1)]
     return [f"{col} >= {lo} AND {col} < {hi}" for lo, hi in zip(bounds, bounds[1:])] + [f"{col} IS NULL"]
-
-
-def read_predicates(table: SourceTable, config: JobConfig, id_bounds: tuple[int | None, int | None]) -> list[str]:
-    if table.window_column:
-        return window_predicates(table.window_column, config.window_start, config.window_end, config.read_partitions)
-    return id_range_predicates(table.columns[0][0], id_bounds[0], id_bounds[1], config.read_partitions)
 
 
 def id_bounds_query(schema: str, table: SourceTable) -> str:
@@ -356,15 +386,19 @@ def tls_properties(config: JobConfig, dirs: Iterable[Path]) -> dict[str, str]:
     return {"sslmode": "verify-full", "sslrootcert": config.ods_ssl_root_cert if in_working_dir else str(bundle)}
 
 
-def snapshot_import_statement(snapshot_id: str) -> str:
+def snapshot_import_statement(snapshot_id: str, schema: str) -> str:
     """What each partition's session runs first (Spark's sessionInitStatement): join the driver's snapshot.
 
     BEGIN first: whatever pgjdbc's autocommit state when Spark runs it, the read that follows is in
     this REPEATABLE READ READ ONLY transaction (a second BEGIN from the driver is only a warning).
+    The model's schema is the only one searched: sql/read_window.sql names the tables unqualified.
     """
     if not _SNAPSHOT_ID.match(snapshot_id):
         raise ValueError(f"unexpected snapshot id from pg_export_snapshot(): {snapshot_id!r}")
-    return f"BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT '{snapshot_id}'"
+    return (
+        f"BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT '{snapshot_id}'; "
+        f"SET LOCAL search_path TO {quote_ident(schema)}"
+    )
 
 
 # --- what is computed and written ---------------------------------------------------------------
@@ -429,7 +463,7 @@ class ExportedSnapshot:
     (an import elsewhere fails the run, it never reads another moment).
     """
 
-    def __init__(self, spark: Any, url: str, properties: Mapping[str, str]):
+    def __init__(self, spark: Any, url: str, properties: Mapping[str, str], schema: str):
         jvm = spark.sparkContext._jvm
         java_properties = jvm.java.util.Properties()
         for key, value in properties.items():
@@ -442,7 +476,7 @@ class ExportedSnapshot:
             self._connection.setAutoCommit(False)
             self._execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             self.snapshot_id = self._query_row("SELECT pg_export_snapshot()")[0]
-            self.session_init_statement = snapshot_import_statement(self.snapshot_id)
+            self.session_init_statement = snapshot_import_statement(self.snapshot_id, schema)
         except Exception:
             self.close()
             raise
@@ -483,17 +517,48 @@ class ExportedSnapshot:
             statement.close()
 
 
-def read_source_table(spark: Any, url: str, properties: dict[str, str], schema: str, table: SourceTable, predicates: list[str]) -> int:
-    """Reads one table in parallel into a cached temp view of its name; returns the rows read."""
-    df = spark.read.jdbc(url=url, table=source_query(schema, table), predicates=predicates, properties=properties)
+def cache_source_view(df: Any, table: SourceTable) -> int:
+    """Checks, caches and counts one source relation as a temp view of its name; returns its rows.
+
+    Cached (memory and disk) and counted while the snapshot is held, so the SQL reuses these rows;
+    a lost cache block would re-read with the released snapshot and fail the run, never mix moments.
+    """
     check_source_types(table, df.dtypes)
-    # Cached (memory and disk) and counted while the snapshot is held, so the SQL reuses these rows;
-    # a lost cache block would re-read with the released snapshot and fail the run, never mix moments.
     df = df.cache()
     count = df.count()
     df.createOrReplaceTempView(table.name)
-    LOG.info("read %d rows from %s.%s in %d partitions", count, schema, table.name, len(predicates))
     return count
+
+
+def read_source(
+    spark: Any, url: str, properties: dict[str, str], model: Mapping[str, Any], read_sql: str, config: JobConfig, snapshot: ExportedSnapshot
+) -> list[tuple[str, int]]:
+    """Reads what the month references into cached temp views of the tables' names; returns the rows per table.
+
+    bank and branch whole, split by id ranges; loans, account and client through the window read
+    (one JDBC read pushed down to PostgreSQL), then rebuilt from it.
+    """
+    schema = model["schema"]
+    counts: dict[str, int] = {}
+    tables = source_tables(model)
+    for table in tables:
+        if table.read_through_window:
+            continue
+        lowest, highest = snapshot.id_bounds(schema, table)
+        predicates = id_range_predicates(table.columns[0][0], lowest, highest, config.read_partitions)
+        df = spark.read.jdbc(url=url, table=source_query(schema, table), predicates=predicates, properties=properties)
+        counts[table.name] = cache_source_view(df, table)
+        LOG.info("read %d rows from %s.%s in %d partitions", counts[table.name], schema, table.name, len(predicates))
+    windowed = next(t for t in tables if t.window_column)
+    predicates = window_read_predicates(windowed.window_column)
+    df = spark.read.jdbc(url=url, table=window_read_query(read_sql, config), predicates=predicates, properties=properties)
+    rows = cache_source_view(df, window_read_table(model))
+    LOG.info("read %d rows from %s.%s in %d partitions", rows, schema, WINDOW_READ_VIEW, len(predicates))
+    for table in tables:
+        if table.read_through_window:
+            counts[table.name] = cache_source_view(spark.sql(rebuild_from_window_read_sql(table)), table)
+            LOG.info("read %d rows from %s.%s in the window read", counts[table.name], schema, table.name)
+    return [(table.name, counts[table.name]) for table in tables]
 
 
 def write_analytics_parquet(rows: Any, path: str) -> None:
@@ -540,6 +605,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     paths = staging_paths(config.staging_path, layout)
     model = load_source_model(dirs)
     branch_sql, rejected_sql = (load_sql(name, dirs) for name in SQL_FILES)
+    read_sql = load_sql(model["windowRead"]["sql"], dirs)
     tls = tls_properties(config, dirs)
 
     glue_context = GlueContext(SparkContext.getOrCreate())
@@ -564,7 +630,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     url = jdbc_url(jdbc_conf)
     login = {"user": user, "password": password, **tls}
     schema = model["schema"]
-    with ExportedSnapshot(spark, url, login) as snapshot:
+    with ExportedSnapshot(spark, url, login, schema) as snapshot:
         LOG.info("reading the ODS in snapshot %s", snapshot.snapshot_id)
         properties = {
             **login,
@@ -572,11 +638,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             "fetchsize": str(FETCH_SIZE),
             "sessionInitStatement": snapshot.session_init_statement,
         }
-        source_rows = []
-        for table in source_tables(model):
-            bounds = (None, None) if table.window_column else snapshot.id_bounds(schema, table)
-            predicates = read_predicates(table, config, bounds)
-            source_rows.append((table.name, read_source_table(spark, url, properties, schema, table, predicates)))
+        source_rows = read_source(spark, url, properties, model, read_sql, config, snapshot)
 
     spark.sql(extract_window_sql(config)).createOrReplaceTempView("extract_window")
     rows = spark.sql(branch_sql)

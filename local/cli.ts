@@ -341,6 +341,8 @@ async function summarize(stack: LocalStack, month: string, result: ExecutionResu
 
 function printPublished(published: PublishedMonth, label: string): void {
   console.log(`  ${label} by run ${published.runId}: ${shown(published.manifestPath)}`);
+  const read = Object.entries(published.sourceRowsRead).map(([table, rows]) => `${table} ${rows}`);
+  console.log(`  rows read from the ODS: ${read.join(', ')}`);
   for (const file of published.files) {
     const check = file.matchesManifest ? '' : '  ✖ DOES NOT MATCH THE MANIFEST';
     console.log(`  ${shown(file.path)}\n      ${file.rows} rows, ${file.bytes} bytes, sha256 ${file.sha256}${check}`);

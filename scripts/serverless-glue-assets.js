@@ -16,6 +16,7 @@ const GLUE_ASSETS = [
   { path: 'glue/etl.py', contentType: 'text/x-python; charset=utf-8' },
   { path: 'glue/sql/branch_loans_3m.sql', contentType: 'application/sql; charset=utf-8' },
   { path: 'glue/sql/rejected_loans.sql', contentType: 'application/sql; charset=utf-8' },
+  { path: 'glue/sql/read_window.sql', contentType: 'application/sql; charset=utf-8' },
   { path: 'glue/source-model.json', contentType: 'application/json; charset=utf-8' },
   { path: 'glue/extract-layout.json', contentType: 'application/json; charset=utf-8' },
   { path: 'glue/rds-ca-bundle.pem', contentType: 'application/x-pem-file' },

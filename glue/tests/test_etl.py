@@ -146,74 +146,49 @@ class ValidateArgsTest(unittest.TestCase):
         self.assertEqual(etl.resolved_option_names(base)[: len(etl.REQUIRED_ARGS)], list(etl.REQUIRED_ARGS))
 
 
-def parse_window_predicate(predicate):
-    match = re.fullmatch(
-        r"\"loan_date\" >= DATE '(\d{4}-\d{2}-\d{2})' AND \"loan_date\" < DATE '(\d{4}-\d{2}-\d{2})'", predicate
-    )
-    if not match:
-        raise AssertionError(f"unexpected predicate: {predicate}")
-    return date.fromisoformat(match.group(1)), date.fromisoformat(match.group(2))
+class WindowReadTest(unittest.TestCase):
+    def setUp(self):
+        self.model = json.loads((GLUE / "source-model.json").read_text(encoding="utf-8"))
+        self.config = etl.validate_args(valid_args())
 
-
-class WindowPredicatesTest(unittest.TestCase):
-    def assert_exact_cover(self, start, end, parts):
-        predicates = etl.window_predicates("loan_date", start, end, parts)
-        self.assertEqual(predicates[-1], '"loan_date" IS NULL')
-        ranges = [parse_window_predicate(p) for p in predicates[:-1]]
-        self.assertEqual(len(ranges), min(parts, (end - start).days))
-        self.assertEqual(ranges[0][0], start)
-        self.assertEqual(ranges[-1][1], end)
-        for (lo, hi), (next_lo, _) in zip(ranges, ranges[1:]):
-            self.assertLess(lo, hi)
-            self.assertEqual(hi, next_lo, "adjacent ranges must share their bound: no gap, no overlap")
-        day = start - timedelta(days=3)
-        while day < end + timedelta(days=3):
-            hits = sum(lo <= day < hi for lo, hi in ranges)
-            self.assertEqual(hits, 1 if start <= day < end else 0, day)
-            day += timedelta(days=1)
-        return predicates
-
-    def test_covers_the_window_exactly(self):
-        for parts in (1, 2, 3, 7, 8, 13, 64):
-            with self.subTest(parts=parts):
-                self.assert_exact_cover(date(2024, 1, 1), date(2024, 4, 1), parts)
-
-    def test_covers_a_leap_february_window(self):
-        self.assert_exact_cover(date(2023, 12, 1), date(2024, 3, 1), 8)
-
-    def test_more_partitions_than_days(self):
-        predicates = self.assert_exact_cover(date(2024, 1, 1), date(2024, 4, 1), 500)
-        self.assertEqual(len(predicates), 91 + 1)
-        predicates = self.assert_exact_cover(date(2024, 1, 1), date(2024, 1, 4), 8)
-        self.assertEqual(len(predicates), 3 + 1)
-
-    def test_every_row_in_exactly_one_predicate_when_run_as_sql(self):
-        predicates = etl.window_predicates("loan_date", date(2023, 11, 1), date(2024, 2, 1), 8)
+    def test_partitions_are_the_window_and_the_null_dates_each_row_in_one(self):
+        predicates = etl.window_read_predicates("loan_date")
+        self.assertEqual(predicates, ['"loan_date" IS NOT NULL', '"loan_date" IS NULL'])
         db = sqlite3.connect(":memory:")
-        db.execute("CREATE TABLE loans (loan_date TEXT)")
-        day = date(2023, 10, 25)
-        while day < date(2024, 2, 8):
-            db.execute("INSERT INTO loans VALUES (?)", (day.isoformat(),))
-            day += timedelta(days=1)
-        db.execute("INSERT INTO loans VALUES (NULL)")
-        hits = {}
-        for predicate in predicates:
-            # SQLite has no DATE literal; ISO text compares in date order.
-            sqlite_predicate = predicate.replace("DATE '", "'")
-            sql = f"SELECT loan_date FROM loans WHERE {sqlite_predicate}"
-            for (value,) in db.execute(sql):
-                hits[value] = hits.get(value, 0) + 1
-        self.assertEqual(set(hits.values()), {1})
-        self.assertIn(None, hits)
-        self.assertEqual(min(k for k in hits if k), "2023-11-01")
-        self.assertEqual(max(k for k in hits if k), "2024-01-31")
-        self.assertEqual(len(hits), 92 + 1)
+        db.execute("CREATE TABLE window_read (loan_date TEXT)")
+        db.executemany("INSERT INTO window_read VALUES (?)", [("2024-01-01",), ("2024-03-31",), (None,)])
+        hits = [value for predicate in predicates for (value,) in db.execute(f"SELECT loan_date FROM window_read WHERE {predicate}")]
+        self.assertEqual(sorted(hits, key=str), ["2024-01-01", "2024-03-31", None])
 
-    def test_rejects_nonsense(self):
-        with self.assertRaises(ValueError):
-            etl.window_predicates("loan_date", date(2024, 1, 1), date(2024, 4, 1), 0)
-        with self.assertRaises(ValueError):
-            etl.window_predicates("loan_date", date(2024, 1, 1), date(2024, 1, 1), 8)
+    def test_query_is_the_shared_file_over_the_months_window(self):
+        read_sql = etl.load_sql(self.model["windowRead"]["sql"], [GLUE / "sql"])
+        query = etl.window_read_query(read_sql, self.config)
+        self.assertTrue(query.startswith("(WITH extract_window AS (SELECT CAST('2024-03' AS VARCHAR(7)) AS month"), query)
+        self.assertIn("CAST('2024-01-01' AS DATE) AS window_start", query)
+        self.assertIn(read_sql, query)
+        self.assertTrue(query.endswith(") AS window_read) AS window_read"), query)
+
+    def test_tables_rebuilt_from_the_read_as_the_model_says(self):
+        tables = {t.name: t for t in etl.source_tables(self.model)}
+        self.assertEqual([n for n, t in tables.items() if t.read_through_window], ["client", "account", "loans"])
+        self.assertEqual(
+            etl.rebuild_from_window_read_sql(tables["loans"]),
+            "SELECT `amount`, `account_idaccount`, `loan_date` FROM window_read",
+        )
+        self.assertEqual(
+            etl.rebuild_from_window_read_sql(tables["account"]),
+            "SELECT DISTINCT `account_idaccount` AS `idaccount`, `client_idclient` FROM window_read WHERE `account_idaccount` IS NOT NULL",
+        )
+        self.assertEqual(
+            etl.rebuild_from_window_read_sql(tables["client"]),
+            "SELECT DISTINCT `client_idclient` AS `idclient`, `branch_idbranch` FROM window_read WHERE `client_idclient` IS NOT NULL",
+        )
+        read_columns = set(self.model["windowRead"]["columns"])
+        for table in tables.values():
+            if table.read_through_window:
+                with self.subTest(table=table.name):
+                    needed = {c for c, _ in table.columns[1 if table.key_in_read else 0 :]} | ({table.key_in_read} if table.key_in_read else set())
+                    self.assertLessEqual(needed, read_columns)
 
 
 class IdRangePredicatesTest(unittest.TestCase):
@@ -272,19 +247,11 @@ class SourceModelTest(unittest.TestCase):
                 self.assertEqual(match.group(1).split(", "), [f'"{c}"' for c in spec["columns"]])
                 self.assertEqual((match.group(2), match.group(3)), (name, name))
 
-    def test_loans_read_by_window_and_dimensions_by_id(self):
-        self.assertEqual(self.tables["loans"].window_column, "loan_date")
-        loans = etl.read_predicates(self.tables["loans"], self.config, (None, None))
-        self.assertTrue(all('"loan_date"' in p for p in loans))
-        self.assertEqual(len(loans), self.config.read_partitions + 1)
-        for name in ("bank", "branch", "client", "account"):
+    def test_whole_tables_split_by_id(self):
+        for name in ("bank", "branch"):
             with self.subTest(table=name):
-                self.assertIsNone(self.tables[name].window_column)
+                self.assertFalse(self.tables[name].read_through_window)
                 first = next(iter(self.model["tables"][name]["columns"]))
-                self.assertEqual(
-                    etl.read_predicates(self.tables[name], self.config, (1, 1000)),
-                    etl.id_range_predicates(first, 1, 1000, self.config.read_partitions),
-                )
                 self.assertEqual(
                     etl.id_bounds_query("public", self.tables[name]),
                     f'SELECT min("{first}"), max("{first}") FROM "public"."{name}"',
@@ -402,15 +369,16 @@ class TlsPropertiesTest(unittest.TestCase):
 class SnapshotImportTest(unittest.TestCase):
     def test_joins_the_exported_snapshot_in_a_read_only_repeatable_read_transaction(self):
         self.assertEqual(
-            etl.snapshot_import_statement("00000003-0000002C-1"),
-            "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT '00000003-0000002C-1'",
+            etl.snapshot_import_statement("00000003-0000002C-1", "public"),
+            "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT '00000003-0000002C-1'; "
+            'SET LOCAL search_path TO "public"',
         )
 
     def test_refuses_anything_else_in_the_sql(self):
         for snapshot in ("", "x'; DROP TABLE loans; --", "00000003-0000002C-1'"):
             with self.subTest(snapshot=snapshot):
                 with self.assertRaises(ValueError):
-                    etl.snapshot_import_statement(snapshot)
+                    etl.snapshot_import_statement(snapshot, "public")
 
 
 class SqlLoadingTest(unittest.TestCase):

@@ -104,7 +104,7 @@ def job_request(database: OracleDatabase, staging: Path, run_id: str, host: str 
         "--ods_sslmode": "disable",
     }
     args.update({f"--{k}": v for k, v in arguments.items()})
-    extra = [str(REPO / "glue" / name) for name in ("sql/branch_loans_3m.sql", "sql/rejected_loans.sql", "source-model.json", "extract-layout.json", "rds-ca-bundle.pem")]
+    extra = [str(REPO / "glue" / name) for name in ("sql/branch_loans_3m.sql", "sql/rejected_loans.sql", "sql/read_window.sql", "source-model.json", "extract-layout.json", "rds-ca-bundle.pem")]
     return {"arguments": args, "connections": {"ods": database.jdbc(host)}, "extraFiles": extra}
 
 
@@ -138,43 +138,46 @@ class SnapshotTest(unittest.TestCase):
         cls.database.drop()
         shutil.rmtree(cls.staging, ignore_errors=True)
 
-    def run_with_insert_after_accounts(self, run_id: str, first_id: int) -> dict[str, str]:
-        """Runs the job; right after it has read `account` (and before `loans`), a new client, account and 3 loans commit."""
-        original = etl.read_source_table
+    def run_with_insert_after_branches(self, run_id: str, first_id: int) -> dict[str, str]:
+        """Runs the job; right after it has read `branch` (and before the window read of loans,
+        accounts and clients), a new branch of bank 1 with a client, its account and 3 loans commit."""
+        original = etl.cache_source_view
         database = self.database
 
-        def read_then_insert(spark, url, properties, schema, table, predicates):
-            rows = original(spark, url, properties, schema, table, predicates)
-            if table.name == "account":
+        def read_then_insert(df, table):
+            rows = original(df, table)
+            if table.name == "branch":
                 psql(database.url, "-c", f"""
-                    INSERT INTO client VALUES ({first_id}, 'new', 'client', 10);
+                    INSERT INTO branch VALUES ({first_id}, 1, 'new branch');
+                    INSERT INTO client VALUES ({first_id}, 'new', 'client', {first_id});
                     INSERT INTO account VALUES ({first_id}, 0, {first_id}, DATE '2024-01-01');
                     INSERT INTO loans VALUES ({first_id}, 1000000, {first_id}, DATE '2024-06-20'),
                                              ({first_id + 1}, 1000000, {first_id}, DATE '2024-05-20'),
                                              ({first_id + 2}, 1000000, {first_id}, DATE '2024-04-20');""")
             return rows
 
-        with unittest.mock.patch.object(etl, "read_source_table", read_then_insert):
+        with unittest.mock.patch.object(etl, "cache_source_view", read_then_insert):
             self.assertEqual(glue_job_server.run_job(SPARK, job_request(database, self.staging, run_id)), {"status": "SUCCEEDED"})
         return staged(self.staging, run_id)
 
-    def test_a_loan_and_its_account_committed_during_the_read_are_not_half_seen(self):
+    def test_a_branch_and_its_loans_committed_during_the_read_are_not_half_seen(self):
         before = self.run_plain("before")
-        during = self.run_with_insert_after_accounts("during", 70001)
+        during = self.run_with_insert_after_branches("during", 70001)
         # The moment the job started: the same rows, rejects and source row counts as before the insert.
         self.assertEqual(during, before)
         after = self.run_plain("after")
-        # The insert is real: a run after it counts the three loans for branch 10 (bank 1).
+        # The insert is real: a run after it has the new branch's row in bank 1's file, and reads its 3 loans.
         self.assertNotEqual(after["rows/bank_id=1/*.csv"], before["rows/bank_id=1/*.csv"])
         self.assertEqual(json.loads(after["source_rows/*.json"].splitlines()[-1])["row_count"], json.loads(before["source_rows/*.json"].splitlines()[-1])["row_count"] + 3)
 
     def test_without_the_shared_snapshot_the_same_insert_splits_the_read(self):
-        # The control: partitions that do not import the snapshot see the new loans but not their
-        # account, so they turn up as unresolved_account. The snapshot is what prevents it.
-        with unittest.mock.patch.object(etl, "snapshot_import_statement", lambda snapshot_id: "SELECT 1"):
-            split = self.run_with_insert_after_accounts("split", 80001)
+        # The control: a window read that does not import the snapshot sees the new loans and their
+        # client, but the branch read before the insert did not see the branch, so they turn up as
+        # unresolved_branch. The snapshot is what prevents it.
+        with unittest.mock.patch.object(etl, "snapshot_import_statement", lambda snapshot_id, schema: "SELECT 1"):
+            split = self.run_with_insert_after_branches("split", 80001)
         rejected = {json.loads(line)["reason"]: json.loads(line)["loan_count"] for line in split["rejected/*.json"].splitlines()}
-        self.assertEqual(rejected["unresolved_account"], 1 + 3)
+        self.assertEqual(rejected["unresolved_branch"], 1 + 3)
 
     def run_plain(self, run_id: str) -> dict[str, str]:
         self.assertEqual(glue_job_server.run_job(SPARK, job_request(self.database, self.staging, run_id)), {"status": "SUCCEEDED"})

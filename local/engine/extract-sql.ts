@@ -1,19 +1,11 @@
 /** The two SQL files of glue/sql, as every engine runs them, and the window relation they read. */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { MonthWindow } from '../../functions/core/month';
-
-const SQL_DIR = join(__dirname, '..', '..', 'glue', 'sql');
-
-function readSql(fileName: string): string {
-  // A trailing semicolon would end a statement the engines wrap (CREATE TABLE ... AS <sql>).
-  return readFileSync(join(SQL_DIR, fileName), 'utf8').trim().replace(/;$/, '');
-}
+import { readGlueSql } from './source-model';
 
 /** The numbers of contract section 2: one row per branch, bank_id first. */
-export const BRANCH_LOANS_SQL = readSql('branch_loans_3m.sql');
+export const BRANCH_LOANS_SQL = readGlueSql('branch_loans_3m.sql');
 /** Loans not counted, by reason. */
-export const REJECTED_LOANS_SQL = readSql('rejected_loans.sql');
+export const REJECTED_LOANS_SQL = readGlueSql('rejected_loans.sql');
 
 /**
  * The one-row `extract_window` relation both SQL files read, built from the month logic. Dates are

@@ -1,6 +1,8 @@
 /**
- * Reads what the extract needs from the ODS into DuckDB: the dimension tables' needed columns and
- * only the window's loans (the filter runs in PostgreSQL, where the loan_date index serves it).
+ * Reads what the extract needs from the ODS into DuckDB: only what the month references (contract
+ * section 3). bank and branch whole; the window's loans with the accounts and clients they reference
+ * through one query pushed down to PostgreSQL (glue/sql/read_window.sql), where the loan_date index and
+ * the joins find them, so client and account rows no loan of the window references never travel.
  * Rows stream (COPY to a scratch file, or a cursor in batches), so no table is ever held in memory whole.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -13,6 +15,7 @@ import { SourceSchemaError } from '../../functions/core/errors';
 import type { MonthWindow } from '../../functions/core/month';
 import type { SourceRowCount } from '../../functions/core/staging-layout';
 import { tracePhase } from './engine-trace';
+import { extractWindowSql } from './extract-sql';
 import { copyOutToFile } from './pg-copy-out';
 import { SOURCE_MODEL, type SourceModel, type SourceTable, type TypeFamily } from './source-model';
 
@@ -22,9 +25,15 @@ const BATCH_ROWS = 10_000;
  * Set for the read transaction. Dates in ISO form. No parallel workers: each table arrives through one
  * COPY stream formatted by one backend, so workers only add start-up and contend for the CPU; the
  * planner picks them for the loans window once the table is large (20M loans), which made a longer
- * history cost time (bench/README.md).
+ * history cost time (bench/README.md). The glue/sql files name the ODS tables unqualified: the
+ * model's schema is the only one searched.
  */
-export const READ_TRANSACTION_SETTINGS: readonly string[] = ['DateStyle = ISO, YMD', 'max_parallel_workers_per_gather = 0'];
+export function readTransactionSettings(model: SourceModel = SOURCE_MODEL): string[] {
+  return ['DateStyle = ISO, YMD', 'max_parallel_workers_per_gather = 0', `search_path = ${quoteIdent(model.schema)}`];
+}
+
+/** The DuckDB table the window read is loaded into, and dropped from once its tables are rebuilt. */
+const WINDOW_READ_TABLE = 'window_read';
 
 const DUCKDB_TYPES: Record<TypeFamily, string> = { integer: 'BIGINT', text: 'VARCHAR', date: 'DATE' };
 
@@ -87,11 +96,14 @@ async function tablesWithoutSelect(pg: ClientBase, schema: string, tables: reado
  * Copies the source into DuckDB tables of the same names, all from one consistent snapshot
  * (a read-only REPEATABLE READ transaction), and returns the rows read per table.
  *
- * Two ways in, by what a table holds:
- * - Integer and date columns only (client, account, the loans window: nearly all the rows):
- *   `COPY … TO STDOUT` streamed to a scratch file, then loaded by DuckDB's CSV reader with the
- *   column types given. PostgreSQL and DuckDB do the per-row work in C++; this process only moves
- *   buffers. Each file loads while PostgreSQL sends the next table.
+ * Three ways in:
+ * - The window read (glue/sql/read_window.sql: the window's loans, each with the account and client
+ *   it references, nearly all the rows): `COPY (…) TO STDOUT` streamed to a scratch file, loaded by
+ *   DuckDB's CSV reader with the column types given, then split into loans, account and client (the
+ *   referenced rows, once each) as glue/source-model.json says. PostgreSQL and DuckDB do the per-row
+ *   work in C++; this process only moves buffers.
+ * - Other tables of integer and date columns only (a model without a window read: every table whole):
+ *   `COPY table (columns)` the same way. Each file loads while PostgreSQL sends the next table.
  * - Any text column (bank, branch: a few hundred rows): a cursor, every value as PostgreSQL's text,
  *   appended as is, so names and addresses arrive byte for byte whatever they hold.
  */
@@ -105,28 +117,45 @@ export async function copySourceIntoDuckDb(
   const scratch = await mkdtemp(join(tmpdir(), 'loan-extract-source-'));
   // DuckDB loads one file at a time, on this chain, and the appender waits for it: one connection.
   let loads: Promise<void> = Promise.resolve();
+  const load = (step: () => Promise<void>): void => {
+    loads = loads.then(step);
+    loads.catch(() => undefined); // awaited below; marked handled so a failure cannot end the process first
+  };
   try {
     await pg.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
     try {
-      for (const setting of READ_TRANSACTION_SETTINGS) await pg.query(`SET LOCAL ${setting}`);
-      const counts: SourceRowCount[] = [];
+      for (const setting of readTransactionSettings(model)) await pg.query(`SET LOCAL ${setting}`);
+      const counts = new Map<string, number>();
+      const windowRead = model.windowRead;
       for (const table of model.tables) {
+        if (windowRead && readThroughWindow(table)) continue;
         let rows: number;
         if (table.columns.every(([, family]) => family !== 'text')) {
-          const file = join(scratch, `${counts.length}.tsv`);
-          rows = await tracePhase(`read:${table.name}`, () => copyOutToFile(pg, copyStatement(table, window, model.schema), file), (n) => n);
+          const file = join(scratch, `${table.name}.tsv`);
+          const copy = `COPY ${quoteIdent(model.schema)}.${quoteIdent(table.name)} (${table.columns.map(([name]) => quoteIdent(name)).join(', ')}) TO STDOUT`;
+          rows = await tracePhase(`read:${table.name}`, () => copyOutToFile(pg, copy, file), (n) => n);
           const copied = rows;
-          loads = loads.then(() => tracePhase(`load:${table.name}`, () => loadCopyFile(duck, table, file, copied)));
-          loads.catch(() => undefined); // awaited below; marked handled so a failure cannot end the process first
+          load(() => tracePhase(`load:${table.name}`, () => loadCopyFile(duck, table.name, table.columns, file, copied)));
         } else {
           await loads;
-          rows = await tracePhase(`read:${table.name}`, () => appendByCursor(pg, duck, table, tableReadSql(table, window, model.schema)), (n) => n);
+          rows = await tracePhase(`read:${table.name}`, () => appendByCursor(pg, duck, table, tableReadSql(table, model.schema)), (n) => n);
         }
-        counts.push({ table: table.name, row_count: rows });
+        counts.set(table.name, rows);
+      }
+      if (windowRead) {
+        const file = join(scratch, `${WINDOW_READ_TABLE}.tsv`);
+        const rows = await tracePhase('read:window', () => copyOutToFile(pg, `COPY (${windowReadSql(window, model)}) TO STDOUT`, file), (n) => n);
+        load(() =>
+          tracePhase('load:window', async () => {
+            await loadCopyFile(duck, WINDOW_READ_TABLE, windowRead.columns, file, rows);
+            for (const table of model.tables.filter(readThroughWindow)) counts.set(table.name, await rebuildFromWindowRead(duck, table));
+            await duck.run(`DROP TABLE ${quoteIdent(WINDOW_READ_TABLE)}`);
+          }),
+        );
       }
       await pg.query('COMMIT');
       await loads;
-      return counts;
+      return model.tables.map((table) => ({ table: table.name, row_count: counts.get(table.name)! }));
     } catch (error) {
       await pg.query('ROLLBACK').catch(() => undefined);
       throw error;
@@ -137,28 +166,54 @@ export async function copySourceIntoDuckDb(
   }
 }
 
-/**
- * The COPY of an integer-and-date table, in PostgreSQL's text format: tab-separated, `\N` for NULL.
- * Integers and ISO dates hold no tab, backslash or line break, so no value needs escaping. A table
- * read whole uses the `COPY table (columns)` form, about 10% faster than `COPY (SELECT …)`.
- */
-function copyStatement(table: SourceTable, window: MonthWindow, schema: string): string {
-  const source = table.windowColumn
-    ? `(${tableReadSql(table, window, schema)})`
-    : `${quoteIdent(schema)}.${quoteIdent(table.name)} (${table.columns.map(([name]) => quoteIdent(name)).join(', ')})`;
-  return `COPY ${source} TO STDOUT`;
+function readThroughWindow(table: SourceTable): boolean {
+  return table.windowColumn !== undefined || table.keyInRead !== undefined;
 }
 
-/** Loads a copyStatement() file into a new table of the model's types, and checks nothing was lost on the way. */
-async function loadCopyFile(duck: DuckDBConnection, table: SourceTable, file: string, expectedRows: number): Promise<void> {
-  const columns = table.columns.map(([name, family]) => `${sqlString(name)}: ${sqlString(DUCKDB_TYPES[family])}`).join(', ');
+/**
+ * The window read as PostgreSQL runs it: glue/sql/read_window.sql over the month's extract_window.
+ * The dates are validated ISO strings from monthWindow(), so inlining them is safe (COPY takes no
+ * parameters). The benchmark EXPLAINs it.
+ */
+export function windowReadSql(window: MonthWindow, model: SourceModel = SOURCE_MODEL): string {
+  if (!model.windowRead) throw new Error('the source model has no window read');
+  return `WITH extract_window AS (${extractWindowSql(window)}) SELECT * FROM (${model.windowRead.sql}) AS ${WINDOW_READ_TABLE}`;
+}
+
+/**
+ * One table of the window read as a DuckDB table of its name (glue/source-model.json says how): the
+ * windowed table every row, a referenced table each distinct row whose key was found. Returns its rows.
+ */
+async function rebuildFromWindowRead(duck: DuckDBConnection, table: SourceTable): Promise<number> {
+  const [[key], ...others] = table.columns as [readonly [string, TypeFamily], ...(readonly [string, TypeFamily])[]];
+  const select = table.keyInRead
+    ? `SELECT DISTINCT ${[`${quoteIdent(table.keyInRead)} AS ${quoteIdent(key)}`, ...others.map(([name]) => quoteIdent(name))].join(', ')}
+        FROM ${quoteIdent(WINDOW_READ_TABLE)} WHERE ${quoteIdent(table.keyInRead)} IS NOT NULL`
+    : `SELECT ${table.columns.map(([name]) => quoteIdent(name)).join(', ')} FROM ${quoteIdent(WINDOW_READ_TABLE)}`;
+  await duck.run(`CREATE OR REPLACE TABLE ${quoteIdent(table.name)} AS ${select}`);
+  return Number((await duck.runAndReadAll(`SELECT count(*) FROM ${quoteIdent(table.name)}`)).getRowsJS()[0]![0]);
+}
+
+/**
+ * Loads a COPY file into a new table of the given types, and checks nothing was lost on the way. The
+ * file is PostgreSQL's text format: tab-separated, `\N` for NULL; integers and ISO dates hold no tab,
+ * backslash or line break, so no value needs escaping.
+ */
+async function loadCopyFile(
+  duck: DuckDBConnection,
+  name: string,
+  types: ReadonlyArray<readonly [string, TypeFamily]>,
+  file: string,
+  expectedRows: number,
+): Promise<void> {
+  const columns = types.map(([column, family]) => `${sqlString(column)}: ${sqlString(DUCKDB_TYPES[family])}`).join(', ');
   await duck.run(
-    `CREATE OR REPLACE TABLE ${quoteIdent(table.name)} AS SELECT * FROM read_csv(${sqlString(file)}, columns = {${columns}},
+    `CREATE OR REPLACE TABLE ${quoteIdent(name)} AS SELECT * FROM read_csv(${sqlString(file)}, columns = {${columns}},
       header = false, auto_detect = false, delim = '\t', quote = '', escape = '', nullstr = '\\N')`,
   );
-  const loaded = Number((await duck.runAndReadAll(`SELECT count(*) FROM ${quoteIdent(table.name)}`)).getRowsJS()[0]![0]);
+  const loaded = Number((await duck.runAndReadAll(`SELECT count(*) FROM ${quoteIdent(name)}`)).getRowsJS()[0]![0]);
   if (loaded !== expectedRows) {
-    throw new Error(`${table.name}: PostgreSQL sent ${expectedRows} rows but DuckDB loaded ${loaded}`);
+    throw new Error(`${name}: PostgreSQL sent ${expectedRows} rows but DuckDB loaded ${loaded}`);
   }
 }
 
@@ -182,26 +237,9 @@ async function appendByCursor(pg: ClientBase, duck: DuckDBConnection, table: Sou
   return total;
 }
 
-/**
- * The SELECT that reads `table`: its model columns, and for the windowed table only the window's rows
- * and those whose window column is NULL. The window's dates are validated ISO strings from
- * monthWindow(), so inlining them as literals is safe (and COPY takes no parameters).
- */
-export function tableReadSql(table: SourceTable, window: MonthWindow, schema: string = SOURCE_MODEL.schema): string {
-  const columnList = table.columns.map(([name]) => quoteIdent(name)).join(', ');
-  let sql = `SELECT ${columnList} FROM ${quoteIdent(schema)}.${quoteIdent(table.name)}`;
-  if (table.windowColumn) {
-    const column = quoteIdent(table.windowColumn);
-    sql += ` WHERE (${column} >= DATE '${window.windowStart}' AND ${column} < DATE '${window.windowEnd}') OR ${column} IS NULL`;
-  }
-  return sql;
-}
-
-/** The read of the loans window, as the engine sends it (the benchmark EXPLAINs it). */
-export function loansReadSql(window: MonthWindow, model: SourceModel = SOURCE_MODEL): string {
-  const table = model.tables.find((t) => t.windowColumn !== undefined);
-  if (!table) throw new Error('the source model has no windowed table');
-  return tableReadSql(table, window, model.schema);
+/** The SELECT that reads `table` whole: its model columns only. */
+export function tableReadSql(table: SourceTable, schema: string = SOURCE_MODEL.schema): string {
+  return `SELECT ${table.columns.map(([name]) => quoteIdent(name)).join(', ')} FROM ${quoteIdent(schema)}.${quoteIdent(table.name)}`;
 }
 
 function appendRow(appender: DuckDBAppender, table: SourceTable, row: readonly (string | null)[]): void {

@@ -19,6 +19,7 @@ const SERVER = join(__dirname, 'glue_job_server.py');
 export const GLUE_EXTRA_FILES = [
   'glue/sql/branch_loans_3m.sql',
   'glue/sql/rejected_loans.sql',
+  'glue/sql/read_window.sql',
   'glue/source-model.json',
   'glue/extract-layout.json',
   'glue/rds-ca-bundle.pem',

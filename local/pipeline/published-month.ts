@@ -26,6 +26,8 @@ export interface PublishedMonth {
   readonly manifestKey: string;
   readonly manifestPath: string;
   readonly runId: string;
+  /** The manifest's rows read from the ODS, per table. */
+  readonly sourceRowsRead: Readonly<Record<string, number>>;
   readonly files: readonly PublishedFile[];
   /** The manifest's estimated cost of the run that published it, if it has one. */
   readonly estimatedCost?: EstimatedCost;
@@ -56,5 +58,12 @@ export async function readPublishedMonth(root: string, month: string): Promise<P
       matchesManifest: actual !== undefined && actual.bytes === file.bytes && actual.sha256 === file.sha256,
     });
   }
-  return { manifestKey: key, manifestPath, runId: manifest.runId, files, ...(manifest.estimatedCost ? { estimatedCost: manifest.estimatedCost } : {}) };
+  return {
+    manifestKey: key,
+    manifestPath,
+    runId: manifest.runId,
+    sourceRowsRead: manifest.sourceRowsRead,
+    files,
+    ...(manifest.estimatedCost ? { estimatedCost: manifest.estimatedCost } : {}),
+  };
 }

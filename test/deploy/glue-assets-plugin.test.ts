@@ -63,6 +63,7 @@ describe('the Glue assets plugin', () => {
       ['PutObjectCommand', 'scripts-bucket', 'glue/etl.py', 'SHA256'],
       ['PutObjectCommand', 'scripts-bucket', 'glue/sql/branch_loans_3m.sql', 'SHA256'],
       ['PutObjectCommand', 'scripts-bucket', 'glue/sql/rejected_loans.sql', 'SHA256'],
+      ['PutObjectCommand', 'scripts-bucket', 'glue/sql/read_window.sql', 'SHA256'],
       ['PutObjectCommand', 'scripts-bucket', 'glue/source-model.json', 'SHA256'],
       ['PutObjectCommand', 'scripts-bucket', 'glue/extract-layout.json', 'SHA256'],
       ['PutObjectCommand', 'scripts-bucket', 'glue/rds-ca-bundle.pem', 'SHA256'],
@@ -84,7 +85,7 @@ describe('the Glue assets plugin', () => {
     const empty = await mkdtemp(join(tmpdir(), 'glue-assets-'));
     try {
       expect(() => new Plugin(fakeServerless(empty), {}, quiet).checkAssets()).toThrow(
-        'The Glue job needs glue/etl.py, glue/sql/branch_loans_3m.sql, glue/sql/rejected_loans.sql, glue/source-model.json, glue/extract-layout.json, glue/rds-ca-bundle.pem, which are missing',
+        'The Glue job needs glue/etl.py, glue/sql/branch_loans_3m.sql, glue/sql/rejected_loans.sql, glue/sql/read_window.sql, glue/source-model.json, glue/extract-layout.json, glue/rds-ca-bundle.pem, which are missing',
       );
     } finally {
       await rm(empty, { recursive: true, force: true });

@@ -78,14 +78,26 @@ describe.each(testDatabases())('the generated source on %s', (_label, createData
     });
   });
 
-  it('is read by the engine as the model says: the window and the NULL-date loans, the dimensions whole', async () => {
-    const counts = await withClient(database.url, (client) => countSource(client, SPEC));
-    const job = await runExtractJob({ sourceUrl: database.url, window: monthWindow(SPEC.lastMonth), sink: new FolderStagingSink(staging), runId: 'bench' });
+  it('is read by the engine as the model says: the window and the NULL-date loans, the accounts and clients they reference, banks and branches whole', async () => {
+    const window = monthWindow(SPEC.lastMonth);
+    const { counts, referenced } = await withClient(database.url, async (client) => {
+      const inWindow = 'l.loan_date >= $1 AND l.loan_date < $2';
+      const count = async (sql: string) => Number((await client.query<{ n: string }>(sql, [window.windowStart, window.windowEnd])).rows[0]!.n);
+      return {
+        counts: await countSource(client, SPEC),
+        referenced: {
+          account: await count(`SELECT count(*) AS n FROM account a WHERE EXISTS (SELECT 1 FROM loans l WHERE l.account_idaccount = a.idaccount AND ${inWindow})`),
+          client: await count(`SELECT count(*) AS n FROM client c WHERE EXISTS
+            (SELECT 1 FROM account a JOIN loans l ON l.account_idaccount = a.idaccount WHERE a.client_idclient = c.idclient AND ${inWindow})`),
+        },
+      };
+    });
+    const job = await runExtractJob({ sourceUrl: database.url, window, sink: new FolderStagingSink(staging), runId: 'bench' });
+    expect(referenced.client).toBeLessThan(counts.clients);
     expect(Object.fromEntries(job.sourceRows.map((r) => [r.table, r.row_count]))).toEqual({
       bank: 3,
       branch: 300,
-      client: 9_000,
-      account: 9_000,
+      ...referenced,
       loans: counts.loansInWindow + counts.loansNullDate,
     });
     expect(job.parts).toHaveLength(3);

@@ -162,7 +162,7 @@ describe(`npm start --engine spark on a real PostgreSQL${skipNote}`, () => {
       const failed = await runExtractCli(['--engine', 'spark', '--source', database.url, '--month', MONTH], failedDir, SPARK_CLI_TIMEOUT_MS);
       expect(failed.code).toBe(1);
       expect(cliReport(failed)).toMatchObject({ outcome: 'failed', error: 'ExtractJobFailed', ledgerStatus: 'FAILED', files: [] });
-      expect(cliReport(failed).cause).toMatch(/ended FAILED: org\.postgresql\.util\.PSQLException: ERROR: column "amount" does not exist/);
+      expect(cliReport(failed).cause).toMatch(/ended FAILED: org\.postgresql\.util\.PSQLException: ERROR: column l\.amount does not exist/);
       expect(cliReport(failed).emails).toHaveLength(1);
       expect(await readdir(join(failedDir, 'glue-spark')).catch(() => [])).toEqual([]);
     },

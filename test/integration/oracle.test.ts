@@ -27,9 +27,9 @@ const BANKS = [
 ];
 const BANK_WITHOUT_BRANCHES = 2;
 
-/** Rows read per dimension table: all of them, every month (hand count of the fixture's INSERTs). */
-const DIMENSION_ROWS = { bank: 4, branch: 8, client: 10, account: 11 };
-/** The NULL-date loans (991, 992): read and rejected by every run. */
+/** Banks and branches are read whole, every month (hand count of the fixture's INSERTs). */
+const WHOLE_TABLE_ROWS = { bank: 4, branch: 8 };
+/** The NULL-date loans (991, 992): read and rejected by every run (their accounts are not looked up). */
 const NULL_DATE_LOANS = 2;
 
 interface OracleMonth {
@@ -38,6 +38,8 @@ interface OracleMonth {
   readonly stagedBanks: readonly number[];
   /** Loans with loan_date in the window, valid or not (hand count, see the fixture). */
   readonly inWindowLoans: number;
+  /** Accounts those loans reference that exist, and the clients of those accounts that exist (hand count). */
+  readonly referenced: { readonly account: number; readonly client: number };
   /** Rejected counts by reason; reasons not listed are 0. */
   readonly rejected: Readonly<Record<string, number>>;
 }
@@ -48,6 +50,8 @@ const MONTHS: readonly OracleMonth[] = [
     month: '2024-02',
     stagedBanks: [1, 3, 4],
     inWindowLoans: 16,
+    // 1001 201 1201 3001 3101 3102 4001 9001 (163 has none); each with its own client.
+    referenced: { account: 8, client: 8 },
     rejected: { null_amount: 1, null_loan_date: 2, unresolved_account: 1, unresolved_branch: 1 },
   },
   {
@@ -55,6 +59,8 @@ const MONTHS: readonly OracleMonth[] = [
     month: '2024-06',
     stagedBanks: [1, 3, 4],
     inWindowLoans: 18,
+    // 1001 201 1201 3001 3101 3102 9001 9002 9003 (no loan of branch 40's 4001); 9002 has no client.
+    referenced: { account: 9, client: 8 },
     rejected: {
       null_amount: 2,
       null_loan_date: 2,
@@ -69,6 +75,8 @@ const MONTHS: readonly OracleMonth[] = [
     month: '2025-01',
     stagedBanks: [1, 3, 4],
     inWindowLoans: 15,
+    // 1001 201 1201 3001 3101 3102 4001 9001 (363's, NULL amount) 9002 9003; 9002 has no client.
+    referenced: { account: 10, client: 9 },
     rejected: { null_amount: 1, null_loan_date: 2, unresolved_bank: 1, unresolved_client: 1 },
   },
   {
@@ -76,6 +84,8 @@ const MONTHS: readonly OracleMonth[] = [
     month: '2023-09',
     stagedBanks: [1, 3, 4],
     inWindowLoans: 0,
+    // None: the NULL-date loan 991 points to 1001, but a NULL-date loan's account is not looked up.
+    referenced: { account: 0, client: 0 },
     rejected: { null_loan_date: 2 },
   },
 ];
@@ -168,9 +178,9 @@ describe('oracle: hand-built ODS, hand-computed extract', () => {
       expect(byReason).toEqual(expected.rejected);
     });
 
-    it('reads only the window and the NULL-date loans from the ODS', async () => {
+    it('reads only the window and NULL-date loans, the accounts and clients the window references, and every bank and branch', async () => {
       const counts = Object.fromEntries((await readJsonLines(folder, 'source_rows')).map((r) => [(r as { table: string }).table, (r as { row_count: number }).row_count]));
-      expect(counts).toEqual({ ...DIMENSION_ROWS, loans: expected.inWindowLoans + NULL_DATE_LOANS });
+      expect(counts).toEqual({ ...WHOLE_TABLE_ROWS, ...expected.referenced, loans: expected.inWindowLoans + NULL_DATE_LOANS });
       expect(job.sourceRows.find((r) => r.table === 'loans')?.row_count).toBe(expected.inWindowLoans + NULL_DATE_LOANS);
     });
 

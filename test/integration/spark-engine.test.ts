@@ -20,6 +20,7 @@ import { publishExtracts } from '../../functions/core/publish-extracts';
 import { stagingPrefixFor, type RunContext } from '../../functions/core/run-context';
 import { runExtractJob } from '../../local/engine/extract-job';
 import { FolderStagingSink } from '../../local/engine/staging-sink';
+import { withClient } from '../../local/postgres';
 import { jdbcConnectionOf, sparkToolchainProblem, startSparkJobs, type SparkJobs } from '../../local/glue-spark/spark-jobs';
 import { loadFixtureOds, realPostgresUrl, realServerDatabase, type TestDatabase } from '../support/databases';
 import { MemoryJournalLedger } from '../support/memory-journal-ledger';
@@ -154,7 +155,42 @@ describeSpark('glue/etl.py on a real Spark', () => {
     expect(result.status).toBe('FAILED');
     expect(result.error).toMatch(/^ValueError: --month must look like "YYYY-MM"/);
   });
+
+  it('reads no more rows for a month when clients, accounts and older loans outside its window are added (both engines)', async () => {
+    const database = await realServerDatabase();
+    try {
+      await loadFixtureOds(database.url, 'oracle-ods.sql');
+      const rowsRead = async (label: string) => {
+        const folder = join(work, 'growth', label);
+        await runExtractJob({ sourceUrl: database.url, window: monthWindow(parseMonth('2024-06')), sink: new FolderStagingSink(join(folder, 'duckdb')), runId: 'duckdb' });
+        const result = await spark.run({ arguments: jobArguments('2024-06', `file://${folder}/spark/`, 'spark'), connections: { ods: jdbcConnectionOf(database.url) } });
+        expect(result).toEqual({ status: 'SUCCEEDED' });
+        return { duckdb: await stagedSourceRows(join(folder, 'duckdb')), spark: await stagedSourceRows(join(folder, 'spark')) };
+      };
+      const before = await rowsRead('before');
+      // 500 clients with an account each, and a loan of each two years before the window.
+      await withClient(database.url, (client) =>
+        client.query(`INSERT INTO client SELECT 100000 + i, 'c', 's', 10 FROM generate_series(1, 500) i;
+          INSERT INTO account SELECT 100000 + i, 0, 100000 + i, DATE '2020-01-01' FROM generate_series(1, 500) i;
+          INSERT INTO loans SELECT 100000 + i, 100, 100000 + i, DATE '2022-01-01' + i FROM generate_series(1, 500) i`),
+      );
+      const after = await rowsRead('after');
+      expect(before.spark).toEqual(before.duckdb);
+      expect(before.duckdb).toEqual({ bank: 4, branch: 8, client: 8, account: 9, loans: 20 });
+      expect(after).toEqual(before);
+    } finally {
+      await database.drop();
+    }
+  });
 });
+
+/** The rows a run read per table, from its staged source_rows/part-*.json. */
+async function stagedSourceRows(folder: string): Promise<Record<string, number>> {
+  const lines = (await stagedFiles(folder))
+    .filter(([key]) => key.startsWith('source_rows/') && key.endsWith('.json'))
+    .flatMap(([, bytes]) => bytes.toString('utf8').split('\n').filter((line) => line !== ''));
+  return Object.fromEntries(lines.map((line) => JSON.parse(line) as { table: string; row_count: number }).map((r) => [r.table, r.row_count]));
+}
 
 /** The run's arguments as StartExtractJob passes them, plus the job's defaults (resources/glue.yml). */
 function jobArguments(month: string, stagingPath: string, runId: string): Record<string, string> {

@@ -119,6 +119,9 @@ describe('ratios and targets', () => {
       ['engine step within 2× of the PostgreSQL floor', true],
       ['monthly run independent of history length', true],
       ["rows read at most the window's share of the table", true],
+      ['rows the engine receives for the month', true],
+      ['rows the engine receives flat in history', true],
+      ['bytes the engine receives from PostgreSQL', undefined],
       ['engine peak RSS under 1 GiB', true],
       ['every Lambda bundle under 1 MB zipped', undefined],
     ]);
@@ -133,6 +136,27 @@ describe('ratios and targets', () => {
     const faster = dataset('10M/72', 72, { pipeline: [16, 16, 16], engine: [4], floor: [2] });
     expect(evaluateTargets([d36, faster], undefined).find((t) => t.name.startsWith('monthly run'))).toMatchObject({ measured: 'pipeline: 0.80×; engine: 1.00×', met: false });
     expect(big.find((t) => t.name.startsWith('monthly run'))?.met).toBeUndefined();
+  });
+
+  it('judges what the month reads: rows received (each engine), their growth with history, bytes, and time against the compared run', () => {
+    const reads = (name: string, months: number, loans: number, client: number, bytes: number, ms: number) =>
+      dataset(name, months, {}, {
+        sides: {
+          engine: summarizeSide([run(ms, { sourceRows: { bank: 3, branch: 300, client, account: client, loans }, pgBytesRead: bytes })], undefined, undefined),
+          spark: summarizeSide([run(ms * 10, { sourceRows: { bank: 3, branch: 300, client: 2_500_000, account: 2_500_000, loans } })], undefined, undefined),
+        },
+      });
+    const MIB = 1024 ** 2;
+    const targets = evaluateTargets([reads('10M/36', 36, 837_000, 710_000, 34 * MIB, 2000), reads('10M/72', 72, 840_000, 710_000, 51 * MIB, 2500)], undefined, [
+      reads('10M/36', 36, 837_000, 2_500_000, 113 * MIB, 3000),
+      reads('10M/72', 72, 840_000, 2_500_000, 113 * MIB, 3000),
+    ]);
+    const met = Object.fromEntries(targets.map((t) => [t.name, t.met]));
+    expect(met['rows the engine receives for the month']).toBe(true);
+    expect(met['rows the engine receives flat in history']).toBe(true);
+    expect(met['rows the Spark job receives for the month']).toBe(false);
+    expect(targets.find((t) => t.name === 'bytes the engine receives from PostgreSQL')).toMatchObject({ measured: '10M/36: 34.0 MiB; 10M/72: 51.0 MiB', met: false });
+    expect(targets.find((t) => t.name === 'engine time against the compared run')).toMatchObject({ measured: '10M/36: 0.67×; 10M/72: 0.83×', met: false });
   });
 });
 
