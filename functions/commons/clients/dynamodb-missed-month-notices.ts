@@ -5,11 +5,9 @@
  *
  * Created only if absent, so two checks on the same day cannot both send.
  */
-import { DeleteCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { MissedMonthNotices } from '../../core/missed-month';
-import { isConditionFailure } from './dynamodb-run-ledger';
-
-const RETENTION_SECONDS = 90 * 24 * 3600;
+import { claimOnce, releaseClaim } from './dynamodb-run-ledger';
 
 export class DynamoDbMissedMonthNotices implements MissedMonthNotices {
   constructor(
@@ -17,24 +15,12 @@ export class DynamoDbMissedMonthNotices implements MissedMonthNotices {
     private readonly tableName: string,
   ) {}
 
-  async claim(month: string, day: string, now: Date): Promise<boolean> {
-    try {
-      await this.client.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: { pk: missedKey(month, day), month, day, claimedAt: now.toISOString(), expiresAt: Math.floor(now.getTime() / 1000) + RETENTION_SECONDS },
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+  claim(month: string, day: string, now: Date): Promise<boolean> {
+    return claimOnce(this.client, this.tableName, missedKey(month, day), { month, day }, now);
   }
 
-  async release(month: string, day: string): Promise<void> {
-    await this.client.send(new DeleteCommand({ TableName: this.tableName, Key: { pk: missedKey(month, day) } }));
+  release(month: string, day: string): Promise<void> {
+    return releaseClaim(this.client, this.tableName, missedKey(month, day));
   }
 }
 

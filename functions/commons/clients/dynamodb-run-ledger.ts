@@ -37,7 +37,7 @@ import type { PublishJournal } from '../../core/publish-journal';
 
 /** Takes tried when a refused item changes before it can be read (see take). */
 const TAKE_ATTEMPTS = 3;
-const NOTICE_RETENTION_SECONDS = 90 * 24 * 3600;
+const CLAIM_RETENTION_SECONDS = 90 * 24 * 3600;
 const HISTORY_CAUSE_CHARS = 1000;
 const LAST_ERROR_CAUSE_CHARS = 4000;
 
@@ -269,34 +269,47 @@ export class DynamoDbRunLedger implements RunLedger {
   }
 
   async claimFailureNotice(executionArn: string, now: Date): Promise<boolean> {
-    return this.written(
-      new PutCommand({
-        TableName: this.tableName,
-        Item: {
-          pk: noticeKey(executionArn),
-          executionArn,
-          claimedAt: now.toISOString(),
-          expiresAt: Math.floor(now.getTime() / 1000) + NOTICE_RETENTION_SECONDS,
-        },
-        ConditionExpression: 'attribute_not_exists(pk)',
-      }),
-    );
+    return claimOnce(this.client, this.tableName, noticeKey(executionArn), { executionArn }, now);
   }
 
   async releaseFailureNotice(executionArn: string): Promise<void> {
-    await this.client.send(new DeleteCommand({ TableName: this.tableName, Key: { pk: noticeKey(executionArn) } }));
+    await releaseClaim(this.client, this.tableName, noticeKey(executionArn));
   }
 
-  /** Sends a conditional write; false when DynamoDB refused it because its condition did not hold. */
-  private async written(command: UpdateCommand | PutCommand): Promise<boolean> {
-    try {
-      await this.client.send(command as UpdateCommand);
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+  private written(command: UpdateCommand | PutCommand): Promise<boolean> {
+    return written(this.client, command);
   }
+}
+
+/** Sends a conditional write; false when DynamoDB refused it because its condition did not hold. */
+async function written(client: DynamoDBDocumentClient, command: UpdateCommand | PutCommand): Promise<boolean> {
+  try {
+    await client.send(command as UpdateCommand);
+    return true;
+  } catch (error) {
+    if (isConditionFailure(error)) return false;
+    throw error;
+  }
+}
+
+/**
+ * A claim that something is being done once (an email sent): an item created only if absent, with
+ * `claimedAt` and a TTL of 90 days. False when another caller already holds it.
+ */
+export function claimOnce(client: DynamoDBDocumentClient, tableName: string, pk: string, fields: Record<string, unknown>, now: Date): Promise<boolean> {
+  return written(
+    client,
+    new PutCommand({
+      TableName: tableName,
+      Item: { pk, ...fields, claimedAt: now.toISOString(), expiresAt: Math.floor(now.getTime() / 1000) + CLAIM_RETENTION_SECONDS },
+      ConditionExpression: 'attribute_not_exists(pk)',
+    }),
+  );
+}
+
+/** Undoes a claim whose work could not be done, so the next caller may do it. */
+export async function releaseClaim(client: DynamoDBDocumentClient, tableName: string, pk: string): Promise<void> {
+  await client.send(new DeleteCommand({ TableName: tableName, Key: { pk } }));
 }
 
 export function monthKey(month: string): string {
@@ -311,7 +324,7 @@ function names(...attributes: string[]): Record<string, string> {
   return Object.fromEntries(attributes.map((name) => [`#${name}`, name]));
 }
 
-export function isConditionFailure(error: unknown): boolean {
+function isConditionFailure(error: unknown): boolean {
   return error instanceof Error && error.name === 'ConditionalCheckFailedException';
 }
 
