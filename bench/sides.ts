@@ -114,7 +114,7 @@ const RUNNERS: Record<Side, Runner> = {
   spark: runSpark,
 };
 
-/** The report `npm run extract -- --report FILE` writes (issue 4's CLI). */
+/** The report `npm run extract -- --report FILE` writes. */
 interface PipelineReport {
   readonly outcome: 'succeeded' | 'skipped' | 'busy' | 'failed';
   readonly month: string;

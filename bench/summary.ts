@@ -198,7 +198,7 @@ export function evaluateTargets(datasets: readonly DatasetResult[], bundles: Bun
     met: allKnown(shares.map(([, v]) => v), (v) => v <= 1 + 1e-9),
   });
 
-  // Issue 17: only what the month references (contract section 3), on both engines.
+  // Only what the month references (contract section 3), on both engines.
   const received = (d: DatasetResult, side: Side) => {
     const rows = d.sides[side]?.sourceRows;
     return rows ? Object.values(rows).reduce((a, b) => a + b, 0) : undefined;

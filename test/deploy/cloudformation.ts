@@ -121,6 +121,12 @@ async function exists(path: string): Promise<boolean> {
   );
 }
 
+/** `Fn::GetAtt` of a resource, as the template writes it. */
+export const getAtt = (logicalId: string, attribute = 'Arn') => ({ 'Fn::GetAtt': [logicalId, attribute] });
+
+/** `Ref` of a resource or parameter, as the template writes it. */
+export const ref = (logicalId: string) => ({ Ref: logicalId });
+
 export function resourcesOfType(template: Template, type: string): Array<[string, Resource]> {
   return Object.entries(template.Resources).filter(([, resource]) => resource.Type === type);
 }

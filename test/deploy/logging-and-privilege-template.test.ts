@@ -1,11 +1,11 @@
 /**
- * Issue 12, items 3 and 5, on the packaged template: every log group the stack's services write
+ * On the packaged template: every log group the stack's services write
  * (Lambdas, state machine, Glue job and crawler, SFTP) is the stack's own, encrypted with the stage
  * key and kept for the stage's retention; the Glue roles use the key only through the services they
  * need; CloudWatch Logs may use the key only for this account's and this stack's log groups; the
  * SFTP endpoint is VPC-hosted behind an allow-list unless a stage asks for PUBLIC.
  */
-import { asArray, packageStack, policyStatements, resource, resourcesOfType, type PackagedStack, type Template } from './cloudformation';
+import { asArray, getAtt, type PackagedStack, packageStack, policyStatements, ref, resource, resourcesOfType, type Template } from './cloudformation';
 
 let prod: PackagedStack;
 let dev: PackagedStack;
@@ -19,8 +19,6 @@ afterAll(async () => {
   await Promise.all([prod?.remove(), dev?.remove()]);
 });
 
-const getAtt = (logicalId: string, attribute = 'Arn') => ({ 'Fn::GetAtt': [logicalId, attribute] });
-const ref = (logicalId: string) => ({ Ref: logicalId });
 const logGroupArn = (name: string) => ({ 'Fn::Sub': `arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:${name}` });
 const statementsOf = (logicalId: string) => policyStatements(template).filter((s) => s.where.startsWith(`${logicalId} `));
 

@@ -3,7 +3,7 @@
  * (resources/secrets.yml): what keeps a deploy from regenerating the ODS password, what rotation
  * generates, and where the rotation Lambda logs.
  */
-import { packageStack, resource, walk, type PackagedStack, type Template } from './cloudformation';
+import { getAtt, type PackagedStack, packageStack, ref, resource, type Template, walk } from './cloudformation';
 
 let stack: PackagedStack;
 let template: Template;
@@ -16,8 +16,6 @@ afterAll(async () => {
   await stack?.remove();
 });
 
-const getAtt = (logicalId: string, attribute = 'Arn') => ({ 'Fn::GetAtt': [logicalId, attribute] });
-const ref = (logicalId: string) => ({ Ref: logicalId });
 
 /** Every `Ref`, `Fn::*` or `Condition` key at or below a value: CloudFormation computes it at deploy time. */
 function intrinsicsIn(value: unknown): string[] {

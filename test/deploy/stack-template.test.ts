@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { METRIC } from '../../functions/commons/powertools/metrics';
 import { GLUE_EXTRA_FILES } from '../../local/glue-spark/spark-jobs';
-import { REPOSITORY_ROOT, asArray, packageStack, policyStatements, referencedNames, resource, resourcesOfType, walk, type PackagedStack, type Template } from './cloudformation';
+import { asArray, getAtt, type PackagedStack, packageStack, policyStatements, ref, referencedNames, REPOSITORY_ROOT, resource, resourcesOfType, type Template, walk } from './cloudformation';
 
 let stack: PackagedStack;
 let template: Template;
@@ -20,8 +20,6 @@ afterAll(async () => {
   await stack?.remove();
 });
 
-const getAtt = (logicalId: string, attribute = 'Arn') => ({ 'Fn::GetAtt': [logicalId, attribute] });
-const ref = (logicalId: string) => ({ Ref: logicalId });
 
 const FUNCTIONS = {
   resolveRun: 'ResolveRun',

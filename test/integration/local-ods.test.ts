@@ -1,5 +1,5 @@
 /**
- * `npm run ods` (issue 16): the embedded sample ODS served to ordinary PostgreSQL clients. Debian's
+ * `npm run ods`: the embedded sample ODS served to ordinary PostgreSQL clients. Debian's
  * psql counts the sample's loans over the printed command, more than one client is served at a
  * time, and the printed `--source` URL makes `npm start` publish what it publishes from its own
  * embedded sample of the same day.

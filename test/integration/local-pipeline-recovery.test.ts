@@ -1,5 +1,5 @@
 /**
- * `npm start` when a run dies instead of failing (issue 11): SIGTERM (what `timeout` and a cancelled
+ * `npm start` when a run dies instead of failing: SIGTERM (what `timeout` and a cancelled
  * CI job send) stops the execution as Ctrl-C does; a run killed outright (SIGKILL, `--simulate-crash`)
  * leaves its month RUNNING, and the next run releases it with one email and runs the month; a full
  * disk under the local DynamoDB and an error no one caught fail the run cleanly. No run leaves its

@@ -1,7 +1,7 @@
 /**
  * `npm start` as a user runs it: the production state machine and handlers over the local
  * stand-ins, in a child process per run, on one data dir that keeps buckets, ledger and outbox
- * between runs (issue 4's "Show" list).
+ * between runs.
  */
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

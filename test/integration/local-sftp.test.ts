@@ -1,5 +1,5 @@
 /**
- * `npm run sftp` as the consumer's team uses it (issue 16): `npm start` publishes a month, the
+ * `npm run sftp` as the consumer's team uses it: `npm start` publishes a month, the
  * server serves that data dir, and Debian's OpenSSH `sftp` in batch mode is the client. It sees the
  * bucket's `extracts/` as `/`, downloads the published bytes, and is refused every write, every
  * path above `/`, and every login but the user's authorized key.
