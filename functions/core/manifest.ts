@@ -1,4 +1,4 @@
-import type { EstimatedCost } from './run-cost';
+import { estimatedCostSchema, type EstimatedCost } from './run-cost';
 
 /**
  * The month's manifest (contract section 3), written after the files: what a consumer reconciles
@@ -64,7 +64,8 @@ export function serializeManifest(manifest: Manifest): string {
         sha256: f.sha256,
         controlTotals: { loan_count: f.controlTotals.loan_count, loan_amount: f.controlTotals.loan_amount },
       })),
-    ...(manifest.estimatedCost ? { estimatedCost: orderedCost(manifest.estimatedCost) } : {}),
+    // Parsing builds the cost in its schema's key order, as the other fields are fixed above.
+    ...(manifest.estimatedCost ? { estimatedCost: estimatedCostSchema.parse(manifest.estimatedCost) } : {}),
   };
   return `${JSON.stringify(ordered, null, 2)}\n`;
 }
@@ -76,24 +77,6 @@ export function parseManifest(text: string): Manifest {
     throw new Error('not a manifest: month, runId or files missing');
   }
   return value as Manifest;
-}
-
-function orderedCost(cost: EstimatedCost): EstimatedCost {
-  const { glue, stepFunctions: sfn, lambda } = cost;
-  return {
-    currency: cost.currency,
-    total: cost.total,
-    glue: { dpuSeconds: glue.dpuSeconds, pricePerDpuHour: glue.pricePerDpuHour, cost: glue.cost },
-    stepFunctions: { stateTransitions: sfn.stateTransitions, pricePer1000Transitions: sfn.pricePer1000Transitions, cost: sfn.cost },
-    lambda: {
-      requests: lambda.requests,
-      pricePer1MRequests: lambda.pricePer1MRequests,
-      publishDurationMs: lambda.publishDurationMs,
-      publishMemoryMb: lambda.publishMemoryMb,
-      pricePerGbSecond: lambda.pricePerGbSecond,
-      cost: lambda.cost,
-    },
-  };
 }
 
 function sortedRecord(record: Readonly<Record<string, number>>): Record<string, number> {
