@@ -51,7 +51,7 @@ function asField<T>(field: string, parse: () => T): T {
   try {
     return parse();
   } catch (error) {
-    if (error instanceof InvalidInputError) throw new InvalidInputError(field, error.message.replace(/^month: /, ''));
+    if (error instanceof InvalidInputError) throw new InvalidInputError(field, error.reason);
     throw error;
   }
 }
