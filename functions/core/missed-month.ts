@@ -9,7 +9,7 @@
 import { executionConsoleUrl, stateMachineConsoleUrl, MAX_SUBJECT_LENGTH } from './failure-message';
 import { calendarDateIn, formatCalendarDate, formatMonth, lastCompleteMonth } from './month';
 import type { AlertSender } from './notify-failure';
-import type { MonthRecord, RunLedger } from './run-ledger';
+import { leaseExpired, type MonthRecord, type RunLedger } from './run-ledger';
 
 /** The once-a-day rule, in storage: a claim per (month, day), taken by one check only. */
 export interface MissedMonthNotices {
@@ -60,7 +60,7 @@ export function monthState(record: MonthRecord | undefined, now: Date): MonthSta
     case 'FAILED':
       return { kind: 'failed', record };
     case 'RUNNING':
-      return Date.parse(record.leaseExpiresAt) < now.getTime() ? { kind: 'lease-expired', record } : { kind: 'in-progress', record };
+      return leaseExpired(record, now) ? { kind: 'lease-expired', record } : { kind: 'in-progress', record };
   }
 }
 

@@ -167,8 +167,13 @@ export function holdVerdict(
     case 'RUNNING':
       // The holder asking again is a retried ResolveRun, not a second run.
       if (record.executionArn === request.executionArn) return 'held-by-caller';
-      return Date.parse(record.leaseExpiresAt) < request.now.getTime() ? 'takeable' : 'busy';
+      return leaseExpired(record, request.now) ? 'takeable' : 'busy';
   }
+}
+
+/** A RUNNING holder whose lease has run out is presumed dead (timed out, aborted). */
+export function leaseExpired(record: MonthRecord, now: Date): boolean {
+  return Date.parse(record.leaseExpiresAt) < now.getTime();
 }
 
 /** Causes can be long stack-laden texts; the ledger keeps enough to read, DynamoDB items stay small. */
