@@ -27,6 +27,7 @@ import { BRANCH_LOANS_SQL, extractWindowSql } from '../local/engine/extract-sql'
 import { runChild, summarizeProbes, tail, type ChildResult } from './child';
 import type { EngineChildInput, EngineChildOutput } from './engine-child';
 import type { BenchSpark } from './spark';
+import type { RunReport } from '../local/pipeline/run-report';
 
 export const SIDES = ['pipeline', 'engine', 'floor', 'naive', 'spark'] as const;
 export type Side = (typeof SIDES)[number];
@@ -114,15 +115,6 @@ const RUNNERS: Record<Side, Runner> = {
   spark: runSpark,
 };
 
-/** The report `npm run extract -- --report FILE` writes. */
-interface PipelineReport {
-  readonly outcome: 'succeeded' | 'skipped' | 'busy' | 'failed';
-  readonly month: string;
-  readonly totalMs: number;
-  readonly states: readonly { readonly name: string; readonly ms: number }[];
-  readonly files: readonly { readonly key: string; readonly path: string; readonly rows: number; readonly bytes: number; readonly sha256: string }[];
-}
-
 async function runPipeline(ctx: SideContext, outDir: string): Promise<Measured> {
   const reportFile = join(outDir, 'report.json');
   const dataDir = join(outDir, 'data');
@@ -133,9 +125,9 @@ async function runPipeline(ctx: SideContext, outDir: string): Promise<Measured> 
   );
   const failure = childFailure(child);
   if (failure) return { error: `local/cli.ts ${failure}` };
-  let report: PipelineReport;
+  let report: RunReport;
   try {
-    report = JSON.parse(await readFile(reportFile, 'utf8')) as PipelineReport;
+    report = JSON.parse(await readFile(reportFile, 'utf8')) as RunReport;
   } catch (error) {
     return { error: `local/cli.ts exited 0 but its --report file is unreadable: ${(error as Error).message}` };
   }

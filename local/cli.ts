@@ -28,6 +28,7 @@ import {
 } from './pipeline/local-stack';
 import { ExecutionProgress, formatDuration, type StateTiming } from './pipeline/progress';
 import { readPublishedMonth, type PublishedMonth } from './pipeline/published-month';
+import type { ReleasedHolder, RunReport } from './pipeline/run-report';
 import { DEFAULT_SAMPLE_LOANS } from './sample/generate';
 import { sparkSourceSettings } from './stand-ins/glue-spark-job';
 
@@ -190,7 +191,7 @@ async function runMonth(options: RunMonthOptions): Promise<void> {
   const started = Date.now();
   let ods: Awaited<ReturnType<typeof startSampleOds>> | undefined;
   // In the --report, so the same sample can be loaded elsewhere (npm run seed, or a test).
-  const source = sourceUrl ? { kind: 'postgres', url: redactUrl(sourceUrl) } : { kind: 'sample', loans, today: formatCalendarDate(sampleDate) };
+  const source: RunReport['source'] = sourceUrl ? { kind: 'postgres', url: redactUrl(sourceUrl) } : { kind: 'sample', loans, today: formatCalendarDate(sampleDate) };
   try {
     if (sourceUrl) {
       console.log(`  source: ${redactUrl(sourceUrl)}`);
@@ -228,7 +229,8 @@ async function runMonth(options: RunMonthOptions): Promise<void> {
       const emails = await newFiles(stack.outboxDir, outboxBefore);
       const ranMonth = (result.output as { month?: unknown } | undefined)?.month;
       const report = await summarize(stack, typeof ranMonth === 'string' ? ranMonth : month, result, progress.timings, emails, Date.now() - started);
-      if (reportPath) await writeFile(reportPath, `${JSON.stringify({ ...report, released, source, engine }, null, 2)}\n`);
+      const written: RunReport = { ...report, released, source, engine };
+      if (reportPath) await writeFile(reportPath, `${JSON.stringify(written, null, 2)}\n`);
       // A published file that is not what its manifest says is a failure, whatever the execution said.
       if (report.outcome === 'failed' || report.outcome === 'busy' || report.mismatchedFiles.length > 0) process.exitCode = 1;
       await stack.stop();
@@ -247,7 +249,7 @@ async function runMonth(options: RunMonthOptions): Promise<void> {
  * released as AWS releases a stopped execution: NotifyFailure gets its ABORTED status change, which
  * settles its publish, marks the month FAILED and emails once; then this run proceeds.
  */
-async function releaseDeadHolder(stack: LocalStack, month: string): Promise<{ executionArn: string; emails: string[]; error?: string } | undefined> {
+async function releaseDeadHolder(stack: LocalStack, month: string): Promise<ReleasedHolder | undefined> {
   const record: MonthRecord | undefined = await stack.ledger.get(month);
   if (record?.status !== 'RUNNING') return undefined;
   const outboxBefore = await listFolder(stack.outboxDir);
@@ -290,12 +292,17 @@ class LocalSparkMissingError extends Error {
   override readonly name = 'LocalSparkMissing';
 }
 
-type Outcome = 'succeeded' | 'skipped' | 'busy' | 'failed';
-
 /** Prints what happened and returns it as the --report JSON. */
-async function summarize(stack: LocalStack, month: string, result: ExecutionResult, states: readonly StateTiming[], emails: readonly string[], totalMs: number) {
+async function summarize(
+  stack: LocalStack,
+  month: string,
+  result: ExecutionResult,
+  states: readonly StateTiming[],
+  emails: readonly string[],
+  totalMs: number,
+): Promise<Omit<RunReport, 'released' | 'source' | 'engine'>> {
   const output = (result.output ?? {}) as { outcome?: string; message?: string };
-  const outcome: Outcome = result.status !== 'SUCCEEDED' ? 'failed' : output.outcome === 'skipped' ? 'skipped' : output.outcome === 'busy' ? 'busy' : 'succeeded';
+  const outcome: RunReport['outcome'] = result.status !== 'SUCCEEDED' ? 'failed' : output.outcome === 'skipped' ? 'skipped' : output.outcome === 'busy' ? 'busy' : 'succeeded';
   const published = await readPublishedMonth(stack.publishedRoot, month);
   const record = await stack.ledger.get(month);
 

@@ -22,6 +22,7 @@ import { parseChoice, parseCommandLine, parseCount, parseDataDir, reportFailure,
 import { SIMULATED_FAILURES, type SimulatedFailure } from '../local/pipeline/local-stack';
 import { startRerun, stageSettings } from './rerun';
 import { parseStageTarget } from './stage-target';
+import type { RunReport } from '../local/pipeline/run-report';
 
 export type MonthOutcome = 'succeeded' | 'skipped' | 'busy' | 'failed' | 'not-run';
 
@@ -113,7 +114,7 @@ function localRunner(options: LocalOptions): MonthRunner {
       child.on('close', (exitCode) => resolve({ code: exitCode, output: text }));
     });
     await writeFile(logPath, output);
-    const parsed = await readFile(report, 'utf8').then((text) => JSON.parse(text) as LocalReport, () => undefined);
+    const parsed = await readFile(report, 'utf8').then((text) => JSON.parse(text) as RunReport, () => undefined);
     await rm(report, { force: true });
     if (!parsed) {
       const last = output.trim().split('\n').filter((line) => line.trim()).pop() ?? `exit ${code}`;
@@ -123,17 +124,7 @@ function localRunner(options: LocalOptions): MonthRunner {
   };
 }
 
-/** The part of local/cli.ts's --report read here. */
-interface LocalReport {
-  readonly outcome: MonthResult['outcome'];
-  readonly executionName: string;
-  readonly error?: string;
-  readonly cause?: string;
-  readonly files: readonly { rows: number }[];
-  readonly ledgerStatus?: string;
-}
-
-function describeLocal(report: LocalReport): string {
+function describeLocal(report: RunReport): string {
   switch (report.outcome) {
     case 'succeeded':
       return `${report.files.length} files, ${report.files.reduce((sum, f) => sum + f.rows, 0)} rows`;

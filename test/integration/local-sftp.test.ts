@@ -18,7 +18,8 @@ import { Client } from 'ssh2';
 import { manifestKey } from '../../functions/core/extract-keys';
 import { calendarDateIn, formatCalendarDate, monthWindow, parseMonth } from '../../functions/core/month';
 import { clientPrograms } from '../support/client-programs';
-import { cliReport, runExtractCli, startLocalCommand, type CliReport, type CommandRun, type RunningCommand } from '../support/local-cli';
+import type { RunReport } from '../../local/pipeline/run-report';
+import { cliReport, runExtractCli, startLocalCommand, type CommandRun, type RunningCommand } from '../support/local-cli';
 
 const TIME_ZONE = 'Africa/Johannesburg';
 const USER = 'loan-extract-consumer';
@@ -28,7 +29,7 @@ const clients = clientPrograms({ sftp: 'openssh-client', 'ssh-keygen': 'openssh-
 
 let dir: string;
 let dataDir: string;
-let published: CliReport;
+let published: RunReport;
 
 beforeAll(async () => {
   process.env.STAGE_TIME_ZONE = TIME_ZONE;

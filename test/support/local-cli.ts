@@ -3,30 +3,13 @@ import { spawn } from 'node:child_process';
 import { readFile, rm } from 'node:fs/promises';
 import { constants } from 'node:os';
 import { join } from 'node:path';
+import type { RunReport } from '../../local/pipeline/run-report';
 
 const ROOT = join(__dirname, '..', '..');
 
-export interface CliReport {
-  readonly outcome: 'succeeded' | 'skipped' | 'busy' | 'failed';
-  readonly month: string;
-  readonly executionName: string;
-  readonly status: string;
-  readonly error?: string;
-  readonly cause?: string;
-  readonly files: { key: string; path: string; rows: number; bytes: number; sha256: string }[];
-  /** Published files whose plain copy is not what the manifest says. */
-  readonly mismatchedFiles: string[];
-  readonly ledgerStatus?: string;
-  readonly emails: string[];
-  /** A dead execution that held the month, released before this run's execution started. */
-  readonly released?: { executionArn: string; emails: string[]; error?: string };
-  readonly source: { kind: 'sample'; loans: number; today: string } | { kind: 'postgres' };
-  readonly engine: 'duckdb' | 'spark';
-}
-
 export interface CliRun extends CommandRun {
   /** Absent when the run stopped before starting an execution (bad input), or died. */
-  readonly report?: CliReport;
+  readonly report?: RunReport;
 }
 
 export interface CliOptions {
@@ -60,7 +43,7 @@ export function startExtractCli(args: readonly string[], dataDir: string, option
     finished: command.finished.then(async (run) => {
       const text = reportPath ? await readFile(reportPath, 'utf8').catch(() => undefined) : undefined;
       if (reportPath) await rm(reportPath, { force: true });
-      return { ...run, report: text === undefined ? undefined : (JSON.parse(text) as CliReport) };
+      return { ...run, report: text === undefined ? undefined : (JSON.parse(text) as RunReport) };
     }),
   };
 }
@@ -153,7 +136,7 @@ export async function runExtractCli(args: readonly string[], dataDir: string, ti
 }
 
 /** The run's --report; fails with the run's output when it wrote none. */
-export function cliReport(run: CliRun): CliReport {
+export function cliReport(run: CliRun): RunReport {
   if (!run.report) throw new Error(`no report; exit ${run.code}\n${run.stdout}\n${run.stderr}`);
   return run.report;
 }
