@@ -7,15 +7,18 @@
 import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
 import { InvalidInputError } from './errors';
+import { extractDefinitionSchema } from './extract-definition';
 import { monthWindow, monthWindowSchema, parseMonth } from './month';
 
 /** Staging lives beside the extracts, under a prefix a lifecycle rule expires. */
-export function stagingPrefixFor(month: string, runId: string): string {
-  return `staging/month=${month}/run=${runId}/`;
+export function stagingPrefixFor(extractId: string, month: string, runId: string): string {
+  return `staging/extract=${extractId}/month=${month}/run=${runId}/`;
 }
 
 export const runContextSchema = z
   .object({
+    /** The extract's definition (core/extract-definition.ts) as ResolveRun read it: the whole run uses this one. */
+    extract: extractDefinitionSchema,
     /** The extract month, `YYYY-MM`. */
     month: z.string(),
     /** Unique per execution (the execution's name); names staging and part files. */
@@ -45,7 +48,7 @@ export const runContextSchema = z
     if (!isDeepStrictEqual(run.window, window)) {
       context.addIssue({ code: 'custom', path: ['window'], message: `is not the window of ${run.month} (${JSON.stringify(window)})` });
     }
-    const prefix = stagingPrefixFor(run.month, run.runId);
+    const prefix = stagingPrefixFor(run.extract.id, run.month, run.runId);
     if (run.stagingPrefix !== prefix) {
       context.addIssue({ code: 'custom', path: ['stagingPrefix'], message: `must be this run's staging prefix ${prefix}` });
     }

@@ -1,16 +1,17 @@
 /**
  * What the extract job (Spark on AWS, DuckDB locally) leaves under a run's staging prefix, and so
- * what the publish step reads. glue/etl.py writes the same layout.
+ * what the publish step reads. glue/etl.py writes the same layout. `<id>` is the extract's split
+ * entity id (definition `output.splitBy.idColumn`, e.g. `bank_id`), the rows query's first column.
  *
- *   rows/bank_id=<idbank>/part-*.csv   header + that bank's rows sorted by branch_id (Spark may also
- *                                      write empty parts, or several parts for one bank)
- *   banks/part-*.json                  every bank in `bank`, JSON lines {"bank_id", "bank_name"}, so
- *                                      banks without branches still get a (header-only) file
- *   rejected/part-*.json               JSON lines {"reason", "loan_count"}
+ *   rows/<idColumn>=<id>/part-*.csv    header + that entity's rows sorted by `output.orderBy` (Spark
+ *                                      may also write empty parts, or several parts for one entity)
+ *   entities/part-*.json               every entity of `sql.entities`, JSON lines {"id", "name"}, so
+ *                                      entities without rows still get a (header-only) file
+ *   rejected/part-*.json               JSON lines {"reason", "loan_count"} (none without `sql.rejected`)
  *   source_rows/part-*.json            JSON lines {"table", "row_count"}: rows read from the ODS
- *   analytics/bank_id=<idbank>/part-*.parquet
- *                                      the same rows as Parquet (branch_id and counts INT64,
- *                                      moving_avg_3m DECIMAL(20,2)), for the analysts' Athena table
+ *   analytics/<idColumn>=<id>/part-*.parquet
+ *                                      the same rows as Parquet, only for an extract with
+ *                                      `output.keys.analytics`
  *
  * The folder names live in glue/extract-layout.json, which glue/etl.py reads too.
  */
@@ -18,9 +19,10 @@ import layout from '../../glue/extract-layout.json';
 
 export const STAGING_FOLDERS: Readonly<typeof layout.stagingFolders> = layout.stagingFolders;
 
-export interface StagedBank {
-  readonly bank_id: number;
-  readonly bank_name: string;
+/** One line of entities/: an entity that gets a file this month. */
+export interface StagedEntity {
+  readonly id: number;
+  readonly name: string;
 }
 
 export interface RejectedCount {
@@ -33,27 +35,29 @@ export interface SourceRowCount {
   readonly row_count: number;
 }
 
-export function bankRowsFolder(bankId: number): string {
-  return `${STAGING_FOLDERS.rows}/bank_id=${bankId}`;
+export function entityRowsFolder(idColumn: string, id: number): string {
+  return `${STAGING_FOLDERS.rows}/${idColumn}=${id}`;
 }
 
-export function bankAnalyticsFolder(bankId: number): string {
-  return `${STAGING_FOLDERS.analytics}/bank_id=${bankId}`;
+export function entityAnalyticsFolder(idColumn: string, id: number): string {
+  return `${STAGING_FOLDERS.analytics}/${idColumn}=${id}`;
 }
 
-const ROWS_PART = new RegExp(`^${STAGING_FOLDERS.rows}/bank_id=(-?\\d+)/(part-[^/]+\\.csv)$`);
-const ANALYTICS_PART = new RegExp(`^${STAGING_FOLDERS.analytics}/bank_id=(-?\\d+)/(part-[^/]+\\.parquet)$`);
+export interface EntityPart {
+  readonly entityId: number;
+  readonly fileName: string;
+}
 
-/** For a key relative to the staging prefix: the bank a rows part belongs to, or null if it is no rows part. */
-export function parseRowsPartKey(relativeKey: string): { bankId: number; fileName: string } | null {
-  return bankPart(ROWS_PART.exec(relativeKey));
+/** For a key relative to the staging prefix: the entity a rows part belongs to, or null if it is no rows part. */
+export function parseRowsPartKey(idColumn: string, relativeKey: string): EntityPart | null {
+  return entityPart(new RegExp(`^${STAGING_FOLDERS.rows}/${idColumn}=(-?\\d+)/(part-[^/]+\\.csv)$`).exec(relativeKey));
 }
 
 /** The same for an analytics (Parquet) part. */
-export function parseAnalyticsPartKey(relativeKey: string): { bankId: number; fileName: string } | null {
-  return bankPart(ANALYTICS_PART.exec(relativeKey));
+export function parseAnalyticsPartKey(idColumn: string, relativeKey: string): EntityPart | null {
+  return entityPart(new RegExp(`^${STAGING_FOLDERS.analytics}/${idColumn}=(-?\\d+)/(part-[^/]+\\.parquet)$`).exec(relativeKey));
 }
 
-function bankPart(match: RegExpExecArray | null): { bankId: number; fileName: string } | null {
-  return match ? { bankId: Number(match[1]), fileName: match[2]! } : null;
+function entityPart(match: RegExpExecArray | null): EntityPart | null {
+  return match ? { entityId: Number(match[1]), fileName: match[2]! } : null;
 }
