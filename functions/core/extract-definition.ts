@@ -227,6 +227,9 @@ function keyPatternProblems(pattern: string, rule: PatternRule): string[] {
   if (stem.replace(TOKEN, 'x').replace(/[^A-Za-z0-9]/g, '') === '') {
     say('its file name folds to nothing: it needs a token or a letter or digit before the extension');
   }
+  // {name}{id} or {id}{id}: two tokens of any length side by side can read the same for two entities
+  // (ids 1 and 12 with names "2Bank" and "Bank"); the date tokens have fixed lengths.
+  if (/\{(name|id)\}\{(name|id)\}/.test(pattern)) say('runs {name} and {id} together: two entities could get the same key; put a literal between them');
   const named = tokens.includes('name') || tokens.includes('id');
   const namesMonth = tokens.includes('yyyymmdd') || (tokens.includes('yyyy') && tokens.includes('mm'));
   if (!namesMonth) say('does not name the month ({yyyymmdd}, or {yyyy} and {mm}): every month would write the same key');
@@ -256,11 +259,21 @@ function scheduleProblems(schedule: ExtractDefinition['schedule']): string[] {
     problems.push('schedule.cron: exactly one of day-of-month and day-of-week must be ?');
   } else if (!/^\d+$/.test(fields[0]!) || !/^\d+$/.test(fields[1]!)) {
     problems.push('schedule.cron: minutes and hours must each be one number: the extract runs once at a set time');
+  } else if (Number(fields[0]) > 59 || Number(fields[1]) > 23) {
+    problems.push(`schedule.cron: ${fields[1]}:${fields[0]} is not a time of day (minutes 0-59, hours 0-23)`);
+  } else if (/^\d+$/.test(fields[2]!) && (Number(fields[2]) < 1 || Number(fields[2]) > 28)) {
+    // 29-31 are not in every month: those months would have no run (use L for the last day).
+    problems.push(`schedule.cron: day-of-month ${fields[2]} is not in every month; use 1-28 or L, or the extract misses months`);
   }
+  let canonical: string | undefined;
   try {
-    new Intl.DateTimeFormat('en', { timeZone: schedule.timeZone });
+    canonical = new Intl.DateTimeFormat('en', { timeZone: schedule.timeZone }).resolvedOptions().timeZone;
   } catch {
     problems.push(`schedule.timeZone: ${JSON.stringify(schedule.timeZone)} is not an IANA time zone`);
+  }
+  // Intl ignores case; the Scheduler and PostgreSQL do not.
+  if (canonical !== undefined && canonical !== schedule.timeZone && canonical.toLowerCase() === schedule.timeZone.toLowerCase()) {
+    problems.push(`schedule.timeZone: ${JSON.stringify(schedule.timeZone)} must be spelled as IANA spells it: ${canonical}`);
   }
   return problems;
 }
@@ -286,6 +299,9 @@ function outputProblems(output: ExtractDefinition['output']): string[] {
   need('output.orderBy', output.orderBy, ['integer', 'count']);
   need('output.monthColumn', output.monthColumn, ['month']);
   output.controlTotals.forEach((name, i) => need(`output.controlTotals.${i}`, name, ['integer', 'count']));
+  output.controlTotals.forEach((name, i) => {
+    if (output.controlTotals.indexOf(name) !== i) problems.push(`output.controlTotals.${i}: ${name} is listed twice`);
+  });
   if (output.manifestFields.id === output.manifestFields.name) problems.push('output.manifestFields: id and name must differ');
   const fileFields = ['key', 'rows', 'bytes', 'sha256', 'controlTotals'];
   for (const [field, value] of Object.entries(output.manifestFields)) {
