@@ -46,8 +46,9 @@ function load(ids: readonly string[]): { folders: ExtractFolder[]; failures: Ext
 
 function summary(folder: ExtractFolder): string {
   const d = folder.definition;
+  const fromRoot = relative(REPOSITORY_ROOT, folder.dir);
   return [
-    `✔ ${d.id}  (${relative(REPOSITORY_ROOT, folder.dir) || folder.dir})`,
+    `✔ ${d.id}  (${fromRoot === '' || fromRoot.startsWith('..') ? folder.dir : fromRoot})`,
     `    ${d.schedule.cron} ${d.schedule.timeZone}; one file per ${d.output.splitBy.entity}: ${d.output.keys.file}`,
     `    manifest ${d.output.keys.manifest}${d.output.keys.analytics ? `; analytics ${d.output.keys.analytics}` : ''}; failures to ${d.recipients.join(', ')}`,
   ].join('\n');
