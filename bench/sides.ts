@@ -21,17 +21,13 @@ import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Client } from 'pg';
 import { parseCsvText } from '../functions/core/csv-reader';
-import { DEFAULT_EXTRACT_ID, findExtract } from '../extracts/folders';
-import { csvLine, extractHeader } from '../functions/core/extract-csv';
+import { EXTRACT_HEADER, csvLine } from '../functions/core/extract-csv';
 import { monthWindow, parseMonth } from '../functions/core/month';
 import { BRANCH_LOANS_SQL, extractWindowSql } from '../local/engine/extract-sql';
 import { runChild, summarizeProbes, tail, type ChildResult } from './child';
 import type { EngineChildInput, EngineChildOutput } from './engine-child';
 import type { BenchSpark } from './spark';
 import type { RunReport } from '../local/pipeline/run-report';
-
-/** The benchmark runs the loan extract: its files' header. */
-const LOAN_HEADER = extractHeader(findExtract(DEFAULT_EXTRACT_ID).definition);
 
 export const SIDES = ['pipeline', 'engine', 'floor', 'naive', 'spark'] as const;
 export type Side = (typeof SIDES)[number];
@@ -332,7 +328,7 @@ export function splitByBank(csv: string): Buffer[] {
   const [, ...records] = parseCsvText(csv);
   const byBank = new Map<string, string>();
   for (const [bankId, ...values] of records) {
-    byBank.set(bankId!, (byBank.get(bankId!) ?? LOAN_HEADER) + csvLine(values));
+    byBank.set(bankId!, (byBank.get(bankId!) ?? EXTRACT_HEADER) + csvLine(values));
   }
   return [...byBank.values()].map((text) => Buffer.from(text, 'utf8'));
 }

@@ -7,7 +7,7 @@ import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ClientBase } from 'pg';
-import { csvLine, extractColumns, extractHeader } from '../../functions/core/extract-csv';
+import { EXTRACT_COLUMNS, EXTRACT_HEADER, csvLine } from '../../functions/core/extract-csv';
 import { monthWindow, parseMonth, type MonthWindow } from '../../functions/core/month';
 import { runExtractJob } from '../../local/engine/extract-job';
 import { BRANCH_LOANS_SQL, REJECTED_LOANS_SQL, extractWindowSql } from '../../local/engine/extract-sql';
@@ -15,10 +15,6 @@ import { FolderStagingSink } from '../../local/engine/staging-sink';
 import { withClient } from '../../local/postgres';
 import { testDatabases, type TestDatabase } from '../support/databases';
 import { loadRandomOds } from '../support/random-ods';
-import { LOAN_EXTRACT } from '../support/run-context';
-
-const EXTRACT_COLUMNS = extractColumns(LOAN_EXTRACT);
-const EXTRACT_HEADER = extractHeader(LOAN_EXTRACT);
 
 const MONTHS = ['2023-01', '2023-07', '2024-01', '2024-02', '2024-12', '2025-01', '2025-06', '2026-02'];
 const RAW_TEXT = { getTypeParser: () => (value: string) => value };
