@@ -33,7 +33,6 @@ async function hold(executionArn: string) {
     leaseExpiresAt: new Date('2024-04-01T04:00:01Z'),
   });
 }
-// The extract month's record (pk `extract#<id>#month#<YYYY-MM>`, core/run-ledger.ts).
 const monthItem = async () => (await table.item('extract#loan-moving-average#month#2024-03')) as unknown as MonthRecord;
 
 describe('CompleteRun', () => {
