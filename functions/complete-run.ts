@@ -12,7 +12,7 @@ const ledger = new DynamoDbRunLedger(dynamoDocumentClient, getStringFromEnv('RUN
 
 export async function functionHandler(event: z.infer<typeof completeRunPayloadSchema>): Promise<CompleteRunOutput> {
   const output = await completeRun(event.run, event.published, ledger, new Date(), event.executionStartTime);
-  recordSucceededRun(output, event.published);
+  recordSucceededRun(output, event.published, event.run.extract);
   logger.info(output.message);
   return output;
 }

@@ -2,10 +2,11 @@
  * Reading extract CSV files as the contract writes them (section 3): a streaming RFC 4180 record
  * parser (a quoted field may hold `,`, `"`, CR and LF, so a record can span lines), and a single-pass
  * scan of one file that yields what the manifest needs — rows, bytes, SHA-256, control totals —
- * while checking the file is one a consumer can rely on.
+ * while checking, by the extract's definition, that the file is one a consumer can rely on.
  */
 import { createHash } from 'node:crypto';
-import { EXTRACT_COLUMNS, EXTRACT_HEADER } from './extract-csv';
+import { csvLine } from './extract-csv';
+import type { ExtractDefinition, OutputType } from './extract-definition';
 
 export class CsvFormatError extends Error {
   override readonly name = 'CsvFormatError';
@@ -136,40 +137,69 @@ export interface ExtractCsvScan {
   readonly bytes: number;
   /** Lower-case hex SHA-256 of the bytes. */
   readonly sha256: string;
-  readonly loanCount: bigint;
-  readonly loanAmount: bigint;
+  /** The sum of each of the definition's `output.controlTotals` columns, in that order. */
+  readonly controlTotals: readonly bigint[];
 }
 
 export interface ExtractCsvExpectation {
-  /** `bank.name` every row must carry. */
-  readonly bankName: string;
-  /** `YYYY-MM` every row must carry. */
+  /** The entity's name as stored, which every row must carry in `output.splitBy.nameColumn` (if any). */
+  readonly entityName: string;
+  /** `YYYY-MM`, which every row must carry in `output.monthColumn` (if any). */
   readonly month: string;
 }
 
-const HEADER_BYTES = Buffer.from(EXTRACT_HEADER, 'utf8');
-const UTF8_BOM = Buffer.from([0xef, 0xbb, 0xbf]);
-const COLUMN = columnPositions(['bank_name', 'branch_id', 'month', 'loan_count', 'loan_amount'] as const);
+type Output = ExtractDefinition['output'];
 
-/** Where each column the reader checks sits in glue/extract-layout.json's order; a missing one fails at load. */
-function columnPositions<T extends string>(names: readonly T[]): Record<T, number> {
-  const positions = {} as Record<T, number>;
-  for (const name of names) {
-    const at = EXTRACT_COLUMNS.indexOf(name);
-    if (at < 0) throw new Error(`glue/extract-layout.json has no column ${name}`);
-    positions[name] = at;
-  }
-  return positions;
+const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/**
+ * What a field of each output type may hold (docs/new-extract.md). Only a text field may be empty:
+ * the contract writes a NULL as an empty field, and a number, month or date that is NULL would be a
+ * hole a consumer cannot reconcile, so it means the SQL is wrong.
+ */
+const FIELD_PATTERNS: Readonly<Record<Exclude<OutputType, 'text'>, { readonly pattern: RegExp; readonly what: string }>> = {
+  integer: { pattern: /^-?\d+$/, what: 'a whole number' },
+  count: { pattern: /^\d+$/, what: 'a whole number of at least 0' },
+  decimal2: { pattern: /^-?\d+\.\d\d$/, what: 'a number with exactly two decimals' },
+  month: { pattern: /^\d{4}-(0[1-9]|1[0-2])$/, what: 'a month YYYY-MM' },
+  date: { pattern: /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/, what: 'a date YYYY-MM-DD' },
+};
+
+function isCalendarDate(text: string): boolean {
+  const [year, month, day] = text.split('-').map(Number) as [number, number, number];
+  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+  return day <= (month === 2 && !leap ? 28 : DAYS_IN_MONTH[month - 1]!);
 }
-const WHOLE_NUMBER = /^-?\d+$/;
-const COUNT = /^\d+$/;
+
+/** The definition's columns as the reader checks them, worked out once per file. */
+function layoutOf(output: Output) {
+  const names = output.columns.map((c) => c.name);
+  const at = (name: string | undefined) => (name === undefined ? undefined : names.indexOf(name));
+  return {
+    names,
+    types: output.columns.map((c) => c.type),
+    headerBytes: Buffer.from(csvLine(names), 'utf8'),
+    orderBy: at(output.orderBy)!,
+    nameColumn: at(output.splitBy.nameColumn),
+    monthColumn: at(output.monthColumn),
+    totals: output.controlTotals.map((name) => at(name)!),
+  };
+}
+
+const UTF8_BOM = Buffer.from([0xef, 0xbb, 0xbf]);
 
 /**
  * Reads one extract file once. An empty stream is a file with no rows (rows 0, bytes 0); otherwise
- * the file must start with exactly the contract's header and every row must be a well-formed row of
- * the expected bank and month, sorted by branch_id. Throws CsvFormatError saying where and what.
+ * the file must start with exactly the header of the definition's output columns, and every row
+ * must be a well-formed row of the expected entity and month: each field of its column's type, rows
+ * sorted by `output.orderBy`, one per value. Throws CsvFormatError saying where and what.
  */
-export async function scanExtractCsv(chunks: AsyncIterable<Uint8Array>, expect: ExtractCsvExpectation): Promise<ExtractCsvScan> {
+export async function scanExtractCsv(
+  chunks: AsyncIterable<Uint8Array>,
+  output: Output,
+  expect: ExtractCsvExpectation,
+): Promise<ExtractCsvScan> {
+  const layout = layoutOf(output);
   const hash = createHash('sha256');
   // fatal: invalid UTF-8 is an error; ignoreBOM: keep a BOM in the text so the header check sees it.
   const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
@@ -177,44 +207,45 @@ export async function scanExtractCsv(chunks: AsyncIterable<Uint8Array>, expect: 
   let bytes = 0;
   let prefix = Buffer.alloc(0);
   let records = 0;
-  let loanCount = 0n;
-  let loanAmount = 0n;
-  let lastBranch: bigint | undefined;
+  const totals = layout.totals.map(() => 0n);
+  let lastOrder: bigint | undefined;
 
   const take = (record: string[]) => {
     records++;
     if (records === 1) {
-      checkHeader(prefix, record);
+      checkHeader(prefix, record, layout.names, layout.headerBytes);
       return;
     }
     const where = `row ${records - 1}`;
-    if (record.length !== EXTRACT_COLUMNS.length) {
-      throw new CsvFormatError(`${where} has ${record.length} fields; the header has ${EXTRACT_COLUMNS.length}`);
+    if (record.length !== layout.names.length) {
+      throw new CsvFormatError(`${where} has ${record.length} fields; the header has ${layout.names.length}`);
     }
-    const bankName = record[COLUMN.bank_name]!;
-    if (bankName !== expect.bankName) {
-      throw new CsvFormatError(`${where} is for bank ${JSON.stringify(bankName)}, not ${JSON.stringify(expect.bankName)}`);
+    record.forEach((field, i) => checkField(field, layout.names[i]!, layout.types[i]!, where));
+    if (layout.nameColumn !== undefined && record[layout.nameColumn] !== expect.entityName) {
+      throw new CsvFormatError(
+        `${where} is for ${output.splitBy.entity} ${JSON.stringify(record[layout.nameColumn])}, not ${JSON.stringify(expect.entityName)}`,
+      );
     }
-    const month = record[COLUMN.month]!;
-    if (month !== expect.month) throw new CsvFormatError(`${where} is for month ${JSON.stringify(month)}, not ${expect.month}`);
-    const branch = record[COLUMN.branch_id]!;
-    // branch_id is the ODS's signed int primary key: a negative id is an id.
-    if (!WHOLE_NUMBER.test(branch)) throw new CsvFormatError(`${where} has branch_id ${JSON.stringify(branch)}, not a whole number`);
-    const branchId = BigInt(branch);
-    if (lastBranch !== undefined && branchId <= lastBranch) {
-      throw new CsvFormatError(`${where}: branch_id ${branch} follows ${lastBranch}; rows must be sorted by branch_id, one per branch`);
+    if (layout.monthColumn !== undefined && record[layout.monthColumn] !== expect.month) {
+      throw new CsvFormatError(`${where} is for month ${JSON.stringify(record[layout.monthColumn])}, not ${expect.month}`);
     }
-    lastBranch = branchId;
-    loanCount += wholeNumber(record[COLUMN.loan_count]!, 'loan_count', where, COUNT);
-    loanAmount += wholeNumber(record[COLUMN.loan_amount]!, 'loan_amount', where, WHOLE_NUMBER);
+    // The order column is an integer (the ODS's signed int keys: a negative id is an id), checked above.
+    const order = BigInt(record[layout.orderBy]!);
+    if (lastOrder !== undefined && order <= lastOrder) {
+      throw new CsvFormatError(
+        `${where}: ${output.orderBy} ${order} follows ${lastOrder}; rows must be sorted by ${output.orderBy}, one per value`,
+      );
+    }
+    lastOrder = order;
+    layout.totals.forEach((column, i) => (totals[i]! += BigInt(record[column]!)));
   };
 
   try {
     for await (const chunk of chunks) {
       hash.update(chunk);
       bytes += chunk.length;
-      if (prefix.length < HEADER_BYTES.length) {
-        prefix = Buffer.concat([prefix, Buffer.from(chunk.subarray(0, HEADER_BYTES.length - prefix.length))]);
+      if (prefix.length < layout.headerBytes.length) {
+        prefix = Buffer.concat([prefix, Buffer.from(chunk.subarray(0, layout.headerBytes.length - prefix.length))]);
       }
       parser.push(decoder.decode(chunk, { stream: true })).forEach(take);
     }
@@ -226,22 +257,26 @@ export async function scanExtractCsv(chunks: AsyncIterable<Uint8Array>, expect: 
     }
     throw error;
   }
-  return { rows: Math.max(records - 1, 0), bytes, sha256: hash.digest('hex'), loanCount, loanAmount };
+  return { rows: Math.max(records - 1, 0), bytes, sha256: hash.digest('hex'), controlTotals: totals };
 }
 
-function checkHeader(prefix: Buffer, header: string[]): void {
+function checkField(text: string, column: string, type: OutputType, where: string): void {
+  if (type === 'text') return;
+  const { pattern, what } = FIELD_PATTERNS[type];
+  if (text === '') throw new CsvFormatError(`${where} has no ${column} (NULL); only text columns may be empty`);
+  if (!pattern.test(text) || (type === 'date' && !isCalendarDate(text))) {
+    throw new CsvFormatError(`${where} has ${column} ${JSON.stringify(text)}, not ${what}`);
+  }
+}
+
+function checkHeader(prefix: Buffer, header: string[], names: readonly string[], headerBytes: Buffer): void {
   if (prefix.subarray(0, UTF8_BOM.length).equals(UTF8_BOM)) {
     throw new CsvFormatError('starts with a byte order mark; the contract says UTF-8 without BOM');
   }
-  if (header.join(',') !== EXTRACT_COLUMNS.join(',')) {
-    throw new CsvFormatError(`header is "${header.join(',')}"; the contract's is "${EXTRACT_COLUMNS.join(',')}"`);
+  if (header.join(',') !== names.join(',')) {
+    throw new CsvFormatError(`header is "${header.join(',')}"; the extract's columns are "${names.join(',')}"`);
   }
-  if (!prefix.equals(HEADER_BYTES)) {
+  if (!prefix.equals(headerBytes)) {
     throw new CsvFormatError('header line is not written exactly as the contract writes it (quoting or line end)');
   }
-}
-
-function wholeNumber(text: string, column: string, where: string, pattern: RegExp): bigint {
-  if (!pattern.test(text)) throw new CsvFormatError(`${where} has ${column} ${JSON.stringify(text)}, not a whole number`);
-  return BigInt(text);
 }

@@ -19,9 +19,12 @@ export class SourceSchemaError extends Error {
   override readonly name = 'SourceSchemaError';
 }
 
-/** Two banks fold to one file name, or a name folds to nothing: nothing may be published. */
-export class BankNamingError extends Error {
-  override readonly name = 'BankNamingError';
+/**
+ * Two entities (banks for the loan extract) fold to one file name, or a name folds to nothing:
+ * nothing may be published.
+ */
+export class EntityNamingError extends Error {
+  override readonly name = 'EntityNamingError';
 }
 
 /**

@@ -1,46 +1,50 @@
 /**
- * Where published files live in the extract bucket (contract section 3). The one definition of
- * these keys: publishing, the manifest, tests and the local runner all take them from here.
+ * Where published files live in the extract bucket: an extract's keys come from its definition's
+ * key patterns (`output.keys`, rendered by core/extract-definition.ts's renderKey), so publishing,
+ * the manifest, tests and the local runner all take them from here and never spell one out.
  */
-import type { MonthWindow } from './month';
+import { keyPatternPrefix, renderKey, type ExtractDefinition, type KeyEntity, type KeyMonth } from './extract-definition';
 
+/** Every extract's files and manifests are under it (the definition checks its patterns start with it); SFTP's `/`. */
 export const EXTRACTS_PREFIX = 'extracts/';
-/** The analysts' Parquet copy of each published file (resources/analytics.yml reads it with Athena). */
+/** The analysts' Parquet copies of published files (resources/analytics.yml reads them with Athena). */
 export const ANALYTICS_PREFIX = 'analytics/';
 
-export type KeyMonth = Pick<MonthWindow, 'year' | 'monthOfYear' | 'fileDate'>;
+export type { KeyEntity, KeyMonth } from './extract-definition';
 
-const FILE_SAFE = /^[A-Za-z0-9]+$/;
+type Keyed = Pick<ExtractDefinition, 'output'>;
 
-/** `extracts/bank_name=<Bank>/year=<YYYY>/month=<MM>/<Bank>_<YYYYMMDD>.csv`; `fileBankName` comes from bank-naming. */
-export function extractFileKey(fileBankName: string, month: KeyMonth): string {
-  return bankMonthKey(EXTRACTS_PREFIX, fileBankName, month, 'csv');
+/** One entity's CSV of the month (`extracts/bank_name=<Bank>/year=<YYYY>/month=<MM>/<Bank>_<YYYYMMDD>.csv` for the loan extract). */
+export function extractFileKey(definition: Keyed, month: KeyMonth, entity: KeyEntity): string {
+  return renderKey(definition.output.keys.file, month, entity);
 }
 
-/** `analytics/bank_name=<Bank>/year=<YYYY>/month=<MM>/<Bank>_<YYYYMMDD>.parquet`: the same rows, as Parquet. */
-export function analyticsFileKey(fileBankName: string, month: KeyMonth): string {
-  return bankMonthKey(ANALYTICS_PREFIX, fileBankName, month, 'parquet');
+/** The same rows as Parquet, or undefined for an extract without `output.keys.analytics`. */
+export function analyticsFileKey(definition: Keyed, month: KeyMonth, entity: KeyEntity): string | undefined {
+  const pattern = definition.output.keys.analytics;
+  return pattern === undefined ? undefined : renderKey(pattern, month, entity);
 }
 
-/** The file-safe bank name in a key `extractFileKey` made (`extracts/bank_name=<Bank>/…` → `<Bank>`). */
-export function fileBankNameOfKey(key: string): string {
-  const match = /(?:^|\/)bank_name=([A-Za-z0-9]+)\//.exec(key);
-  if (!match) throw new Error(`${key} is not a published file's key (no bank_name=<Bank>/)`);
-  return match[1]!;
+/** The month's manifest (`extracts/_manifests/year=<YYYY>/month=<MM>/manifest.json` for the loan extract). */
+export function manifestKey(definition: Keyed, month: KeyMonth): string {
+  return renderKey(definition.output.keys.manifest, month);
 }
 
-function bankMonthKey(prefix: string, fileBankName: string, month: KeyMonth, extension: string): string {
-  // A guard, not validation: callers pass names from fileSafeBankName, and a bad one must never reach S3.
-  if (!FILE_SAFE.test(fileBankName)) {
-    throw new Error(`"${fileBankName}" is not a file-safe bank name (A-Z a-z 0-9 only)`);
-  }
-  return `${prefix}bank_name=${fileBankName}/year=${month.year}/month=${month.monthOfYear}/${fileBankName}_${month.fileDate}.${extension}`;
+/** The fixed beginning of every manifest key of the extract: listing it finds all its months' manifests. */
+export function manifestKeyPrefix(definition: Keyed): string {
+  return keyPatternPrefix(definition.output.keys.manifest);
 }
 
-/** Where every month's manifest lives. */
-export const MANIFESTS_PREFIX = `${EXTRACTS_PREFIX}_manifests/`;
+/** The fixed beginning of every file key of the extract. */
+export function extractFileKeyPrefix(definition: Keyed): string {
+  return keyPatternPrefix(definition.output.keys.file);
+}
 
-/** `extracts/_manifests/year=<YYYY>/month=<MM>/manifest.json` */
-export function manifestKey(month: KeyMonth): string {
-  return `${MANIFESTS_PREFIX}year=${month.year}/month=${month.monthOfYear}/manifest.json`;
+/**
+ * Whether an extract's keys hold entity names: then every entity must fold to a distinct, non-empty
+ * file name (core/entity-naming.ts); keys by `{id}` alone need no naming, and its rules do not apply.
+ */
+export function keysUseEntityNames(definition: Keyed): boolean {
+  const { file, analytics } = definition.output.keys;
+  return [file, analytics].some((pattern) => pattern !== undefined && pattern.includes('{name}'));
 }

@@ -1,29 +1,63 @@
+import type { ExtractDefinition } from './extract-definition';
 import { estimatedCostSchema, type EstimatedCost } from './run-cost';
 
 /**
  * The month's manifest (contract section 3), written after the files: what a consumer reconciles
- * against. Counts of money and loans are decimal strings, since they are BigInt sums and JSON
- * numbers lose precision above 2^53.
+ * against. Control totals are decimal strings, since they are BigInt sums and JSON numbers lose
+ * precision above 2^53.
+ *
+ * A file entry is `{key, <id field>, <name field>, rows, bytes, sha256, controlTotals}`, its entity's
+ * id and stored name under the names the definition's `output.manifestFields` gives them, and
+ * controlTotals holding one sum per `output.controlTotals` column in that order: for the loan
+ * extract `{key, bankId, bankName, …, controlTotals: {loan_count, loan_amount}}`.
  */
-
-export interface ControlTotals {
-  /** Sum of the file's `loan_count` column. */
-  readonly loan_count: string;
-  /** Sum of the file's `loan_amount` column. */
-  readonly loan_amount: string;
-}
 
 export interface ManifestFile {
   readonly key: string;
-  readonly bankId: number;
-  /** `bank.name` as stored. */
-  readonly bankName: string;
   /** Data rows, header excluded. */
   readonly rows: number;
   readonly bytes: number;
   /** Lower-case hex SHA-256 of the file's bytes. */
   readonly sha256: string;
-  readonly controlTotals: ControlTotals;
+  /** Sum of each control-total column, as a decimal string. */
+  readonly controlTotals: Readonly<Record<string, string>>;
+  /** The entity's id and name, under the definition's manifestFields names (read them with manifestEntity). */
+  readonly [entityField: string]: unknown;
+}
+
+type ManifestShape = Pick<ExtractDefinition['output'], 'manifestFields' | 'controlTotals'>;
+
+export interface FileEntryParts {
+  readonly key: string;
+  readonly entity: { readonly id: number; readonly name: string };
+  readonly rows: number;
+  readonly bytes: number;
+  readonly sha256: string;
+  /** In the order of `output.controlTotals`. */
+  readonly controlTotals: readonly bigint[];
+}
+
+/** A file entry with its fields named and ordered as the definition says (the order serializeManifest keeps). */
+export function manifestFileEntry(output: ManifestShape, parts: FileEntryParts): ManifestFile {
+  return {
+    key: parts.key,
+    [output.manifestFields.id]: parts.entity.id,
+    [output.manifestFields.name]: parts.entity.name,
+    rows: parts.rows,
+    bytes: parts.bytes,
+    sha256: parts.sha256,
+    controlTotals: Object.fromEntries(output.controlTotals.map((column, i) => [column, parts.controlTotals[i]!.toString()])),
+  };
+}
+
+/** The entity a file entry is of: its id and stored name, read from the fields the definition names. */
+export function manifestEntity(output: Pick<ManifestShape, 'manifestFields'>, file: ManifestFile): { id: number; name: string } {
+  const id = file[output.manifestFields.id];
+  const name = file[output.manifestFields.name];
+  if (typeof id !== 'number' || typeof name !== 'string') {
+    throw new Error(`manifest entry ${file.key} has no ${output.manifestFields.id} (number) and ${output.manifestFields.name} (text)`);
+  }
+  return { id, name };
 }
 
 export interface Manifest {
@@ -34,7 +68,7 @@ export interface Manifest {
   readonly generatedAt: string;
   /** Rows read from the ODS per table. */
   readonly sourceRowsRead: Readonly<Record<string, number>>;
-  /** Loans left out of the numbers, per reason. */
+  /** Source rows left out of the numbers, per reason (empty for an extract without rejected SQL). */
   readonly rowsRejected: Readonly<Record<string, number>>;
   /** Sorted by key. */
   readonly files: readonly ManifestFile[];
@@ -45,8 +79,11 @@ export interface Manifest {
   readonly estimatedCost?: EstimatedCost;
 }
 
-/** Stable text: same content, same bytes (key order fixed by construction, files and maps sorted). */
-export function serializeManifest(manifest: Manifest): string {
+/**
+ * Stable text: same content, same bytes (key order fixed here from the definition's output, files
+ * and maps sorted), whatever order the manifest's objects were built or parsed in.
+ */
+export function serializeManifest(manifest: Manifest, output: ManifestShape): string {
   const ordered: Manifest = {
     month: manifest.month,
     runId: manifest.runId,
@@ -57,12 +94,12 @@ export function serializeManifest(manifest: Manifest): string {
       .sort((a, b) => compare(a.key, b.key))
       .map((f) => ({
         key: f.key,
-        bankId: f.bankId,
-        bankName: f.bankName,
+        [output.manifestFields.id]: f[output.manifestFields.id],
+        [output.manifestFields.name]: f[output.manifestFields.name],
         rows: f.rows,
         bytes: f.bytes,
         sha256: f.sha256,
-        controlTotals: { loan_count: f.controlTotals.loan_count, loan_amount: f.controlTotals.loan_amount },
+        controlTotals: Object.fromEntries(output.controlTotals.map((column) => [column, controlTotal(f, column)])),
       })),
     // Parsing builds the cost in its schema's key order, as the other fields are fixed above.
     ...(manifest.estimatedCost ? { estimatedCost: estimatedCostSchema.parse(manifest.estimatedCost) } : {}),
@@ -77,6 +114,12 @@ export function parseManifest(text: string): Manifest {
     throw new Error('not a manifest: month, runId or files missing');
   }
   return value as Manifest;
+}
+
+function controlTotal(file: ManifestFile, column: string): string {
+  const total = file.controlTotals[column];
+  if (total === undefined) throw new Error(`manifest entry ${file.key} has no control total for ${column}`);
+  return total;
 }
 
 function sortedRecord(record: Readonly<Record<string, number>>): Record<string, number> {

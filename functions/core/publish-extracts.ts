@@ -1,9 +1,11 @@
 /**
- * Publishing one run's staging (contract section 3): the Spark part files become the contract's
- * files under their final keys, then the manifest, then staging is deleted.
+ * Publishing one run's staging (contract section 3): the Spark part files become the extract's
+ * files under their final keys, then the manifest, then staging is deleted. Everything that makes
+ * it this extract (keys, columns and their types, the split entity, the manifest's field names and
+ * control totals) comes from the run's definition, `run.extract`.
  *
  * Three phases, so no failure, and no crash, leaves a month half-published:
- *   1. validate everything (bank names, staging layout, every part's content) and read each chosen
+ *   1. validate everything (entity names, staging layout, every part's content) and read each chosen
  *      part once for the manifest — no final key is touched until all of it passed;
  *   2. write: first the publish journal (core/publish-journal.ts: every key and the version it
  *      replaces, in the run ledger), then a server-side copy per file (put for header-only files),
@@ -13,16 +15,17 @@
  * An unfinished publish of the month (this run's earlier attempt, or a dead run's) is settled first.
  */
 import { createHash } from 'node:crypto';
-import { nameBanks, type NamedBank } from './bank-naming';
 import { CsvFormatError, scanExtractCsv, type ExtractCsvScan } from './csv-reader';
-import { EXTRACT_HEADER } from './extract-csv';
-import { analyticsFileKey, extractFileKey, manifestKey } from './extract-keys';
-import { parseManifest, serializeManifest, type Manifest, type ManifestFile } from './manifest';
+import { fileSafeName, nameEntities, type NamedEntity } from './entity-naming';
+import { extractHeader } from './extract-csv';
+import type { ExtractDefinition } from './extract-definition';
+import { analyticsFileKey, extractFileKey, keysUseEntityNames, manifestKey } from './extract-keys';
+import { manifestFileEntry, parseManifest, serializeManifest, type Manifest, type ManifestFile } from './manifest';
 import { readText, type ListedObject, type ObjectStore } from './object-store';
 import { PublishRollbackError, journalFor, rollBackJournal, settleUnfinishedPublish, type JournalLedger, type Settlement } from './publish-journal';
 import { runUsageSchema, type EstimatedCost } from './run-cost';
 import { runPayloadSchema, type RunContext } from './run-context';
-import { STAGING_FOLDERS, parseAnalyticsPartKey, parseRowsPartKey, type StagedBank } from './staging-layout';
+import { STAGING_FOLDERS, parseAnalyticsPartKey, parseRowsPartKey, type EntityPart, type StagedEntity } from './staging-layout';
 
 export const EXTRACT_CONTENT_TYPE = 'text/csv; charset=utf-8';
 export const MANIFEST_CONTENT_TYPE = 'application/json';
@@ -47,9 +50,9 @@ export interface PublishResult {
   readonly month: string;
   readonly runId: string;
   readonly manifestKey: string;
-  /** Sorted by key. */
+  /** Sorted by key; each as in the manifest. */
   readonly files: readonly PublishedFile[];
-  /** Loans left out of the numbers, per reason (the manifest's rowsRejected), for the ledger's history. */
+  /** Source rows left out of the numbers, per reason (the manifest's rowsRejected), for the ledger's history. */
   readonly rowsRejected: Readonly<Record<string, number>>;
   /** The manifest's estimated cost of the run, when it has one. */
   readonly estimatedCost?: EstimatedCost;
@@ -89,20 +92,20 @@ export async function publishExtracts(
   now: Date,
   estimateCost?: () => EstimatedCost,
 ): Promise<PublishResult> {
-  const settled = await settleUnfinishedPublish(store, ledger, run.month, now);
+  const settled = await settleUnfinishedPublish(store, ledger, run.extract.id, run.month, now);
   const prefix = run.stagingPrefix;
-  const mKey = manifestKey(run.window);
+  const mKey = manifestKey(run.extract, run.window);
   const listed = withoutFolderMarkers(await store.list(prefix));
   const staged: StagedObject[] = listed.map((o) => ({ ...o, relativeKey: o.key.slice(prefix.length) }));
 
-  if (!staged.some((o) => inFolder(o.relativeKey, STAGING_FOLDERS.banks))) {
-    // Cleanup deletes banks/ first, so a retried invocation after a complete publish lands here.
+  if (!staged.some((o) => inFolder(o.relativeKey, STAGING_FOLDERS.entities))) {
+    // Cleanup deletes entities/ first, so a retried invocation after a complete publish lands here.
     const published = await readManifest(store, mKey);
     if (published?.runId === run.runId) {
       return { ...resultOf(published, mKey), alreadyPublished: true, settled, stagingCleanup: await deleteStaging(store, prefix) };
     }
     throw new StagingError(
-      `No banks/ list under ${prefix}: the extract job of run ${run.runId} did not finish, or wrote elsewhere. Nothing was published.`,
+      `No ${STAGING_FOLDERS.entities}/ list under ${prefix}: the extract job of run ${run.runId} did not finish, or wrote elsewhere. Nothing was published.`,
     );
   }
 
@@ -116,7 +119,7 @@ export async function publishExtracts(
     files: plan.files,
     ...(estimateCost ? { estimatedCost: estimateCost() } : {}),
   };
-  const manifestText = serializeManifest(manifest);
+  const manifestText = serializeManifest(manifest, run.extract.output);
   await writeJournaled(store, ledger, run, mKey, now, [
     ...plan.writes,
     { key: mKey, write: (s) => s.put(mKey, manifestText, MANIFEST_CONTENT_TYPE) },
@@ -127,29 +130,42 @@ export async function publishExtracts(
 
 /** Phase 1: everything that can be wrong with the staging is found here, before any final key is touched. */
 async function planPublication(store: ObjectStore, run: RunContext, staged: readonly StagedObject[]): Promise<Plan> {
-  const banks = await readStagedBanks(store, dataObjects(staged, STAGING_FOLDERS.banks));
-  const named = nameBanks(banks);
-  const rowsRejected = await readCounts(store, staged, STAGING_FOLDERS.rejected, 'reason', 'loan_count');
+  const definition = run.extract;
+  const { idColumn } = definition.output.splitBy;
+  const entities = await readStagedEntities(store, dataObjects(staged, STAGING_FOLDERS.entities));
+  const named = namedEntities(definition, entities);
+  const rowsRejected = definition.sql.rejected
+    ? await readCounts(store, staged, STAGING_FOLDERS.rejected, 'reason', 'loan_count')
+    : await noCounts(store, staged, STAGING_FOLDERS.rejected, 'the extract has no rejected SQL (sql.rejected)');
   const sourceRowsRead = await readCounts(store, staged, STAGING_FOLDERS.sourceRows, 'table', 'row_count');
-  const partsByBank = groupParts(staged, named, STAGING_FOLDERS.rows, parseRowsPartKey, 'rows/bank_id=<id>/part-*.csv');
-  const analyticsByBank = groupParts(staged, named, STAGING_FOLDERS.analytics, parseAnalyticsPartKey, 'analytics/bank_id=<id>/part-*.parquet');
+  const partsByEntity = groupParts(staged, named, STAGING_FOLDERS.rows, (key) => parseRowsPartKey(idColumn, key), `${STAGING_FOLDERS.rows}/${idColumn}=<id>/part-*.csv`);
+  const analyticsByEntity = groupParts(
+    staged,
+    named,
+    STAGING_FOLDERS.analytics,
+    (key) => (definition.output.keys.analytics === undefined ? null : parseAnalyticsPartKey(idColumn, key)),
+    definition.output.keys.analytics === undefined
+      ? 'nothing: the extract has no output.keys.analytics'
+      : `${STAGING_FOLDERS.analytics}/${idColumn}=<id>/part-*.parquet`,
+  );
+  const header = extractHeader(definition);
 
   const files: PublishedFile[] = [];
   const writes: PlannedWrite[] = [];
-  for (const bank of named) {
-    const key = extractFileKey(bank.fileName, run.window);
-    const chosen = await choosePart(store, bank, partsByBank.get(bank.bankId) ?? [], run.month);
-    const analytics = chooseAnalyticsPart(bank, analyticsByBank.get(bank.bankId) ?? [], chosen !== undefined);
+  for (const entity of named) {
+    const key = extractFileKey(definition, run.window, entity);
+    const chosen = await choosePart(store, definition, entity, partsByEntity.get(entity.id) ?? [], run.month);
     if (chosen) {
-      files.push(fileEntry(key, bank, chosen.scan));
+      files.push(fileEntry(definition, key, entity, chosen.scan));
       writes.push({ key, write: (s) => s.copy(chosen.part.key, key, { contentType: EXTRACT_CONTENT_TYPE }) });
     } else {
-      // Spark writes no part for a bank without rows; the contract still wants its file.
-      files.push(fileEntry(key, bank, headerOnlyScan()));
-      writes.push({ key, write: (s) => s.put(key, EXTRACT_HEADER, EXTRACT_CONTENT_TYPE) });
+      // Spark writes no part for an entity without rows; the extract still gives it a file.
+      files.push(fileEntry(definition, key, entity, headerOnlyScan(definition, header)));
+      writes.push({ key, write: (s) => s.put(key, header, EXTRACT_CONTENT_TYPE) });
     }
-    if (analytics) {
-      const analyticsKey = analyticsFileKey(bank.fileName, run.window);
+    const analyticsKey = analyticsFileKey(definition, run.window, entity);
+    const analytics = chooseAnalyticsPart(definition, entity, analyticsByEntity.get(entity.id) ?? [], chosen !== undefined);
+    if (analytics && analyticsKey) {
       writes.push({ key: analyticsKey, write: (s) => s.copy(analytics.key, analyticsKey, { contentType: PARQUET_CONTENT_TYPE }) });
     }
   }
@@ -158,14 +174,30 @@ async function planPublication(store: ObjectStore, run: RunContext, staged: read
 }
 
 /**
- * The one part that holds a bank's rows. Empty parts (0 bytes, or the header alone) are what Spark
- * leaves for empty partitions and are ignored. Several parts with rows are refused: glue/etl.py
- * repartitions by bank so each bank is one part, and more means the job changed; joining them here
- * would have to re-sort and re-hash, and would hide that change (see docs/publishing.md).
+ * The entities with their file names. Names must fold to distinct file names only when the keys
+ * carry them (`{name}`); keys by `{id}` are distinct by the entities' distinct ids.
+ */
+function namedEntities(definition: ExtractDefinition, entities: readonly StagedEntity[]): NamedEntity[] {
+  if (keysUseEntityNames(definition)) return nameEntities(entities, definition.output.splitBy.entity);
+  return entities.map((e) => ({ id: e.id, name: e.name, fileName: fileSafeName(e.name) }));
+}
+
+/** "Bank", for the start of a message. */
+function entityWord(definition: ExtractDefinition): string {
+  const word = definition.output.splitBy.entity;
+  return word.charAt(0).toUpperCase() + word.slice(1);
+}
+
+/**
+ * The one part that holds an entity's rows. Empty parts (0 bytes, or the header alone) are what
+ * Spark leaves for empty partitions and are ignored. Several parts with rows are refused: glue/etl.py
+ * repartitions by entity so each entity is one part, and more means the job changed; joining them
+ * here would have to re-sort and re-hash, and would hide that change (see docs/publishing.md).
  */
 async function choosePart(
   store: ObjectStore,
-  bank: NamedBank,
+  definition: ExtractDefinition,
+  entity: NamedEntity,
   parts: readonly StagedObject[],
   month: string,
 ): Promise<{ part: StagedObject; scan: ExtractCsvScan } | undefined> {
@@ -174,7 +206,7 @@ async function choosePart(
     if (part.size === 0) continue;
     let scan: ExtractCsvScan;
     try {
-      scan = await scanExtractCsv(await store.read(part.key), { bankName: bank.bankName, month });
+      scan = await scanExtractCsv(await store.read(part.key), definition.output, { entityName: entity.name, month });
     } catch (error) {
       if (error instanceof CsvFormatError) {
         throw new StagingError(`${part.key} is not a valid extract file: ${error.message}. Nothing was published.`);
@@ -185,8 +217,8 @@ async function choosePart(
   }
   if (withRows.length > 1) {
     throw new StagingError(
-      `Bank ${bank.bankId} ${JSON.stringify(bank.bankName)} has ${withRows.length} part files with rows ` +
-        `(${withRows.map((p) => p.part.key).join(', ')}); the extract job must write one part per bank. ` +
+      `${entityWord(definition)} ${entity.id} ${JSON.stringify(entity.name)} has ${withRows.length} part files with rows ` +
+        `(${withRows.map((p) => p.part.key).join(', ')}); the extract job must write one part per ${definition.output.splitBy.entity}. ` +
         'The job\'s partitioning has changed; fix it and re-run the month. Nothing was published.',
     );
   }
@@ -194,62 +226,72 @@ async function choosePart(
 }
 
 /**
- * The analysts' Parquet copy of a bank's rows (resources/analytics.yml): exactly one non-empty part
- * for a bank with rows, none for a bank without (Athena then has no rows for it, as the CSV has none).
- * Its content is the job's; the real-Spark and engine tests read it back against the CSV.
+ * The analysts' Parquet copy of an entity's rows (resources/analytics.yml), for an extract with
+ * `output.keys.analytics`: exactly one non-empty part for an entity with rows, none for one without
+ * (Athena then has no rows for it, as the CSV has none). Its content is the job's; the real-Spark
+ * and engine tests read it back against the CSV.
  */
-function chooseAnalyticsPart(bank: NamedBank, parts: readonly StagedObject[], hasRows: boolean): StagedObject | undefined {
+function chooseAnalyticsPart(
+  definition: ExtractDefinition,
+  entity: NamedEntity,
+  parts: readonly StagedObject[],
+  hasRows: boolean,
+): StagedObject | undefined {
+  if (definition.output.keys.analytics === undefined) return undefined;
   const nonEmpty = parts.filter((p) => p.size > 0);
   if (hasRows && nonEmpty.length !== 1) {
     throw new StagingError(
-      `Bank ${bank.bankId} ${JSON.stringify(bank.bankName)} has ${nonEmpty.length} Parquet parts under analytics/ ` +
-        `(${nonEmpty.map((p) => p.key).join(', ') || 'none'}); the extract job writes one per bank with rows. Nothing was published.`,
+      `${entityWord(definition)} ${entity.id} ${JSON.stringify(entity.name)} has ${nonEmpty.length} Parquet parts under ${STAGING_FOLDERS.analytics}/ ` +
+        `(${nonEmpty.map((p) => p.key).join(', ') || 'none'}); the extract job writes one per ${definition.output.splitBy.entity} with rows. Nothing was published.`,
     );
   }
   if (!hasRows && nonEmpty.length > 0) {
-    throw new StagingError(`${nonEmpty[0]!.key} holds Parquet rows for bank ${bank.bankId}, whose CSV has none. Nothing was published.`);
+    throw new StagingError(
+      `${nonEmpty[0]!.key} holds Parquet rows for ${definition.output.splitBy.entity} ${entity.id}, whose CSV has none. Nothing was published.`,
+    );
   }
   return nonEmpty[0];
 }
 
 function groupParts(
   staged: readonly StagedObject[],
-  banks: readonly NamedBank[],
+  entities: readonly NamedEntity[],
   folder: string,
-  parse: (relativeKey: string) => { bankId: number } | null,
+  parse: (relativeKey: string) => EntityPart | null,
   expected: string,
 ): Map<number, StagedObject[]> {
-  const known = new Set(banks.map((b) => b.bankId));
-  const byBank = new Map<number, StagedObject[]>();
+  const known = new Set(entities.map((e) => e.id));
+  const byEntity = new Map<number, StagedObject[]>();
   for (const object of dataObjects(staged, folder)) {
     const part = parse(object.relativeKey);
     if (!part) {
       throw new StagingError(`Unexpected object ${object.key} in the staged ${folder} (expected ${expected}).`);
     }
-    if (!known.has(part.bankId)) {
-      throw new StagingError(`${object.key} holds rows for bank_id ${part.bankId}, which is not in the staged banks list.`);
+    if (!known.has(part.entityId)) {
+      throw new StagingError(`${object.key} holds rows for id ${part.entityId}, which is not in the staged ${STAGING_FOLDERS.entities}/ list.`);
     }
-    byBank.set(part.bankId, [...(byBank.get(part.bankId) ?? []), object]);
+    byEntity.set(part.entityId, [...(byEntity.get(part.entityId) ?? []), object]);
   }
-  return byBank;
+  return byEntity;
 }
 
-async function readStagedBanks(store: ObjectStore, objects: readonly StagedObject[]): Promise<StagedBank[]> {
-  const banks: StagedBank[] = [];
+/** entities/: JSON lines `{"id": <int>, "name": <text>}`, one per entity that gets a file; sorted by id. */
+async function readStagedEntities(store: ObjectStore, objects: readonly StagedObject[]): Promise<StagedEntity[]> {
+  const entities: StagedEntity[] = [];
   const seen = new Set<number>();
   for (const { key, line, value } of await readJsonLines(store, objects)) {
-    const id = value.bank_id;
+    const id = value.id;
     if (typeof id !== 'number' || !Number.isSafeInteger(id)) {
-      throw new StagingError(`${key} line ${line}: bank_id ${JSON.stringify(id)} is not a whole number.`);
+      throw new StagingError(`${key} line ${line}: id ${JSON.stringify(id)} is not a whole number.`);
     }
-    if (seen.has(id)) throw new StagingError(`${key} line ${line}: bank_id ${id} is listed twice.`);
+    if (seen.has(id)) throw new StagingError(`${key} line ${line}: id ${id} is listed twice.`);
     seen.add(id);
     // Spark leaves a NULL name out of the JSON line: it becomes '', which the naming rule refuses by name.
-    const name = value.bank_name ?? '';
-    if (typeof name !== 'string') throw new StagingError(`${key} line ${line}: bank_name is not a string.`);
-    banks.push({ bank_id: id, bank_name: name });
+    const name = value.name ?? '';
+    if (typeof name !== 'string') throw new StagingError(`${key} line ${line}: name is not a string.`);
+    entities.push({ id, name });
   }
-  return banks.sort((a, b) => a.bank_id - b.bank_id);
+  return entities.sort((a, b) => a.id - b.id);
 }
 
 /** Sums `countField` per `nameField` over a folder of JSON lines the job must have written (it may hold no lines). */
@@ -273,6 +315,15 @@ async function readCounts(
     counts[name] = (counts[name] ?? 0) + count;
   }
   return counts;
+}
+
+/** A folder the job writes nothing into for this extract: absent, or without lines; anything in it means the job is not this extract's. */
+async function noCounts(store: ObjectStore, staged: readonly StagedObject[], folder: string, why: string): Promise<Record<string, number>> {
+  const records = await readJsonLines(store, dataObjects(staged, folder));
+  if (records.length > 0) {
+    throw new StagingError(`${records[0]!.key} holds ${folder} counts, and ${why}. Nothing was published.`);
+  }
+  return {};
 }
 
 async function readJsonLines(
@@ -313,7 +364,7 @@ async function writeJournaled(
   writes: readonly PlannedWrite[],
 ): Promise<void> {
   const journal = await journalFor(store, run, manifestKey, writes.map((w) => w.key), now);
-  await ledger.beginPublish(run.month, journal, now);
+  await ledger.beginPublish(run.extract.id, run.month, journal, now);
   try {
     for (const { write } of writes) await write(store);
   } catch (error) {
@@ -323,19 +374,19 @@ async function writeJournaled(
       // The journal stays open: whoever acts on the month next tries the rollback again.
       throw new PublishRollbackError(`Publishing failed (${messageOf(error)}). ${messageOf(rollbackError)}`, { cause: error });
     }
-    await ledger.endPublish(run.month, run.runId, now);
+    await ledger.endPublish(run.extract.id, run.month, run.runId, now);
     throw error;
   }
-  await ledger.endPublish(run.month, run.runId, now);
+  await ledger.endPublish(run.extract.id, run.month, run.runId, now);
 }
 
-/** Phase 3. The banks list goes first: without it a half-deleted staging can never be published again by mistake. */
+/** Phase 3. The entities list goes first: without it a half-deleted staging can never be published again by mistake. */
 async function deleteStaging(store: ObjectStore, prefix: string): Promise<PublishResult['stagingCleanup']> {
   try {
     const objects = await store.list(prefix);
-    const isBanks = (o: ListedObject) => inFolder(o.key.slice(prefix.length), STAGING_FOLDERS.banks);
-    await store.deleteMany(objects.filter(isBanks).map((o) => o.key));
-    await store.deleteMany(objects.filter((o) => !isBanks(o)).map((o) => o.key));
+    const isEntities = (o: ListedObject) => inFolder(o.key.slice(prefix.length), STAGING_FOLDERS.entities);
+    await store.deleteMany(objects.filter(isEntities).map((o) => o.key));
+    await store.deleteMany(objects.filter((o) => !isEntities(o)).map((o) => o.key));
     return { deletedObjects: objects.length };
   } catch (error) {
     return { deletedObjects: 0, error: `staging under ${prefix} was not (fully) deleted: ${messageOf(error)}` };
@@ -358,21 +409,25 @@ function resultOf(manifest: Manifest, key: string): Omit<PublishResult, 'already
   };
 }
 
-function fileEntry(key: string, bank: NamedBank, scan: ExtractCsvScan): PublishedFile {
-  return {
+function fileEntry(definition: ExtractDefinition, key: string, entity: NamedEntity, scan: ExtractCsvScan): PublishedFile {
+  return manifestFileEntry(definition.output, {
     key,
-    bankId: bank.bankId,
-    bankName: bank.bankName,
+    entity: { id: entity.id, name: entity.name },
     rows: scan.rows,
     bytes: scan.bytes,
     sha256: scan.sha256,
-    controlTotals: { loan_count: scan.loanCount.toString(), loan_amount: scan.loanAmount.toString() },
-  };
+    controlTotals: scan.controlTotals,
+  });
 }
 
-function headerOnlyScan(): ExtractCsvScan {
-  const bytes = Buffer.from(EXTRACT_HEADER, 'utf8');
-  return { rows: 0, bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex'), loanCount: 0n, loanAmount: 0n };
+function headerOnlyScan(definition: ExtractDefinition, header: string): ExtractCsvScan {
+  const bytes = Buffer.from(header, 'utf8');
+  return {
+    rows: 0,
+    bytes: bytes.length,
+    sha256: createHash('sha256').update(bytes).digest('hex'),
+    controlTotals: definition.output.controlTotals.map(() => 0n),
+  };
 }
 
 /**

@@ -22,6 +22,7 @@ import { S3_STAND_IN_CREDENTIALS, startS3StandIn } from '../../local/stand-ins/s
 import { S3StagingSink } from '../../local/stand-ins/s3-staging-sink';
 import { realServerDatabase, type TestDatabase } from '../support/databases';
 import { cliReport, runExtractCli, type CliRun } from '../support/local-cli';
+import { LOAN_EXTRACT } from '../support/run-context';
 
 const TIME_ZONE = 'Africa/Johannesburg';
 const month = lastCompleteMonth(new Date(), TIME_ZONE);
@@ -173,7 +174,7 @@ describe(`npm start --engine spark on a real PostgreSQL${skipNote}`, () => {
 /** The month's published manifest, but for what differs from run to run. */
 /** The manifest less what belongs to the run itself: its id, time and cost (a Spark job polls longer than DuckDB). */
 async function manifestWithoutRun(dataDir: string): Promise<Partial<Manifest>> {
-  const key = manifestKey(monthWindow(month));
+  const key = manifestKey(LOAN_EXTRACT, monthWindow(month));
   const manifest = parseManifest(await readFile(join(dataDir, 's3', LOCAL_STAGE.extractBucket, key), 'utf8'));
   expect(manifest.estimatedCost?.total).toMatch(/^\d+\.\d{6}$/);
   return Object.fromEntries(Object.entries(manifest).filter(([field]) => !['runId', 'generatedAt', 'estimatedCost'].includes(field)));

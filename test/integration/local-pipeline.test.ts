@@ -6,9 +6,10 @@
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileSafeBankName } from '../../functions/core/bank-naming';
-import { EXTRACT_HEADER } from '../../functions/core/extract-csv';
+import { fileSafeName } from '../../functions/core/entity-naming';
+import { extractHeader } from '../../functions/core/extract-csv';
 import { extractFileKey } from '../../functions/core/extract-keys';
+import { LOAN_EXTRACT } from '../support/run-context';
 import type { Manifest } from '../../functions/core/manifest';
 import { formatMicroUsd, parseMicroUsd } from '../../functions/core/run-cost';
 import { addMonths, calendarDateIn, formatCalendarDate, formatMonth, lastCompleteMonth, monthWindow } from '../../functions/core/month';
@@ -59,14 +60,14 @@ describe('npm start on the embedded sample', () => {
     const result = cliReport(firstRun);
     expect(result).toMatchObject({ outcome: 'succeeded', month: MONTH, status: 'SUCCEEDED', ledgerStatus: 'SUCCEEDED', emails: [] });
     const window = monthWindow(month);
-    const expectedKeys = SAMPLE_BANKS.map((bank) => extractFileKey(fileSafeBankName(bank), window));
+    const expectedKeys = SAMPLE_BANKS.map((bank, i) => extractFileKey(LOAN_EXTRACT, window, { fileName: fileSafeName(bank), id: i + 1 }));
     expect(expectedKeys).toContain(`extracts/bank_name=SocieteGenerale/year=${window.year}/month=${window.monthOfYear}/SocieteGenerale_${window.fileDate}.csv`);
     expect(result.files.map((f) => f.key).sort()).toEqual([...expectedKeys].sort());
 
     const files = await publishedFiles();
     for (const file of result.files) {
       const text = files.get(file.key)!;
-      expect(text.startsWith(EXTRACT_HEADER)).toBe(true);
+      expect(text.startsWith(extractHeader(LOAN_EXTRACT))).toBe(true);
       expect(text.endsWith('\n') && text.slice(0, -1).split('\n')).toHaveLength(file.rows + 1);
       expect(Buffer.byteLength(text)).toBe(file.bytes);
     }

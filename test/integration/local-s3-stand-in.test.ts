@@ -34,6 +34,7 @@ import type { Manifest } from '../../functions/core/manifest';
 import { monthWindow, parseMonth } from '../../functions/core/month';
 import { readPublishedMonth } from '../../local/pipeline/published-month';
 import { S3_STAND_IN_CREDENTIALS, startS3StandIn, type S3StandIn } from '../../local/stand-ins/s3';
+import { LOAN_EXTRACT } from '../support/run-context';
 
 const ROOT = join(__dirname, '..', '..');
 const VERSIONED = 'versioned-bucket';
@@ -460,7 +461,7 @@ describe('the store on disk', () => {
 describe('the plain-file mirror', () => {
   const MONTH = '2024-03';
   const key = 'mirror/extracts/bank_name=X/year=2024/month=03/X_20240331.csv';
-  const manifest = manifestKey(monthWindow(parseMonth(MONTH)));
+  const manifest = manifestKey(LOAN_EXTRACT, monthWindow(parseMonth(MONTH)));
   const manifestOf = (bytes: string): Manifest => ({
     month: MONTH,
     runId: 'r1',

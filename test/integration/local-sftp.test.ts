@@ -20,6 +20,7 @@ import { calendarDateIn, formatCalendarDate, monthWindow, parseMonth } from '../
 import { clientPrograms } from '../support/client-programs';
 import type { RunReport } from '../../local/pipeline/run-report';
 import { cliReport, runExtractCli, startLocalCommand, type CommandRun, type RunningCommand } from '../support/local-cli';
+import { LOAN_EXTRACT } from '../support/run-context';
 
 const TIME_ZONE = 'Africa/Johannesburg';
 const USER = 'loan-extract-consumer';
@@ -154,7 +155,7 @@ clients.describe('npm run sftp, with OpenSSH sftp -b as the consumer', () => {
     );
   }
 
-  const manifestPath = () => sftpPath(manifestKey(monthWindow(parseMonth(published.month))));
+  const manifestPath = () => sftpPath(manifestKey(LOAN_EXTRACT, monthWindow(parseMonth(published.month))));
   /** A published file's path as the consumer sees it: its key without `extracts/`. */
   const sftpPath = (key: string) => `/${key.slice('extracts/'.length)}`;
 

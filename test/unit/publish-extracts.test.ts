@@ -1,11 +1,15 @@
 import { createHash } from 'node:crypto';
-import { BankNamingError } from '../../functions/core/errors';
-import { EXTRACT_HEADER } from '../../functions/core/extract-csv';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { EntityNamingError } from '../../functions/core/errors';
+import { extractHeader } from '../../functions/core/extract-csv';
+import { parseExtractDefinition } from '../../functions/core/extract-definition';
 import { monthWindow, parseMonth } from '../../functions/core/month';
 import { PublishRollbackError, StagingError, publishExtracts, type PublishResult } from '../../functions/core/publish-extracts';
 import { settleUnfinishedPublish } from '../../functions/core/publish-journal';
 import { stagingPrefixFor, type RunContext } from '../../functions/core/run-context';
 import { MemoryJournalLedger } from '../support/memory-journal-ledger';
+import { LOAN_EXTRACT, runContextFor } from '../support/run-context';
 import { MemoryStore } from '../support/memory-object-store';
 import { Readable } from 'node:stream';
 import {
@@ -22,18 +26,13 @@ import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { handler } from '../../functions/publish-extracts';
-import event from '../events/publish-extracts.json';
+import recordedEvent from '../events/publish-extracts.json';
 import { LEDGER_TABLE, useLedgerTable } from '../support/ledger-table';
 
-const window = monthWindow({ year: 2024, month: 2 });
-const run: RunContext = {
-  month: '2024-02',
-  runId: 'exec-1',
-  executionArn: 'arn:aws:states:af-south-1:123456789012:execution:monthly-loan-extract-dev:exec-1',
-  force: false,
-  window,
-  stagingPrefix: stagingPrefixFor('2024-02', 'exec-1'),
-};
+const run: RunContext = runContextFor('2024-02', 'exec-1');
+const EXTRACT_HEADER = extractHeader(LOAN_EXTRACT);
+/** The month's open journal in the memory ledger (kept by `<extract id> <month>`), if any. */
+const openJournal = (extractId = LOAN_EXTRACT.id) => ledger.journals.get(`${extractId} 2024-02`);
 const NOW = new Date('2024-03-01T00:05:00.000Z');
 let ledger: MemoryJournalLedger;
 beforeEach(() => {
@@ -67,9 +66,9 @@ const sha256 = (text: string) => createHash('sha256').update(Buffer.from(text, '
 /** The staging layout the extract job leaves (see functions/core/staging-layout.ts), as Spark writes it. */
 function stage(store: MemoryStore, overrides: Record<string, string | null> = {}): void {
   const objects: Record<string, string | null> = {
-    'banks/part-00000-exec-1.json':
-      '{"bank_id":1,"bank_name":"First National Bank"}\n{"bank_id":2,"bank_name":"Nedbank"}\n{"bank_id":3,"bank_name":"Société Générale"}\n',
-    'banks/_SUCCESS': '',
+    'entities/part-00000-exec-1.json':
+      '{"id":1,"name":"First National Bank"}\n{"id":2,"name":"Nedbank"}\n{"id":3,"name":"Société Générale"}\n',
+    'entities/_SUCCESS': '',
     'rejected/part-00000-exec-1.json': '{"reason":"null_amount","loan_count":7}\n{"reason":"null_loan_date","loan_count":27}\n',
     'rejected/part-00001-exec-1.json': '{"reason":"null_amount","loan_count":1}\n',
     'source_rows/part-00000-exec-1.json': '{"table":"bank","row_count":3}\n{"table":"loans","row_count":12440}\n',
@@ -117,7 +116,7 @@ describe('publishExtracts', () => {
     expect(result.alreadyPublished).toBe(false);
   });
 
-  it('renames by server-side copy, writes the manifest last, then deletes staging (banks list first)', async () => {
+  it('renames by server-side copy, writes the manifest last, then deletes staging (entities list first)', async () => {
     const store = staged();
     await publishExtracts(store, ledger, run, NOW);
 
@@ -128,7 +127,7 @@ describe('publishExtracts', () => {
       `copy ${S}rows/bank_id=2/part-00003-exec-1.c000.csv -> ${NED_KEY}`,
       `put ${SG_KEY}`,
       `put ${MANIFEST_KEY}`,
-      `deleteMany ${S}banks/_SUCCESS ${S}banks/part-00000-exec-1.json`,
+      `deleteMany ${S}entities/_SUCCESS ${S}entities/part-00000-exec-1.json`,
       expect.stringMatching(/^deleteMany /),
     ]);
     expect(store.keys(S)).toEqual([]);
@@ -195,7 +194,7 @@ describe('publishExtracts', () => {
   });
 
   describe('with folder markers in the staging (EMRFS `<dir>_$folder$` from Glue, S3A and console `<dir>/`)', () => {
-    const FOLDERS = ['rows', 'banks', 'rejected', 'source_rows', 'rows/bank_id=1', 'rows/bank_id=2', 'rows/bank_id=3'];
+    const FOLDERS = ['rows', 'entities', 'rejected', 'source_rows', 'rows/bank_id=1', 'rows/bank_id=2', 'rows/bank_id=3'];
     /** Zero-byte markers of both kinds for every folder, bank 3's (which has no part) included, and the prefix's own `/`. */
     const MARKERS: Record<string, string> = Object.fromEntries([
       ['', ''],
@@ -209,7 +208,7 @@ describe('publishExtracts', () => {
       const plain = staged();
       const marked = new MemoryStore();
       stage(marked, MARKERS);
-      expect(marked.keys(S)).toEqual(expect.arrayContaining([S, `${S}rows/bank_id=3/`, `${S}rows/bank_id=3_$folder$`, `${S}rows_$folder$`, `${S}banks/`]));
+      expect(marked.keys(S)).toEqual(expect.arrayContaining([S, `${S}rows/bank_id=3/`, `${S}rows/bank_id=3_$folder$`, `${S}rows_$folder$`, `${S}entities/`]));
 
       const expected = await publishExtracts(plain, ledger, run, NOW);
       const result = await publishExtracts(marked, ledger, run, NOW);
@@ -234,7 +233,7 @@ describe('publishExtracts', () => {
       ['rows/bank_id=2/', NED_CSV],
       ['rows/bank_id=2_$folder$', NED_CSV],
       ['rows_$folder$', 'x'],
-      ['banks/', '{"bank_id":9,"bank_name":"Absa"}\n'],
+      ['entities/', '{"id":9,"name":"Absa"}\n'],
       ['rejected/', '{"reason":"null_amount","loan_count":1}\n'],
       ['source_rows_$folder$', '{"table":"loans","row_count":1}\n'],
     ])('refuses a non-empty object named like a marker (%s), naming it, and publishes nothing', async (key, body) => {
@@ -249,8 +248,8 @@ describe('publishExtracts', () => {
 
     it('takes a folder that holds only markers for a missing one', async () => {
       const store = new MemoryStore();
-      stage(store, { ...MARKERS, 'banks/part-00000-exec-1.json': null, 'banks/_SUCCESS': null });
-      await expect(publishExtracts(store, ledger, run, NOW)).rejects.toThrow(/No banks\/ list/);
+      stage(store, { ...MARKERS, 'entities/part-00000-exec-1.json': null, 'entities/_SUCCESS': null });
+      await expect(publishExtracts(store, ledger, run, NOW)).rejects.toThrow(/No entities\/ list/);
       expect(store.writes).toEqual([]);
     });
   });
@@ -280,13 +279,18 @@ describe('publishExtracts', () => {
     ['rows not sorted by branch_id', { 'rows/bank_id=2/part-00003-exec-1.c000.csv': NED_CSV.replace('Nedbank,202', 'Nedbank,200') }, /sorted by branch_id/],
     ['a loan amount that is not a whole number', { 'rows/bank_id=2/part-00003-exec-1.c000.csv': NED_CSV.replace(',9007199254740993,3,', ',90.5,3,') }, /loan_amount "90.5"/],
     ['a missing field', { 'rows/bank_id=2/part-00003-exec-1.c000.csv': NED_CSV.replace(',2024-02,4,', ',4,') }, /row 2 has 8 fields/],
-    ['a part of a bank not in the banks list', { 'rows/bank_id=9/part-00009-exec-1.c000.csv': NED_CSV }, /bank_id 9, which is not in the staged banks list/],
+    ['a part of a bank not in the entities list', { 'rows/bank_id=9/part-00009-exec-1.c000.csv': NED_CSV }, /id 9, which is not in the staged entities\/ list/],
     ['a stray object among the rows', { 'rows/bank_id=2/notes.txt': 'x' }, /Unexpected object/],
-    ['no banks list', { 'banks/part-00000-exec-1.json': null, 'banks/_SUCCESS': null }, /No banks\/ list/],
+    ['no entities list', { 'entities/part-00000-exec-1.json': null, 'entities/_SUCCESS': null }, /No entities\/ list/],
     ['no rejected counts', { 'rejected/part-00000-exec-1.json': null, 'rejected/part-00001-exec-1.json': null }, /No rejected\//],
     ['no source row counts', { 'source_rows/part-00000-exec-1.json': null }, /No source_rows\//],
-    ['a banks line that is not JSON', { 'banks/part-00000-exec-1.json': '{"bank_id":1,\n' }, /line 1 is not JSON/],
-    ['a bank listed twice', { 'banks/part-00000-exec-1.json': '{"bank_id":1,"bank_name":"A"}\n{"bank_id":1,"bank_name":"B"}\n' }, /listed twice/],
+    ['an entities line that is not JSON', { 'entities/part-00000-exec-1.json': '{"id":1,\n' }, /line 1 is not JSON/],
+    ['a bank listed twice', { 'entities/part-00000-exec-1.json': '{"id":1,"name":"A"}\n{"id":1,"name":"B"}\n' }, /id 1 is listed twice/],
+    ['an entity id that is not a whole number', { 'entities/part-00000-exec-1.json': '{"id":"1","name":"A"}\n' }, /id "1" is not a whole number/],
+    ['a moving average without exactly two decimals', { 'rows/bank_id=2/part-00003-exec-1.c000.csv': NED_CSV.replace('3002399751580331.00\n', '3002399751580331.0\n') }, /row 1 has moving_avg_3m "3002399751580331.0", not a number with exactly two decimals/],
+    ['a 3-month count below zero', { 'rows/bank_id=2/part-00003-exec-1.c000.csv': NED_CSV.replace(',3,9007199254740993,3002', ',-3,9007199254740993,3002') }, /row 1 has loan_count_3m "-3", not a whole number of at least 0/],
+    ['an empty (NULL) number', { 'rows/bank_id=2/part-00003-exec-1.c000.csv': NED_CSV.replace(',2024-02,4,', ',2024-02,,') }, /row 2 has no loan_count \(NULL\); only text columns may be empty/],
+    ['a month that is not YYYY-MM', { 'rows/bank_id=2/part-00003-exec-1.c000.csv': NED_CSV.replace(/2024-02/g, '2024-2') }, /month "2024-2", not a month YYYY-MM/],
     ['a bank with rows and no Parquet part', { 'analytics/bank_id=2/part-00003-exec-1.c000.parquet': null }, /Bank 2 "Nedbank" has 0 Parquet parts/],
     ['two Parquet parts for one bank', { 'analytics/bank_id=2/part-00004-exec-1.c000.parquet': 'PAR1 more PAR1' }, /Bank 2 "Nedbank" has 2 Parquet parts/],
     ['Parquet rows for a bank whose CSV has none', { 'analytics/bank_id=3/part-00005-exec-1.c000.parquet': 'PAR1 PAR1' }, /bank 3, whose CSV has none/],
@@ -309,12 +313,12 @@ describe('publishExtracts', () => {
   it('refuses bank names that collide or fold to nothing, naming the banks, before writing anything', async () => {
     const store = new MemoryStore();
     stage(store, {
-      'banks/part-00000-exec-1.json':
-        '{"bank_id":1,"bank_name":"First National Bank"}\n{"bank_id":2,"bank_name":"Nedbank"}\n{"bank_id":3,"bank_name":"First-National Bank"}\n{"bank_id":4}\n',
+      'entities/part-00000-exec-1.json':
+        '{"id":1,"name":"First National Bank"}\n{"id":2,"name":"Nedbank"}\n{"id":3,"name":"First-National Bank"}\n{"id":4}\n',
     });
     const error = await failure(publishExtracts(store, ledger, run, NOW));
-    expect(error).toBeInstanceOf(BankNamingError);
-    expect(error.message).toContain('1 "First National Bank" and 3 "First-National Bank"');
+    expect(error).toBeInstanceOf(EntityNamingError);
+    expect(error.message).toContain('bank 1 "First National Bank" and bank 3 "First-National Bank"');
     expect(error.message).toContain('bank 4 "" has no letter or digit');
     expect(store.writes).toEqual([]);
     expect(store.keys(S).length).toBeGreaterThan(0);
@@ -390,7 +394,7 @@ describe('publishExtracts', () => {
       expect(error.message).toContain(`copy to ${NED_KEY} failed`);
       expect(error.message).toContain(`could not be rolled back for these files: ${FNB_KEY}`);
       // The journal stays open: the next actor on the month tries the rollback again.
-      expect(ledger.journals.get('2024-02')?.runId).toBe('exec-1');
+      expect(ledger.journals.get('loan-moving-average 2024-02')?.runId).toBe('exec-1');
     });
   });
 
@@ -419,9 +423,9 @@ describe('publishExtracts', () => {
     ])('a new month killed at %s: the next actor removes every file the run wrote', async (_, op, key) => {
       const store = staged();
       await crashAt(store, op, key);
-      expect(ledger.journals.get('2024-02')?.runId).toBe('exec-1');
+      expect(ledger.journals.get('loan-moving-average 2024-02')?.runId).toBe('exec-1');
 
-      const settled = await settleUnfinishedPublish(store, ledger, '2024-02', NEXT);
+      const settled = await settleUnfinishedPublish(store, ledger, 'loan-moving-average', '2024-02', NEXT);
       expect(settled.kind).toBe('rolled-back');
       expect(store.keys('extracts/')).toEqual([]);
       expect(store.keys('analytics/')).toEqual([]);
@@ -439,7 +443,7 @@ describe('publishExtracts', () => {
       await crashAt(store, op, key);
       expect(finalKeysAndBodies(store)).not.toEqual(OLD);
 
-      const settled = await settleUnfinishedPublish(store, ledger, '2024-02', NEXT);
+      const settled = await settleUnfinishedPublish(store, ledger, 'loan-moving-average', '2024-02', NEXT);
       expect(settled).toMatchObject({ kind: 'rolled-back', runId: 'exec-1' });
       expect(finalKeysAndBodies(store)).toEqual(OLD);
     });
@@ -457,7 +461,7 @@ describe('publishExtracts', () => {
       await dead;
       ending.mockRestore();
 
-      const settled = await settleUnfinishedPublish(store, ledger, '2024-02', NEXT);
+      const settled = await settleUnfinishedPublish(store, ledger, 'loan-moving-average', '2024-02', NEXT);
       expect(settled).toEqual({ kind: 'completed', runId: 'exec-1', executionArn: run.executionArn, manifestKey: MANIFEST_KEY });
       expect(store.text(FNB_KEY)).toBe(FNB_CSV);
       expect(JSON.parse(store.text(MANIFEST_KEY)!).runId).toBe('exec-1');
@@ -481,9 +485,9 @@ describe('publishExtracts', () => {
     it('settling twice changes nothing the second time', async () => {
       const store = staged();
       await crashAt(store, 'copy', NED_KEY);
-      await settleUnfinishedPublish(store, ledger, '2024-02', NEXT);
+      await settleUnfinishedPublish(store, ledger, 'loan-moving-average', '2024-02', NEXT);
       const writes = store.writes.length;
-      expect(await settleUnfinishedPublish(store, ledger, '2024-02', NEXT)).toEqual({ kind: 'none' });
+      expect(await settleUnfinishedPublish(store, ledger, 'loan-moving-average', '2024-02', NEXT)).toEqual({ kind: 'none' });
       expect(store.writes.length).toBe(writes);
     });
 
@@ -491,7 +495,7 @@ describe('publishExtracts', () => {
       const store = staged();
       await crashAt(store, 'copy', NED_KEY);
       const other = 'arn:aws:states:af-south-1:123456789012:execution:monthly-loan-extract-dev:exec-2';
-      expect(await settleUnfinishedPublish(store, ledger, '2024-02', NEXT, other)).toEqual({ kind: 'none' });
+      expect(await settleUnfinishedPublish(store, ledger, 'loan-moving-average', '2024-02', NEXT, other)).toEqual({ kind: 'none' });
       expect(store.text(FNB_KEY)).toBe(FNB_CSV);
       expect(ledger.journals.size).toBe(1);
     });
@@ -508,7 +512,7 @@ describe('publishExtracts', () => {
     const store = new MemoryStore();
     const negative = `${EXTRACT_HEADER}Nedbank,-7,Minus Road,2024-02,1,5,1,5,1.67\nNedbank,-2,Less Lane,2024-02,0,0,0,0,0.00\nNedbank,3,Plus Street,2024-02,0,0,0,0,0.00\n`;
     stage(store, {
-      'banks/part-00000-exec-1.json': '{"bank_id":-2,"bank_name":"Nedbank"}\n',
+      'entities/part-00000-exec-1.json': '{"id":-2,"name":"Nedbank"}\n',
       'rows/bank_id=1/part-00000-exec-1.c000.csv': null,
       'rows/bank_id=1/part-00001-exec-1.c000.csv': null,
       'rows/bank_id=1/part-00002-exec-1.c000.csv': null,
@@ -556,13 +560,13 @@ describe('publishExtracts', () => {
     expect(store.writes.slice(writesBefore).filter((w) => !w.startsWith('deleteMany'))).toEqual([]);
   });
 
-  it('finishes a cleanup that was cut short after the banks list was deleted', async () => {
+  it('finishes a cleanup that was cut short after the entities list was deleted', async () => {
     const store = staged();
     store.failWhen = (op, key) => op === 'deleteMany' && key.includes('/rows/');
     const first = await publishExtracts(store, ledger, run, NOW);
     expect(first.stagingCleanup.error).toMatch(/was not \(fully\) deleted/);
     expect(store.text(FNB_KEY)).toBe(FNB_CSV);
-    expect(store.keys(`${S}banks/`)).toEqual([]);
+    expect(store.keys(`${S}entities/`)).toEqual([]);
 
     store.failWhen = () => false;
     const retry = await publishExtracts(store, ledger, run, NOW);
@@ -573,18 +577,204 @@ describe('publishExtracts', () => {
   it('does not take another run\'s manifest for its own', async () => {
     const store = new MemoryStore();
     store.seed(MANIFEST_KEY, JSON.stringify({ month: '2024-02', runId: 'exec-0', files: [] }));
-    await expect(publishExtracts(store, ledger, run, NOW)).rejects.toThrow(/No banks\/ list/);
+    await expect(publishExtracts(store, ledger, run, NOW)).rejects.toThrow(/No entities\/ list/);
+  });
+});
+
+describe('publishExtracts, the loan extract byte for byte', () => {
+  it('writes the manifest text of the contract: fields in its order, two-space JSON, one line end', async () => {
+    const store = staged();
+    await publishExtracts(store, ledger, run, NOW);
+    // Spelled out in the order the manifest has always been written (before extracts were
+    // templated): a reordering of any field would change the published bytes.
+    const file = (key: string, bankId: number, bankName: string, rows: number, text: string, loanCount: string, loanAmount: string) => ({
+      key,
+      bankId,
+      bankName,
+      rows,
+      bytes: Buffer.byteLength(text),
+      sha256: sha256(text),
+      controlTotals: { loan_count: loanCount, loan_amount: loanAmount },
+    });
+    const expected = {
+      month: '2024-02',
+      runId: 'exec-1',
+      generatedAt: '2024-03-01T00:05:00.000Z',
+      sourceRowsRead: { bank: 3, loans: 12440 },
+      rowsRejected: { null_amount: 8, null_loan_date: 27 },
+      files: [
+        file(FNB_KEY, 1, 'First National Bank', 2, FNB_CSV, '130', '27894012'),
+        file(NED_KEY, 2, 'Nedbank', 2, NED_CSV, '7', '18014398509481986'),
+        file(SG_KEY, 3, 'Société Générale', 0, EXTRACT_HEADER, '0', '0'),
+      ],
+    };
+    expect(store.text(MANIFEST_KEY)).toBe(`${JSON.stringify(expected, null, 2)}\n`);
+  });
+
+  it('has the contract\'s header', () => {
+    expect(EXTRACT_HEADER).toBe('bank_name,branch_id,branch_address,month,loan_count,loan_amount,loan_count_3m,loan_amount_3m,moving_avg_3m\n');
+  });
+
+  it('publishes a NULL branch address (an empty field) and a bank name with a comma, as stored', async () => {
+    const store = new MemoryStore();
+    const csv = `${EXTRACT_HEADER}"Bank, The",301,,2024-02,1,-5,1,-5,-1.67\n`;
+    stage(store, {
+      'entities/part-00000-exec-1.json': '{"id":1,"name":"First National Bank"}\n{"id":2,"name":"Nedbank"}\n{"id":3,"name":"Bank, The"}\n',
+      'rows/bank_id=3/part-00004-exec-1.c000.csv': csv,
+      'analytics/bank_id=3/part-00004-exec-1.c000.parquet': 'PAR1 PAR1',
+    });
+    const result = await publishExtracts(store, ledger, run, NOW);
+    const key = 'extracts/bank_name=BankThe/year=2024/month=02/BankThe_20240229.csv';
+    expect(store.text(key)).toBe(csv);
+    expect(result.files.find((f) => f.key === key)).toMatchObject({ bankId: 3, bankName: 'Bank, The', rows: 1, controlTotals: { loan_count: '1', loan_amount: '-5' } });
+  });
+});
+
+/**
+ * The second extract (test/fixtures/extracts/client-activity): split by branch, keys by the
+ * branch's id (no names), other columns with a date, no rejected SQL, no analytics.
+ */
+describe('publishExtracts, the client-activity extract', () => {
+  const CLIENT_ACTIVITY = parseExtractDefinition(
+    JSON.parse(readFileSync(join(__dirname, '../fixtures/extracts/client-activity/extract.json'), 'utf8')),
+    'client-activity',
+  );
+  const caRun = runContextFor('2024-02', 'exec-1', { extract: CLIENT_ACTIVITY });
+  const CS = caRun.stagingPrefix;
+  const HEADER = 'client_id,month,loan_count,loan_amount,first_loan_date\n';
+  const BRANCH7_KEY = 'extracts/client-activity/branch_id=7/2024-02/branch7_clients_20240229.csv';
+  const BRANCH9_KEY = 'extracts/client-activity/branch_id=9/2024-02/branch9_clients_20240229.csv';
+  const CA_MANIFEST_KEY = 'extracts/client-activity/_manifests/2024-02.json';
+  const BRANCH7_CSV = `${HEADER}3,2024-02,2,1500,2024-02-03\n11,2024-02,1,9007199254740993,2024-02-29\n`;
+
+  function stageClients(store: MemoryStore, overrides: Record<string, string | null> = {}): void {
+    const objects: Record<string, string | null> = {
+      // Addresses that would fold to nothing or to the same name: keys by id need no naming.
+      'entities/part-00000-exec-1.json': '{"id":7,"name":"12 Main Road, Cape Town"}\n{"id":9,"name":"***"}\n{"id":10}\n{"id":11,"name":"12 Main Road Cape Town"}\n',
+      'source_rows/part-00000-exec-1.json': '{"table":"branch","row_count":4}\n{"table":"loans","row_count":3}\n',
+      'rows/branch_id=7/part-00000-exec-1.c000.csv': BRANCH7_CSV,
+      'rows/branch_id=9/part-00001-exec-1.c000.csv': HEADER,
+      ...overrides,
+    };
+    for (const [key, body] of Object.entries(objects)) if (body !== null) store.seed(CS + key, body);
+  }
+
+  it('reads its definition from the fixture folder', () => {
+    expect(CLIENT_ACTIVITY.id).toBe('client-activity');
+    expect(CS).toBe('staging/extract=client-activity/month=2024-02/run=exec-1/');
+  });
+
+  it('publishes one file per branch at its keys, and the manifest with branchId and branchAddress', async () => {
+    const store = new MemoryStore();
+    stageClients(store);
+    const result = await publishExtracts(store, ledger, caRun, NOW);
+
+    expect(store.keys('extracts/')).toEqual([
+      BRANCH11_KEY(),
+      CA_MANIFEST_KEY,
+      BRANCH10_KEY(),
+      BRANCH7_KEY,
+      BRANCH9_KEY,
+    ].sort());
+    expect(store.keys('analytics/')).toEqual([]);
+    expect(store.text(BRANCH7_KEY)).toBe(BRANCH7_CSV);
+    expect(store.text(BRANCH9_KEY)).toBe(HEADER);
+    expect(result.manifestKey).toBe(CA_MANIFEST_KEY);
+
+    const branch = (key: string, branchId: number, branchAddress: string, rows: number, text: string, loanCount: string, loanAmount: string) => ({
+      key,
+      branchId,
+      branchAddress,
+      rows,
+      bytes: Buffer.byteLength(text),
+      sha256: sha256(text),
+      controlTotals: { loan_count: loanCount, loan_amount: loanAmount },
+    });
+    const expected = {
+      month: '2024-02',
+      runId: 'exec-1',
+      generatedAt: '2024-03-01T00:05:00.000Z',
+      sourceRowsRead: { branch: 4, loans: 3 },
+      // No rejected SQL, no rejected/ folder: nothing left out.
+      rowsRejected: {},
+      files: [
+        branch(BRANCH10_KEY(), 10, '', 0, HEADER, '0', '0'),
+        branch(BRANCH11_KEY(), 11, '12 Main Road Cape Town', 0, HEADER, '0', '0'),
+        branch(BRANCH7_KEY, 7, '12 Main Road, Cape Town', 2, BRANCH7_CSV, '3', '9007199254742493'),
+        branch(BRANCH9_KEY, 9, '***', 0, HEADER, '0', '0'),
+      ],
+    };
+    expect(store.text(CA_MANIFEST_KEY)).toBe(`${JSON.stringify(expected, null, 2)}\n`);
+    expect(result.files).toEqual(expected.files);
+    expect(result.rowsRejected).toEqual({});
+    expect(store.keys(CS)).toEqual([]);
+    expect(openJournal(CLIENT_ACTIVITY.id)).toBeUndefined();
+  });
+
+  function BRANCH10_KEY(): string {
+    return 'extracts/client-activity/branch_id=10/2024-02/branch10_clients_20240229.csv';
+  }
+  function BRANCH11_KEY(): string {
+    return 'extracts/client-activity/branch_id=11/2024-02/branch11_clients_20240229.csv';
+  }
+
+  it('keeps its publish journal apart from the loan extract\'s of the same month', async () => {
+    const store = new MemoryStore();
+    stageClients(store);
+    // The manifest cannot be written, and removing branch 7's new file fails too: the journal stays open.
+    store.failWhen = (op, key) => (op === 'put' && key === CA_MANIFEST_KEY) || (op === 'delete' && key === BRANCH7_KEY);
+    expect(await failure(publishExtracts(store, ledger, caRun, NOW))).toBeInstanceOf(PublishRollbackError);
+    expect(openJournal(CLIENT_ACTIVITY.id)?.runId).toBe('exec-1');
+    expect(openJournal(LOAN_EXTRACT.id)).toBeUndefined();
+  });
+
+  it.each([
+    ['a row of another month', { 'rows/branch_id=7/part-00000-exec-1.c000.csv': BRANCH7_CSV.replace('3,2024-02', '3,2024-01') }, /row 1 is for month "2024-01", not 2024-02/],
+    ['client_id not sorted', { 'rows/branch_id=7/part-00000-exec-1.c000.csv': `${HEADER}11,2024-02,1,5,2024-02-29\n3,2024-02,2,1500,2024-02-03\n` }, /row 2: client_id 3 follows 11; rows must be sorted by client_id, one per value/],
+    ['a client twice', { 'rows/branch_id=7/part-00000-exec-1.c000.csv': `${HEADER}3,2024-02,1,5,2024-02-29\n3,2024-02,2,1500,2024-02-03\n` }, /client_id 3 follows 3/],
+    ['a date that is not YYYY-MM-DD', { 'rows/branch_id=7/part-00000-exec-1.c000.csv': BRANCH7_CSV.replace('2024-02-03', '03/02/2024') }, /row 1 has first_loan_date "03\/02\/2024", not a date YYYY-MM-DD/],
+    ['a date with a time', { 'rows/branch_id=7/part-00000-exec-1.c000.csv': BRANCH7_CSV.replace('2024-02-03', '2024-02-03 00:00:00') }, /first_loan_date "2024-02-03 00:00:00", not a date/],
+    ['a date that is no day of the calendar', { 'rows/branch_id=7/part-00000-exec-1.c000.csv': BRANCH7_CSV.replace('2024-02-03', '2023-02-29') }, /first_loan_date "2023-02-29", not a date YYYY-MM-DD/],
+    ['an empty (NULL) date', { 'rows/branch_id=7/part-00000-exec-1.c000.csv': BRANCH7_CSV.replace(',2024-02-03', ',') }, /row 1 has no first_loan_date \(NULL\)/],
+    ['the loan extract\'s header', { 'rows/branch_id=7/part-00000-exec-1.c000.csv': EXTRACT_HEADER }, /the extract's columns are "client_id,month,loan_count,loan_amount,first_loan_date"/],
+    ['rows staged by the loan extract\'s id column', { 'rows/bank_id=7/part-00000-exec-1.c000.csv': BRANCH7_CSV }, /Unexpected object .* \(expected rows\/branch_id=<id>\/part-\*\.csv\)/],
+    ['Parquet parts, which it does not publish', { 'analytics/branch_id=7/part-00000-exec-1.c000.parquet': 'PAR1 PAR1' }, /the extract has no output.keys.analytics/],
+    ['rejected counts, which it has no SQL for', { 'rejected/part-00000-exec-1.json': '{"reason":"null_amount","loan_count":1}\n' }, /holds rejected counts, and the extract has no rejected SQL/],
+    ['no source row counts', { 'source_rows/part-00000-exec-1.json': null }, /No source_rows\//],
+  ])('refuses %s, publishing nothing', async (_what, overrides, message) => {
+    const store = new MemoryStore();
+    stageClients(store, overrides);
+    const error = await failure(publishExtracts(store, ledger, caRun, NOW));
+    expect(error).toBeInstanceOf(StagingError);
+    expect(error.message).toMatch(message);
+    expect(store.writes).toEqual([]);
+  });
+
+  it('takes an empty rejected/ folder (no lines) as nothing rejected', async () => {
+    const store = new MemoryStore();
+    stageClients(store, { 'rejected/part-00000-exec-1.json': '', 'rejected/_SUCCESS': '' });
+    expect((await publishExtracts(store, ledger, caRun, NOW)).rowsRejected).toEqual({});
+  });
+
+  it('refuses several parts with rows for one branch, naming the branch', async () => {
+    const store = new MemoryStore();
+    stageClients(store, { 'rows/branch_id=7/part-00002-exec-1.c000.csv': `${HEADER}20,2024-02,1,1,2024-02-01\n` });
+    const error = await failure(publishExtracts(store, ledger, caRun, NOW));
+    expect(error.message).toContain('Branch 7 "12 Main Road, Cape Town" has 2 part files with rows');
+    expect(error.message).toContain('one part per branch');
   });
 });
 
 describe('PublishExtracts handler', () => {
+  // JSON imports widen the definition's literal types (column types, …): the recorded event is a run as ResolveRun sends it.
+  const event = recordedEvent as unknown as { run: RunContext };
   const BUCKET = 'monthly-loan-extract-test-extracts';
   const S = event.run.stagingPrefix;
   const FNB_PART = `${S}rows/bank_id=1/part-00000-${event.run.runId}.c000.csv`;
   const FNB_PARQUET_PART = `${S}analytics/bank_id=1/part-00000-${event.run.runId}.c000.parquet`;
   const FNB_CSV = `${EXTRACT_HEADER}First National Bank,101,"Shop 33, ""Menlyn Park""",2024-02,130,27894012,343,69793470,23264490.00\n`;
   const STAGED: Record<string, string> = {
-    [`${S}banks/part-00000.json`]: '{"bank_id":1,"bank_name":"First National Bank"}\n{"bank_id":3,"bank_name":"Société Générale"}\n',
+    [`${S}entities/part-00000.json`]: '{"id":1,"name":"First National Bank"}\n{"id":3,"name":"Société Générale"}\n',
     [`${S}rejected/part-00000.json`]: '{"reason":"null_amount","loan_count":7}\n',
     [`${S}source_rows/part-00000.json`]: '{"table":"loans","row_count":12440}\n',
     [FNB_PART]: FNB_CSV,
@@ -628,7 +818,7 @@ describe('PublishExtracts handler', () => {
   /** The month as ResolveRun left it: held by the event's execution. */
   async function monthHeldByTheRun(): Promise<void> {
     await table.put({
-      pk: 'month#2024-02',
+      pk: 'extract#loan-moving-average#month#2024-02',
       month: '2024-02',
       status: 'RUNNING',
       executionArn: event.run.executionArn,
@@ -658,7 +848,7 @@ describe('PublishExtracts handler', () => {
 
     it('carries a recorded event whose window is the month logic\'s own', () => {
       expect(event.run.window).toEqual(monthWindow(parseMonth(event.run.month)));
-      expect(event.run.stagingPrefix).toBe(stagingPrefixFor(event.run.month, event.run.runId));
+      expect(event.run.stagingPrefix).toBe(stagingPrefixFor(event.run.extract.id, event.run.month, event.run.runId));
     });
 
     it('publishes the staged month into EXTRACT_BUCKET and returns the result for the state machine', async () => {
@@ -676,7 +866,7 @@ describe('PublishExtracts handler', () => {
       expect(s3).toHaveReceivedCommandWith(CopyObjectCommand, {
         Bucket: BUCKET,
         Key: FNB_KEY,
-        CopySource: expect.stringContaining(`${BUCKET}/staging/month%3D2024-02/`),
+        CopySource: expect.stringContaining(`${BUCKET}/staging/extract%3Dloan-moving-average/month%3D2024-02/`),
       });
       expect(s3).toHaveReceivedCommandWith(PutObjectCommand, { Bucket: BUCKET, Key: SG_KEY, Body: EXTRACT_HEADER });
       const puts = s3.commandCalls(PutObjectCommand).map((c) => c.args[0].input);
@@ -684,8 +874,8 @@ describe('PublishExtracts handler', () => {
       expect(JSON.parse(String(puts.at(-1)!.Body))).toMatchObject({ month: '2024-02', runId: event.run.runId, rowsRejected: { null_amount: 7 } });
       expect(s3).toHaveReceivedCommand(DeleteObjectsCommand);
       // The journal was written to the month's record before the first copy, and closed after the manifest.
-      expect(await table.item('month#2024-02')).toMatchObject({ status: 'RUNNING', executionArn: event.run.executionArn });
-      expect((await table.item('month#2024-02'))!.publishing).toBeUndefined();
+      expect(await table.item('extract#loan-moving-average#month#2024-02')).toMatchObject({ status: 'RUNNING', executionArn: event.run.executionArn });
+      expect((await table.item('extract#loan-moving-average#month#2024-02'))!.publishing).toBeUndefined();
     });
 
     it('logs with the month, run id and execution of the run', async () => {
@@ -717,7 +907,7 @@ describe('PublishExtracts handler', () => {
     });
 
     it('refuses a staging prefix that is not the run\'s own, since everything under it is deleted', async () => {
-      for (const stagingPrefix of ['', 'staging/', 'extracts/', `${S}`.slice(0, -1), `staging/month=2024-02/run=another/`]) {
+      for (const stagingPrefix of ['', 'staging/', 'extracts/', `${S}`.slice(0, -1), `staging/extract=loan-moving-average/month=2024-02/run=another/`, `staging/month=2024-02/run=${event.run.runId}/`]) {
         await expect(handler({ run: { ...event.run, stagingPrefix } }, context)).rejects.toMatchObject({
           name: 'InvalidPayload',
           message: `run.stagingPrefix: must be this run's staging prefix ${S}`,

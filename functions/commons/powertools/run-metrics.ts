@@ -5,13 +5,15 @@
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { CompleteRunOutput, PublishOutput } from '../../core/complete-run';
-import { fileBankNameOfKey } from '../../core/extract-keys';
+import { fileSafeName } from '../../core/entity-naming';
+import type { ExtractDefinition } from '../../core/extract-definition';
+import { keysUseEntityNames } from '../../core/extract-keys';
 import type { JobProgress } from '../../core/get-extract-job-state';
 import type { NoticeResult } from '../../core/notify-failure';
 import { parseMicroUsd } from '../../core/run-cost';
 import { METRIC, addMetricWith, metrics } from './metrics';
 
-export function recordSucceededRun(output: CompleteRunOutput, published: PublishOutput): void {
+export function recordSucceededRun(output: CompleteRunOutput, published: PublishOutput, extract: ExtractDefinition): void {
   metrics.addMetadata('month', output.month);
   metrics.addMetadata('runId', output.runId);
   metrics.addMetadata('outcome', 'SUCCEEDED');
@@ -22,14 +24,28 @@ export function recordSucceededRun(output: CompleteRunOutput, published: Publish
     metrics.addMetadata('estimatedCostUsd', output.estimatedCostUsd);
     metrics.addMetric(METRIC.estimatedCost, MetricUnit.NoUnit, Number(parseMicroUsd(output.estimatedCostUsd)));
   }
+  const entity = entityDimension(extract);
   for (const file of published.files) {
-    const bank = fileBankNameOfKey(file.key);
-    addMetricWith('bank', bank, METRIC.bankRows, MetricUnit.Count, file.rows);
-    addMetricWith('bank', bank, METRIC.bankBytes, MetricUnit.Bytes, file.bytes);
+    const value = entity.valueOf(file);
+    addMetricWith(entity.name, value, METRIC.bankRows, MetricUnit.Count, file.rows);
+    addMetricWith(entity.name, value, METRIC.bankBytes, MetricUnit.Bytes, file.bytes);
   }
   for (const [reason, count] of Object.entries(published.rowsRejected ?? {})) {
     addMetricWith('reason', reason, METRIC.rowsRejected, MetricUnit.Count, count);
   }
+}
+
+/**
+ * The dimension of the per-file metrics: named after the split entity (`bank`), its value the name
+ * the file's key carries (`FirstNationalBank`) when the keys carry names, else the entity's id.
+ */
+function entityDimension(extract: ExtractDefinition): { name: string; valueOf: (file: PublishOutput['files'][number]) => string } {
+  const { id, name } = extract.output.manifestFields;
+  const byName = keysUseEntityNames(extract);
+  return {
+    name: extract.output.splitBy.entity,
+    valueOf: (file) => (byName ? fileSafeName(String(file[name] ?? '')) : String(file[id] ?? '')),
+  };
 }
 
 /** Once per failed execution: NotifyFailure calls it for the notice that emailed. */
