@@ -89,7 +89,7 @@ export async function publishExtracts(
   now: Date,
   estimateCost?: () => EstimatedCost,
 ): Promise<PublishResult> {
-  const settled = await settleUnfinishedPublish(store, ledger, run.month, now);
+  const settled = await settleUnfinishedPublish(store, ledger, run.extract.id, run.month, now);
   const prefix = run.stagingPrefix;
   const mKey = manifestKey(run.window);
   const listed = withoutFolderMarkers(await store.list(prefix));
@@ -313,7 +313,7 @@ async function writeJournaled(
   writes: readonly PlannedWrite[],
 ): Promise<void> {
   const journal = await journalFor(store, run, manifestKey, writes.map((w) => w.key), now);
-  await ledger.beginPublish(run.month, journal, now);
+  await ledger.beginPublish(run.extract.id, run.month, journal, now);
   try {
     for (const { write } of writes) await write(store);
   } catch (error) {
@@ -323,10 +323,10 @@ async function writeJournaled(
       // The journal stays open: whoever acts on the month next tries the rollback again.
       throw new PublishRollbackError(`Publishing failed (${messageOf(error)}). ${messageOf(rollbackError)}`, { cause: error });
     }
-    await ledger.endPublish(run.month, run.runId, now);
+    await ledger.endPublish(run.extract.id, run.month, run.runId, now);
     throw error;
   }
-  await ledger.endPublish(run.month, run.runId, now);
+  await ledger.endPublish(run.extract.id, run.month, run.runId, now);
 }
 
 /** Phase 3. The banks list goes first: without it a half-deleted staging can never be published again by mistake. */

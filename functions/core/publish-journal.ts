@@ -30,14 +30,14 @@ export interface PublishJournal {
   readonly keys: readonly JournaledKey[];
 }
 
-/** Where journals are kept: the month's record in the run ledger (core/run-ledger.ts). */
+/** Where journals are kept: the extract month's record in the run ledger (core/run-ledger.ts). */
 export interface JournalLedger {
   /** The month's open journal, if any. */
-  openJournal(month: string): Promise<PublishJournal | undefined>;
+  openJournal(extractId: string, month: string): Promise<PublishJournal | undefined>;
   /** Records the journal; LeaseLostError unless the journal's execution holds the month and none is open. */
-  beginPublish(month: string, journal: PublishJournal, now: Date): Promise<void>;
+  beginPublish(extractId: string, month: string, journal: PublishJournal, now: Date): Promise<void>;
   /** Closes the journal of `runId`; does nothing when the open journal is another run's or none. */
-  endPublish(month: string, runId: string, now: Date): Promise<void>;
+  endPublish(extractId: string, month: string, runId: string, now: Date): Promise<void>;
 }
 
 export type Settlement =
@@ -85,19 +85,20 @@ export async function journalFor(
 export async function settleUnfinishedPublish(
   store: ObjectStore,
   ledger: JournalLedger,
+  extractId: string,
   month: string,
   now: Date,
   onlyExecutionArn?: string,
 ): Promise<Settlement> {
-  const journal = await ledger.openJournal(month);
+  const journal = await ledger.openJournal(extractId, month);
   if (!journal || (onlyExecutionArn !== undefined && journal.executionArn !== onlyExecutionArn)) return { kind: 'none' };
   const { runId, executionArn, manifestKey } = journal;
   if ((await manifestRunId(store, manifestKey)) === runId) {
-    await ledger.endPublish(month, runId, now);
+    await ledger.endPublish(extractId, month, runId, now);
     return { kind: 'completed', runId, executionArn, manifestKey };
   }
   const { restored, removed } = await rollBackJournal(store, journal);
-  await ledger.endPublish(month, runId, now);
+  await ledger.endPublish(extractId, month, runId, now);
   return { kind: 'rolled-back', runId, executionArn, restored, removed };
 }
 

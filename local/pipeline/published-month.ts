@@ -1,11 +1,12 @@
 /**
- * What a month's published files look like from the outside: its manifest, and each file checked
- * against it (bytes and SHA-256 recomputed from the plain copy), as an auditor would.
+ * What an extract month's published files look like from the outside: its manifest (at the key of the
+ * extract's definition), and each file checked against it (bytes and SHA-256 recomputed from the
+ * plain copy), as an auditor would.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { manifestKey } from '../../functions/core/extract-keys';
-import type { Manifest } from '../../functions/core/manifest';
+import { DEFAULT_EXTRACT_ID, findExtract } from '../../extracts/folders';
+import { renderKey, type ExtractDefinition } from '../../functions/core/extract-definition';
 import type { EstimatedCost } from '../../functions/core/run-cost';
 import { monthWindow, parseMonth } from '../../functions/core/month';
 import { fileDigest } from '../stand-ins/file-digest';
@@ -14,7 +15,8 @@ export interface PublishedFile {
   readonly key: string;
   /** The plain copy on this machine. */
   readonly path: string;
-  readonly bankName: string;
+  /** The split entity's name (the manifest's `manifestFields.name` field: `bankName` for the loan extract). */
+  readonly entityName: string;
   readonly rows: number;
   readonly bytes: number;
   readonly sha256: string;
@@ -33,16 +35,28 @@ export interface PublishedMonth {
   readonly estimatedCost?: EstimatedCost;
 }
 
+/** The manifest as read here: only the fields every extract's manifest has, the entity name by its field. */
+interface PublishedManifest {
+  readonly runId: string;
+  readonly sourceRowsRead: Readonly<Record<string, number>>;
+  readonly files: readonly (Readonly<Record<string, unknown>> & { key: string; rows: number; bytes: number; sha256: string })[];
+  readonly estimatedCost?: EstimatedCost;
+}
+
 /** The month as published under `root` (a plain copy of the bucket), or undefined if it has no manifest. */
-export async function readPublishedMonth(root: string, month: string): Promise<PublishedMonth | undefined> {
-  const key = manifestKey(monthWindow(parseMonth(month)));
+export async function readPublishedMonth(
+  root: string,
+  month: string,
+  extract: ExtractDefinition = findExtract(DEFAULT_EXTRACT_ID).definition,
+): Promise<PublishedMonth | undefined> {
+  const key = renderKey(extract.output.keys.manifest, monthWindow(parseMonth(month)));
   const manifestPath = join(root, ...key.split('/'));
   const text = await readFile(manifestPath, 'utf8').catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'ENOENT') return undefined;
     throw error;
   });
   if (text === undefined) return undefined;
-  const manifest = JSON.parse(text) as Manifest;
+  const manifest = JSON.parse(text) as PublishedManifest;
   const files: PublishedFile[] = [];
   for (const file of manifest.files) {
     const path = join(root, ...file.key.split('/'));
@@ -51,7 +65,7 @@ export async function readPublishedMonth(root: string, month: string): Promise<P
     files.push({
       key: file.key,
       path,
-      bankName: file.bankName,
+      entityName: String(file[extract.output.manifestFields.name] ?? ''),
       rows: file.rows,
       bytes: file.bytes,
       sha256: file.sha256,
