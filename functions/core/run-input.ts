@@ -53,16 +53,15 @@ export function parseRunInput(raw: unknown, now: Date, timeZone: string): RunInp
 }
 
 /**
- * The input's extract as far as it can be told from a possibly bad input: for the failure email
- * of an execution whose input was refused. Undefined when the input names no usable extract.
+ * The input's extract as far as it can be told from a possibly bad input, for the failure email of
+ * an execution whose input was refused: a usable `extract`, or the loan extract for an object
+ * without one (as ResolveRun reads it). Undefined when the input names no usable extract.
  */
 export function extractNamedBy(raw: unknown): string | undefined {
-  try {
-    return runInputExtract(raw);
-  } catch {
-    const named = (raw as { extract?: unknown } | null)?.extract;
-    return isExtractId(named) ? named : undefined;
-  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return undefined;
+  if (!('extract' in raw)) return DEFAULT_EXTRACT_ID;
+  const named = (raw as { extract?: unknown }).extract;
+  return isExtractId(named) ? named : undefined;
 }
 
 function inputFields(raw: unknown): Record<string, unknown> {
