@@ -24,6 +24,7 @@ beforeEach(() => {
 
 async function hold(executionArn: string) {
   await ledger.take({
+    extract: 'loan-moving-average',
     month: '2024-03',
     executionArn,
     runId: executionArn.split(':').pop()!,
@@ -32,7 +33,7 @@ async function hold(executionArn: string) {
     leaseExpiresAt: new Date('2024-04-01T04:00:01Z'),
   });
 }
-const monthItem = async () => (await table.item('month#2024-03')) as unknown as MonthRecord;
+const monthItem = async () => (await table.item('extract#loan-moving-average#month#2024-03')) as unknown as MonthRecord;
 
 describe('CompleteRun', () => {
   it('sums what was published', () => {

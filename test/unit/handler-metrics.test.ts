@@ -84,6 +84,7 @@ describe('CompleteRun metrics', () => {
   it('records the outcome, duration, rows, rejected rows per reason, rows and bytes per bank and the cost as an integer', async () => {
     const started = new Date(Date.now() - 754_000).toISOString();
     await table.ledger.take({
+      extract: 'loan-moving-average',
       month: '2024-03',
       executionArn: event.run.executionArn,
       runId: event.run.runId,

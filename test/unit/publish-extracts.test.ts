@@ -390,7 +390,7 @@ describe('publishExtracts', () => {
       expect(error.message).toContain(`copy to ${NED_KEY} failed`);
       expect(error.message).toContain(`could not be rolled back for these files: ${FNB_KEY}`);
       // The journal stays open: the next actor on the month tries the rollback again.
-      expect(ledger.journals.get('2024-02')?.runId).toBe('exec-1');
+      expect(ledger.journals.get('loan-moving-average 2024-02')?.runId).toBe('exec-1');
     });
   });
 
@@ -419,9 +419,9 @@ describe('publishExtracts', () => {
     ])('a new month killed at %s: the next actor removes every file the run wrote', async (_, op, key) => {
       const store = staged();
       await crashAt(store, op, key);
-      expect(ledger.journals.get('2024-02')?.runId).toBe('exec-1');
+      expect(ledger.journals.get('loan-moving-average 2024-02')?.runId).toBe('exec-1');
 
-      const settled = await settleUnfinishedPublish(store, ledger, '2024-02', NEXT);
+      const settled = await settleUnfinishedPublish(store, ledger, 'loan-moving-average', '2024-02', NEXT);
       expect(settled.kind).toBe('rolled-back');
       expect(store.keys('extracts/')).toEqual([]);
       expect(store.keys('analytics/')).toEqual([]);
@@ -439,7 +439,7 @@ describe('publishExtracts', () => {
       await crashAt(store, op, key);
       expect(finalKeysAndBodies(store)).not.toEqual(OLD);
 
-      const settled = await settleUnfinishedPublish(store, ledger, '2024-02', NEXT);
+      const settled = await settleUnfinishedPublish(store, ledger, 'loan-moving-average', '2024-02', NEXT);
       expect(settled).toMatchObject({ kind: 'rolled-back', runId: 'exec-1' });
       expect(finalKeysAndBodies(store)).toEqual(OLD);
     });
@@ -457,7 +457,7 @@ describe('publishExtracts', () => {
       await dead;
       ending.mockRestore();
 
-      const settled = await settleUnfinishedPublish(store, ledger, '2024-02', NEXT);
+      const settled = await settleUnfinishedPublish(store, ledger, 'loan-moving-average', '2024-02', NEXT);
       expect(settled).toEqual({ kind: 'completed', runId: 'exec-1', executionArn: run.executionArn, manifestKey: MANIFEST_KEY });
       expect(store.text(FNB_KEY)).toBe(FNB_CSV);
       expect(JSON.parse(store.text(MANIFEST_KEY)!).runId).toBe('exec-1');
@@ -481,9 +481,9 @@ describe('publishExtracts', () => {
     it('settling twice changes nothing the second time', async () => {
       const store = staged();
       await crashAt(store, 'copy', NED_KEY);
-      await settleUnfinishedPublish(store, ledger, '2024-02', NEXT);
+      await settleUnfinishedPublish(store, ledger, 'loan-moving-average', '2024-02', NEXT);
       const writes = store.writes.length;
-      expect(await settleUnfinishedPublish(store, ledger, '2024-02', NEXT)).toEqual({ kind: 'none' });
+      expect(await settleUnfinishedPublish(store, ledger, 'loan-moving-average', '2024-02', NEXT)).toEqual({ kind: 'none' });
       expect(store.writes.length).toBe(writes);
     });
 
@@ -491,7 +491,7 @@ describe('publishExtracts', () => {
       const store = staged();
       await crashAt(store, 'copy', NED_KEY);
       const other = 'arn:aws:states:af-south-1:123456789012:execution:monthly-loan-extract-dev:exec-2';
-      expect(await settleUnfinishedPublish(store, ledger, '2024-02', NEXT, other)).toEqual({ kind: 'none' });
+      expect(await settleUnfinishedPublish(store, ledger, 'loan-moving-average', '2024-02', NEXT, other)).toEqual({ kind: 'none' });
       expect(store.text(FNB_KEY)).toBe(FNB_CSV);
       expect(ledger.journals.size).toBe(1);
     });
@@ -628,7 +628,7 @@ describe('PublishExtracts handler', () => {
   /** The month as ResolveRun left it: held by the event's execution. */
   async function monthHeldByTheRun(): Promise<void> {
     await table.put({
-      pk: 'month#2024-02',
+      pk: 'extract#loan-moving-average#month#2024-02',
       month: '2024-02',
       status: 'RUNNING',
       executionArn: event.run.executionArn,
@@ -684,8 +684,8 @@ describe('PublishExtracts handler', () => {
       expect(JSON.parse(String(puts.at(-1)!.Body))).toMatchObject({ month: '2024-02', runId: event.run.runId, rowsRejected: { null_amount: 7 } });
       expect(s3).toHaveReceivedCommand(DeleteObjectsCommand);
       // The journal was written to the month's record before the first copy, and closed after the manifest.
-      expect(await table.item('month#2024-02')).toMatchObject({ status: 'RUNNING', executionArn: event.run.executionArn });
-      expect((await table.item('month#2024-02'))!.publishing).toBeUndefined();
+      expect(await table.item('extract#loan-moving-average#month#2024-02')).toMatchObject({ status: 'RUNNING', executionArn: event.run.executionArn });
+      expect((await table.item('extract#loan-moving-average#month#2024-02'))!.publishing).toBeUndefined();
     });
 
     it('logs with the month, run id and execution of the run', async () => {
