@@ -18,7 +18,7 @@ import {
 export const DEFINITION_FILE = 'extract.json';
 export const REPOSITORY_ROOT = resolve(__dirname, '..');
 /** The extract every command runs when none is named: the contract's loan extract. */
-export const DEFAULT_EXTRACT_ID = 'loan-moving-average';
+export { DEFAULT_EXTRACT_ID } from '../functions/core/extract-id';
 
 /** The SQL of an extract as every engine runs it: a trailing semicolon would end a statement the engines wrap. */
 export interface ExtractSql {

@@ -14,6 +14,7 @@ import { logger } from './commons/powertools/logger';
 import { stepHandler } from './commons/powertools/step-handler';
 import { recordFailedRun } from './commons/powertools/run-metrics';
 import { getStringFromEnv } from './core/config';
+import { deployedExtracts } from './core/deployed-extracts';
 import { notifyCaughtFailure, notifyFailurePayloadSchema, notifyStatusChange, type NotifyDeps } from './core/notify-failure';
 
 const ledger = new DynamoDbRunLedger(dynamoDocumentClient, getStringFromEnv('RUN_LEDGER_TABLE'));
@@ -21,12 +22,14 @@ const alerts = new SnsAlertSender(snsClient, getStringFromEnv('ALERT_TOPIC_ARN')
 const store = new S3ObjectStore(s3Client, getStringFromEnv('EXTRACT_BUCKET'));
 const stage = getStringFromEnv('STAGE');
 const region = getStringFromEnv('AWS_REGION');
-const timeZone = getStringFromEnv('STAGE_TIME_ZONE');
+// An execution that failed before ResolveRun returned is known by its input only: its month is
+// resolved in its extract's time zone, from the definition deployed in the scripts bucket.
+const extracts = deployedExtracts(new S3ObjectStore(s3Client, getStringFromEnv('EXTRACT_DEFINITIONS_BUCKET')));
 
 type Payload = z.infer<typeof notifyFailurePayloadSchema>;
 
 export async function functionHandler(event: Payload) {
-  const deps: NotifyDeps = { ledger, store, alerts, stage, region, timeZone, now: new Date() };
+  const deps: NotifyDeps = { ledger, store, alerts, stage, region, extracts, now: new Date() };
   if ('detail' in event) {
     const result = await notifyStatusChange(event, deps);
     if ('emailed' in result && result.emailed) recordFailedRun(result);
@@ -43,7 +46,7 @@ export async function functionHandler(event: Payload) {
 function keysOf(event: Payload) {
   return 'detail' in event
     ? { runId: event.detail.name, executionArn: event.detail.executionArn }
-    : { month: event.state.run?.month, runId: event.executionName, executionArn: event.executionArn };
+    : { extract: event.state.run?.extract.id, month: event.state.run?.month, runId: event.executionName, executionArn: event.executionArn };
 }
 
 export const handler = stepHandler({ step: 'NotifyFailure', payload: notifyFailurePayloadSchema, runKeys: keysOf }, functionHandler);

@@ -1,7 +1,9 @@
 /** Command-line parsing shared by the local commands: unknown flags and bad values are errors, not ignored. */
 import { relative, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { DEFAULT_EXTRACT_ID, findExtract, type ExtractFolder } from '../extracts/folders';
 import { InvalidInputError } from '../functions/core/errors';
+import { isExtractId } from '../functions/core/extract-id';
 import { calendarDateIn, parseCalendarDate, type CalendarDate } from '../functions/core/month';
 
 /** Each option at most once: a repeated one (`--month 2024-03 --month 2024-04`) is refused, not resolved by taking the last. */
@@ -58,6 +60,21 @@ export const DEFAULT_DATA_DIR = '.local';
 export function parseDataDir(text: string | undefined, field = 'data-dir'): string {
   if (text?.trim() === '') throw new InvalidInputError(field, `is empty: name a folder (without --${field} it is ${DEFAULT_DATA_DIR})`);
   return resolve(text ?? DEFAULT_DATA_DIR);
+}
+
+/** --extract as an extract's id: the loan extract when not given. */
+export function parseExtractId(text: string | undefined, field = 'extract'): string {
+  if (text === undefined) return DEFAULT_EXTRACT_ID;
+  if (!isExtractId(text)) throw new InvalidInputError(field, `must be an extract's id (the name of its folder, as in extracts/<id>/), got "${text}"`);
+  return text;
+}
+
+/**
+ * --extract's folder, found in extracts/ and EXTRACTS_PATH (extracts/folders.ts): an unknown id, or a
+ * definition that does not check, is refused before anything starts, naming the field.
+ */
+export function parseExtract(text: string | undefined, env: NodeJS.ProcessEnv = process.env, field = 'extract'): ExtractFolder {
+  return findExtract(parseExtractId(text, field), env);
 }
 
 /** The stage's time zone: STAGE_TIME_ZONE, or production's default. */

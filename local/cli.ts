@@ -1,5 +1,6 @@
 /**
- * `npm start` / `npm run extract`: the monthly extract, end to end, on this machine. The production
+ * `npm start [-- --extract <id>]` / `npm run extract`: a monthly extract (default the loan extract,
+ * found in extracts/ or EXTRACTS_PATH), end to end, on this machine. The production
  * state machine (statemachines/) runs in aws-local-stepfunctions over the real handlers
  * (functions/), against stand-ins for S3, DynamoDB, Glue and SNS kept under the data dir, and the
  * embedded sample ODS (or a real PostgreSQL with --source). The Glue job runs on DuckDB, or with
@@ -12,7 +13,20 @@ import { InvalidInputError } from '../functions/core/errors';
 import { parseRunInput } from '../functions/core/run-input';
 import type { EstimatedCost } from '../functions/core/run-cost';
 import type { MonthRecord } from '../functions/core/run-ledger';
-import { parseChoice, parseCommandLine, parseCount, parseDataDir, parsePostgresUrl, parseSampleDate, redactUrl, reportFailure, shown, stageTimeZone } from './cli-options';
+import type { ExtractFolder } from '../extracts/folders';
+import {
+  parseChoice,
+  parseCommandLine,
+  parseCount,
+  parseDataDir,
+  parseExtract,
+  parsePostgresUrl,
+  parseSampleDate,
+  redactUrl,
+  reportFailure,
+  shown,
+  stageTimeZone,
+} from './cli-options';
 import { sparkToolchainProblem } from './glue-spark/spark-jobs';
 import { startSampleOds } from './ods';
 import { lockDataDir } from './pipeline/data-dir-lock';
@@ -34,6 +48,7 @@ import { sparkSourceSettings } from './stand-ins/glue-spark-job';
 
 async function main(): Promise<void> {
   const args = parseCommandLine(process.argv.slice(2), {
+    extract: { type: 'string' },
     month: { type: 'string' },
     force: { type: 'boolean' },
     source: { type: 'string' },
@@ -45,9 +60,12 @@ async function main(): Promise<void> {
     engine: { type: 'string' },
     'simulate-crash': { type: 'string' },
   });
-  const timeZone = stageTimeZone();
-  // The execution input, as the schedule ({}) or an operator ({"month": ..., "force": true}) sends it.
-  const input: Record<string, unknown> = {};
+  const extract = parseExtract(args.extract);
+  const extractId = extract.definition.id;
+  // The extract month is a calendar month in the extract's time zone.
+  const timeZone = extract.definition.schedule.timeZone;
+  // The execution input, as the extract's schedule ({"extract": …}) or an operator ({"extract": …, "month": …, "force": true}) sends it.
+  const input: Record<string, unknown> = { extract: extractId };
   if (args.month !== undefined) input.month = args.month;
   if (args.force) input.force = true;
   const now = new Date();
@@ -59,10 +77,10 @@ async function main(): Promise<void> {
   const engine = parseChoice(args.engine, 'engine', GLUE_ENGINES) ?? 'duckdb';
   if (engine === 'spark') checkSparkEngine(sourceUrl);
   const dataDir = parseDataDir(args['data-dir']);
-  // The sample is seeded by day; a given day reproduces another run's sample.
-  const sampleDate = parseSampleDate(args['sample-date'], now, timeZone);
+  // The sample is seeded by day (in the stage's time zone, whatever the extract); a given day reproduces another run's sample.
+  const sampleDate = parseSampleDate(args['sample-date'], now, stageTimeZone());
 
-  console.log(`Monthly loan extract for ${month}${args.month ? '' : ` (last complete month in ${timeZone})`}${args.force ? ', forced' : ''}`);
+  console.log(`Monthly extract ${extractId} for ${month}${args.month ? '' : ` (last complete month in ${timeZone})`}${args.force ? ', forced' : ''}`);
   const lock = await lockDataDir(dataDir);
   try {
     // Once the data dir exists (locking made it), so a report inside it can be checked too.
@@ -73,7 +91,7 @@ async function main(): Promise<void> {
   }
   const stopper = new RunStopper();
   try {
-    await runMonth({ input, month, failure, crashAfterWrites, loans, sourceUrl, engine, dataDir, sampleDate, timeZone, reportPath: args.report, stopper });
+    await runMonth({ extract, input, month, failure, crashAfterWrites, loans, sourceUrl, engine, dataDir, sampleDate, reportPath: args.report, stopper });
   } finally {
     await lock.release();
     stopper.dispose();
@@ -172,6 +190,7 @@ class RunStopper {
 }
 
 interface RunMonthOptions {
+  readonly extract: ExtractFolder;
   readonly input: Record<string, unknown>;
   readonly month: string;
   readonly failure: SimulatedFailure | undefined;
@@ -181,13 +200,12 @@ interface RunMonthOptions {
   readonly engine: GlueEngine;
   readonly dataDir: string;
   readonly sampleDate: CalendarDate;
-  readonly timeZone: string;
   readonly reportPath: string | undefined;
   readonly stopper: RunStopper;
 }
 
 async function runMonth(options: RunMonthOptions): Promise<void> {
-  const { input, month, failure, crashAfterWrites, loans, sourceUrl, engine, dataDir, sampleDate, timeZone, reportPath, stopper } = options;
+  const { extract, input, month, failure, crashAfterWrites, loans, sourceUrl, engine, dataDir, sampleDate, reportPath, stopper } = options;
   const started = Date.now();
   let ods: Awaited<ReturnType<typeof startSampleOds>> | undefined;
   // In the --report, so the same sample can be loaded elsewhere (npm run seed, or a test).
@@ -205,8 +223,10 @@ async function runMonth(options: RunMonthOptions): Promise<void> {
         ? `  engine: spark (glue/etl.py on a local Spark; its log: ${shown(sparkLogPath(dataDir))})`
         : '  engine: duckdb (glue/sql on DuckDB; --engine spark runs glue/etl.py)',
     );
-    const stack = await startLocalStack({ dataDir, sourceUrl: sourceUrl ?? ods!.url, timeZone, engine });
+    console.log(`  extract: ${extract.definition.id} (${shown(extract.dir)}): ${extract.definition.description}`);
+    const stack = await startLocalStack({ dataDir, sourceUrl: sourceUrl ?? ods!.url, extract, engine });
     try {
+      if (stack.ledgerMigration) console.log(`  ${stack.ledgerMigration}`);
       const released = stopper.reason === undefined ? await releaseDeadHolder(stack, month) : undefined;
       if (stopper.reason !== undefined) {
         console.log(`\n✖ Stopped (${stopper.reason}) before the execution started: nothing ran`);
@@ -250,16 +270,17 @@ async function runMonth(options: RunMonthOptions): Promise<void> {
  * settles its publish, marks the month FAILED and emails once; then this run proceeds.
  */
 async function releaseDeadHolder(stack: LocalStack, month: string): Promise<ReleasedHolder | undefined> {
-  const record: MonthRecord | undefined = await stack.ledger.get(month);
+  const extractId = stack.extract.definition.id;
+  const record: MonthRecord | undefined = await stack.ledger.get(extractId, month);
   if (record?.status !== 'RUNNING') return undefined;
   const outboxBefore = await listFolder(stack.outboxDir);
   const cause =
-    `the local run that held ${month} (execution ${record.runId}, started ${record.startedAt}) died: its process is gone ` +
+    `the local run that held ${extractId} ${month} (execution ${record.runId}, started ${record.startedAt}) died: its process is gone ` +
     '(killed, or the machine stopped); it was stopped when the next local run on this data dir started';
   const release = await stack.releaseDeadExecution(record, cause);
   const emails = (await newFiles(stack.outboxDir, outboxBefore)).map((name) => join(stack.outboxDir, name));
-  const after = await stack.ledger.get(month);
-  console.log(`  released ${month} from execution ${record.runId} (RUNNING since ${record.startedAt}): its process is gone; ledger now ${after?.status ?? 'without a record'}`);
+  const after = await stack.ledger.get(extractId, month);
+  console.log(`  released ${extractId} ${month} from execution ${record.runId} (RUNNING since ${record.startedAt}): its process is gone; ledger now ${after?.status ?? 'without a record'}`);
   if (release.publishing) console.log(`  ${release.publishing}`);
   for (const email of emails) console.log(`  email to data-support: ${shown(email)}`);
   if (release.error) console.log(`  ✖ the release did not go through: ${release.error}`);
@@ -303,20 +324,21 @@ async function summarize(
 ): Promise<Omit<RunReport, 'released' | 'source' | 'engine'>> {
   const output = (result.output ?? {}) as { outcome?: string; message?: string };
   const outcome: RunReport['outcome'] = result.status !== 'SUCCEEDED' ? 'failed' : output.outcome === 'skipped' ? 'skipped' : output.outcome === 'busy' ? 'busy' : 'succeeded';
-  const published = await readPublishedMonth(stack.publishedRoot, month);
-  const record = await stack.ledger.get(month);
+  const extractId = stack.extract.definition.id;
+  const published = await readPublishedMonth(stack.publishedRoot, month, stack.extract.definition);
+  const record = await stack.ledger.get(extractId, month);
 
   console.log('');
   if (outcome === 'failed') {
     console.log(`✖ ${result.error ?? result.status}: ${result.cause ?? `the execution ended ${result.status}`}`);
   } else {
-    console.log(`${outcome === 'succeeded' ? '✔' : '●'} ${output.message ?? `${month} ${outcome}`}`);
+    console.log(`${outcome === 'succeeded' ? '✔' : '●'} ${output.message ?? `${extractId} ${month} ${outcome}`}`);
   }
   if (published) printPublished(published, published.runId === result.name ? 'published' : 'still published, unchanged,');
-  else console.log(`  no files published for ${month}`);
+  else console.log(`  no files published for ${extractId} ${month}`);
   const mismatchedFiles = (published?.files ?? []).filter((f) => !f.matchesManifest).map((f) => f.key);
   if (mismatchedFiles.length > 0) console.log(`  ✖ ${mismatchedFiles.length} published file(s) do not match the month's manifest (marked above)`);
-  console.log(`  ledger: ${record ? `${record.status} (attempt ${record.attempt}, execution ${record.executionArn.split(':').pop()})` : 'no record of the month'}`);
+  console.log(`  ledger: ${record ? `${record.status} (attempt ${record.attempt}, execution ${record.executionArn.split(':').pop()})` : `no record of ${extractId} ${month}`}`);
   if (outcome === 'failed' && record?.status === 'RUNNING' && record.executionArn === result.executionArn) {
     console.log('  the ledger could not be written, so this execution still holds the month; the next run on this data dir releases it');
   }
@@ -331,7 +353,9 @@ async function summarize(
 
   return {
     outcome,
+    extract: extractId,
     month,
+    manifestKey: published?.manifestKey,
     executionName: result.name,
     status: result.status,
     error: result.error,
@@ -347,12 +371,12 @@ async function summarize(
 }
 
 function printPublished(published: PublishedMonth, label: string): void {
-  console.log(`  ${label} by run ${published.runId}: ${shown(published.manifestPath)}`);
+  console.log(`  ${label} by run ${published.runId}: ${published.manifestKey}   (${shown(published.manifestPath)})`);
   const read = Object.entries(published.sourceRowsRead).map(([table, rows]) => `${table} ${rows}`);
   console.log(`  rows read from the ODS: ${read.join(', ')}`);
   for (const file of published.files) {
     const check = file.matchesManifest ? '' : '  ✖ DOES NOT MATCH THE MANIFEST';
-    console.log(`  ${shown(file.path)}\n      ${file.rows} rows, ${file.bytes} bytes, sha256 ${file.sha256}${check}`);
+    console.log(`  ${file.key}   (${shown(file.path)})\n      ${file.rows} rows, ${file.bytes} bytes, sha256 ${file.sha256}${check}`);
   }  if (published.estimatedCost) console.log(`  ${describeCost(published.estimatedCost)}`);
 }
 

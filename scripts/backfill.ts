@@ -1,12 +1,12 @@
 /**
- * `npm run backfill -- --from 2024-01 --to 2024-06 [--force] [--keep-going] [--stage prod | --data-dir DIR]`:
- * every month of the range through the state machine, oldest first, one at a time, each awaited.
+ * `npm run backfill -- [--extract <id>] --from 2024-01 --to 2024-06 [--force] [--keep-going] [--stage prod | --data-dir DIR]`:
+ * every month of the range of the extract (default the loan extract) through the state machine, oldest first, one at a time, each awaited.
  * The state machine decides each month (ResolveRun's ledger rules): a month that already succeeded
  * comes back `skipped` unless --force. The first failure stops the backfill unless --keep-going; a
  * summary table ends it; the exit code is 1 if any month failed, 2 for bad input, which is refused
  * before anything starts.
  *
- * Locally each month is `npm start -- --month M` (local/cli.ts, in its own process as one local run
+ * Locally each month is `npm start -- --extract <id> --month M` (local/cli.ts, in its own process as one local run
  * per process needs), its output kept in `<data-dir>/logs/backfill-<month>.log`. On AWS each month
  * is started as `npm run rerun` starts it (scripts/rerun.ts) and polled until it ends.
  */
@@ -18,7 +18,7 @@ import { InvalidInputError } from '../functions/core/errors';
 import { parseMonth } from '../functions/core/month';
 import { completeMonthRange } from '../functions/core/month-range';
 import { formatSeconds } from '../functions/core/run-history';
-import { parseChoice, parseCommandLine, parseCount, parseDataDir, reportFailure, shown, stageTimeZone } from '../local/cli-options';
+import { parseChoice, parseCommandLine, parseCount, parseDataDir, parseExtract, reportFailure, shown } from '../local/cli-options';
 import { SIMULATED_FAILURES, type SimulatedFailure } from '../local/pipeline/local-stack';
 import { startRerun, stageSettings } from './rerun';
 import { parseStageTarget } from './stage-target';
@@ -85,21 +85,22 @@ export function summaryTable(runs: readonly MonthRun[]): string {
 }
 
 interface LocalOptions {
+  readonly extract: string;
   readonly dataDir: string;
   readonly loans: number | undefined;
   readonly failure: { step: SimulatedFailure; month: string | undefined } | undefined;
 }
 
-/** `npm start -- --month M` in its own process; its --report says how the month ended. */
+/** `npm start -- --extract <id> --month M` in its own process; its --report says how the month ended. */
 function localRunner(options: LocalOptions): MonthRunner {
   return async (month, force) => {
     const logs = join(options.dataDir, 'logs');
     await mkdir(logs, { recursive: true });
-    const report = join(logs, `backfill-${month}.report.json`);
-    const logPath = join(logs, `backfill-${month}.log`);
+    const report = join(logs, `backfill-${options.extract}-${month}.report.json`);
+    const logPath = join(logs, `backfill-${options.extract}-${month}.log`);
     const fail = options.failure && (options.failure.month === undefined || options.failure.month === month);
     const args = [
-      ...['--import', 'tsx', join(__dirname, '..', 'local', 'cli.ts'), '--data-dir', options.dataDir, '--month', month, '--report', report],
+      ...['--import', 'tsx', join(__dirname, '..', 'local', 'cli.ts'), '--data-dir', options.dataDir, '--extract', options.extract, '--month', month, '--report', report],
       ...(force ? ['--force'] : []),
       ...(fail ? ['--simulate-failure', options.failure!.step] : []),
       ...(options.loans === undefined ? [] : ['--loans', String(options.loans)]),
@@ -145,11 +146,11 @@ function firstLine(text: string | undefined): string {
 const POLL_MS = 15_000;
 
 /** Starts each month as `npm run rerun` does, then polls DescribeExecution until it ends. */
-function deployedRunner(stage: string, region: string | undefined): MonthRunner {
-  const settings = stageSettings(stage);
+function deployedRunner(stage: string, region: string | undefined, extract: string, timeZone: string): MonthRunner {
+  const settings = { ...stageSettings(stage), timeZone };
   const client = new SFNClient({ region: region ?? settings.region });
   return async (month, force) => {
-    const started = await startRerun(client, { stage, month, force, region }, settings, new Date(), 'backfill');
+    const started = await startRerun(client, { stage, extract, month, force, region }, settings, new Date(), 'backfill');
     console.log(`  ${month}: started ${started.executionName}  ${started.consoleUrl}`);
     for (;;) {
       const execution = await client.send(new DescribeExecutionCommand({ executionArn: started.executionArn }));
@@ -168,6 +169,7 @@ function deployedRunner(stage: string, region: string | undefined): MonthRunner 
 
 async function main(): Promise<void> {
   const args = parseCommandLine(process.argv.slice(2), {
+    extract: { type: 'string' },
     from: { type: 'string' },
     to: { type: 'string' },
     force: { type: 'boolean' },
@@ -179,8 +181,11 @@ async function main(): Promise<void> {
     'simulate-failure': { type: 'string' },
     'simulate-failure-month': { type: 'string' },
   });
+  // The definition in this checkout (what is deployed): the extract's months are complete in its time zone.
+  const { definition } = parseExtract(args.extract);
+  const extract = definition.id;
+  const timeZone = definition.schedule.timeZone;
   const target = parseStageTarget(args);
-  const timeZone = target.kind === 'local' ? stageTimeZone() : stageSettings(target.stage).timeZone;
   const months = completeMonthRange(args.from, args.to, new Date(), timeZone);
   const step = parseChoice(args['simulate-failure'], 'simulate-failure', SIMULATED_FAILURES);
   const failureMonth = args['simulate-failure-month'];
@@ -192,6 +197,7 @@ async function main(): Promise<void> {
   let runner: MonthRunner;
   if (target.kind === 'local') {
     runner = localRunner({
+      extract,
       dataDir: parseDataDir(target.dataDir),
       loans: args.loans === undefined ? undefined : parseCount(args.loans, 'loans', 0, 1),
       failure: step ? { step, month: failureMonth } : undefined,
@@ -199,11 +205,11 @@ async function main(): Promise<void> {
   } else {
     if (step !== undefined) throw new InvalidInputError('simulate-failure', 'is for the local pipeline only, not a deployed stage');
     if (args.loans !== undefined) throw new InvalidInputError('loans', 'sizes the local sample ODS; a deployed stage reads its ODS');
-    runner = deployedRunner(target.stage, target.region);
+    runner = deployedRunner(target.stage, target.region, extract, timeZone);
   }
 
   const where = target.kind === 'local' ? `locally (${shown(parseDataDir(target.dataDir))})` : `on stage ${target.stage}`;
-  console.log(`Backfill ${months[0]}..${months[months.length - 1]} (${months.length} months) ${where}${args.force ? ', forced' : ''}${args['keep-going'] ? ', keep going after a failure' : ''}`);
+  console.log(`Backfill of ${extract} ${months[0]}..${months[months.length - 1]} (${months.length} months) ${where}${args.force ? ', forced' : ''}${args['keep-going'] ? ', keep going after a failure' : ''}`);
   const runs = await backfill(months, runner, {
     force: args.force ?? false,
     keepGoing: args['keep-going'] ?? false,

@@ -1,8 +1,10 @@
 /**
- * `npm run rerun -- --stage prod --month 2024-03 [--force] [--region af-south-1]`: re-runs a month on
- * AWS from a terminal, exactly as "Start execution" in the console with {"month": …, "force": …}
- * would, and prints the execution's console link. The input is checked here first, with the same
- * rules as the state machine (functions/core/month.ts), so a bad month never reaches AWS.
+ * `npm run rerun -- --stage prod [--extract <id>] --month 2024-03 [--force] [--region af-south-1]`:
+ * re-runs an extract's month (default the loan extract) on AWS from a terminal, exactly as "Start
+ * execution" in the console with {"extract": …, "month": …, "force": …} would, and prints the
+ * execution's console link. The input is checked here first, with the same rules as the state
+ * machine (functions/core/month.ts, in the extract's time zone as its definition in this checkout
+ * says), so a bad month never reaches AWS.
  *
  * The state machine is found by its name, `monthly-loan-extract-<stage>` (serverless.yml), with
  * states:ListStateMachines in the stage's region: no account id or stack lookup needed. The region
@@ -15,8 +17,10 @@ import { parseArgs } from 'node:util';
 import { load } from 'js-yaml';
 import { SFNClient, StartExecutionCommand, paginateListStateMachines } from '@aws-sdk/client-sfn';
 import { InvalidInputError } from '../functions/core/errors';
+import { DEFAULT_EXTRACT_ID, isExtractId } from '../functions/core/extract-id';
 import { executionConsoleUrl } from '../functions/core/failure-message';
 import { formatMonth, resolveExtractMonth } from '../functions/core/month';
+import { findExtract } from '../extracts/folders';
 import { STAGE_PATTERN } from './stage-target';
 
 export const SERVICE = 'monthly-loan-extract';
@@ -29,6 +33,8 @@ const SERVERLESS_FILE = join(__dirname, '..', 'serverless.yml');
 
 export interface RerunRequest {
   readonly stage: string;
+  /** The extract's id. */
+  readonly extract: string;
   /** `YYYY-MM`, validated. */
   readonly month: string;
   readonly force: boolean;
@@ -38,6 +44,7 @@ export interface RerunRequest {
 
 export interface StageSettings {
   readonly region: string;
+  /** The time zone months are resolved in: the extract's (its definition's schedule.timeZone). */
   readonly timeZone: string;
 }
 
@@ -45,18 +52,19 @@ export interface StartedRerun {
   readonly stateMachineArn: string;
   readonly executionArn: string;
   readonly executionName: string;
-  readonly input: { month: string; force?: true };
+  readonly input: { extract: string; month: string; force?: true };
   readonly consoleUrl: string;
 }
 
 /** Parses the command line; anything unknown or missing is an InvalidInput naming the flag. */
 export function parseRerunArgs(argv: readonly string[]): RerunRequest {
-  let values: { stage?: string; month?: string; force?: boolean; region?: string };
+  let values: { stage?: string; extract?: string; month?: string; force?: boolean; region?: string };
   try {
     ({ values } = parseArgs({
       args: [...argv],
       options: {
         stage: { type: 'string' },
+        extract: { type: 'string' },
         month: { type: 'string' },
         force: { type: 'boolean' },
         region: { type: 'string' },
@@ -65,7 +73,7 @@ export function parseRerunArgs(argv: readonly string[]): RerunRequest {
       allowPositionals: false,
     }));
   } catch (error) {
-    throw new InvalidInputError('arguments', `${(error as Error).message}; usage: npm run rerun -- --stage prod --month 2024-03 [--force]`);
+    throw new InvalidInputError('arguments', `${(error as Error).message}; usage: npm run rerun -- --stage prod [--extract <id>] --month 2024-03 [--force]`);
   }
   if (values.stage === undefined) throw new InvalidInputError('stage', 'is required, for example --stage prod');
   if (!STAGE_PATTERN.test(values.stage)) {
@@ -73,7 +81,9 @@ export function parseRerunArgs(argv: readonly string[]): RerunRequest {
   }
   // Re-running is always for a named month; the schedule covers "the last complete month".
   if (values.month === undefined) throw new InvalidInputError('month', 'is required, for example --month 2024-03');
-  return { stage: values.stage, month: values.month, force: values.force ?? false, region: values.region };
+  const extract = values.extract ?? DEFAULT_EXTRACT_ID;
+  if (!isExtractId(extract)) throw new InvalidInputError('extract', `must be an extract's id (the name of its folder, as in extracts/<id>/), got "${extract}"`);
+  return { stage: values.stage, extract, month: values.month, force: values.force ?? false, region: values.region };
 }
 
 /** The stage's region and time zone: serverless.yml `params.<stage>`, else `params.default`. */
@@ -90,7 +100,8 @@ export function stageSettings(stage: string, serverlessYaml = readFileSync(SERVE
 /** The execution input the state machine takes (contract section 4), for a month checked like ResolveRun does. */
 export function rerunInput(request: RerunRequest, timeZone: string, now: Date): StartedRerun['input'] {
   const month = formatMonth(resolveExtractMonth(request.month, now, timeZone));
-  return request.force ? { month, force: true } : { month };
+  const input = { extract: request.extract, month };
+  return request.force ? { ...input, force: true } : input;
 }
 
 /** Finds the stage's state machine by name and starts an execution for the month. */
@@ -103,7 +114,7 @@ export async function startRerun(client: SFNClient, request: RerunRequest, setti
     throw new Error(`No state machine named ${name} in ${region}: is stage "${request.stage}" deployed there (npm run deploy -- --stage ${request.stage})?`);
   }
   // The name becomes the run id (staging prefix, ledger history): readable, and unique per start.
-  const executionName = `${namePrefix}-${input.month}-${now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}`;
+  const executionName = `${namePrefix}-${input.extract}-${input.month}-${now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}`;
   const { executionArn } = await client.send(
     new StartExecutionCommand({ stateMachineArn, name: executionName, input: JSON.stringify(input) }),
   );
@@ -121,7 +132,8 @@ async function findStateMachine(client: SFNClient, name: string): Promise<string
 
 async function main(): Promise<void> {
   const request = parseRerunArgs(process.argv.slice(2));
-  const settings = stageSettings(request.stage);
+  // The extract's definition as in this checkout (deployed from it): an unknown id is refused here.
+  const settings = { ...stageSettings(request.stage), timeZone: findExtract(request.extract).definition.schedule.timeZone };
   const region = request.region ?? settings.region;
   const started = await startRerun(new SFNClient({ region }), request, settings, new Date());
   console.log(`Started ${started.executionName} with input ${JSON.stringify(started.input)}`);

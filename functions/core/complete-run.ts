@@ -63,7 +63,7 @@ export async function completeRun(
   const durationSeconds = executionStartTime === undefined ? undefined : Math.max(0, Math.round((now.getTime() - Date.parse(executionStartTime)) / 1000));
   const cost = published.estimatedCost?.total;
   // Throws LeaseLost if another execution took the month over: this run must not claim success.
-  await ledger.complete({ month: run.month, executionArn: run.executionArn, runId: run.runId, stats, now });
+  await ledger.complete({ extract: run.extract.id, month: run.month, executionArn: run.executionArn, runId: run.runId, stats, now });
   return {
     outcome: 'succeeded',
     month: run.month,

@@ -1,6 +1,6 @@
 /**
- * The failure email (contract section 4): which stage and month, which step, the error and its
- * cause, a link to the execution, and exactly how to re-run. Plain text, because it is read in a
+ * The failure email (contract section 4): which stage, extract and month, which step, the error and
+ * its cause, a link to the execution, and exactly how to re-run. Plain text, because it is read in a
  * support mailbox and pasted into tickets.
  */
 
@@ -18,6 +18,8 @@ export interface FailureReport {
   readonly region: string;
   readonly executionArn: string;
   readonly status: ExecutionEnd;
+  /** The extract's id, or null when the input named none that could be used. */
+  readonly extract: string | null;
   /** `YYYY-MM`, or null when the input never resolved to a month. */
   readonly month: string | null;
   /** The state that failed, or null when the execution stopped from outside (timeout, abort). */
@@ -35,6 +37,7 @@ export interface FailureReport {
 }
 
 export interface RerunInput {
+  readonly extract: string;
   readonly month: string;
   readonly force?: true;
 }
@@ -46,7 +49,7 @@ const ENDED: Record<ExecutionEnd, string> = { FAILED: 'failed', TIMED_OUT: 'time
 
 export function failureSubject(report: FailureReport): string {
   const where = report.failedStep ? ` at ${report.failedStep}` : '';
-  const subject = `[${report.stage}] Loan extract ${report.month ?? '(no month)'} ${ENDED[report.status]}${where}: ${report.error}`;
+  const subject = `[${report.stage}] ${report.extract ?? '(no extract)'} ${report.month ?? '(no month)'} ${ENDED[report.status]}${where}: ${report.error}`;
   const ascii = subject.replace(/[^\x20-\x7e]/g, '?');
   return ascii.length <= MAX_SUBJECT_LENGTH ? ascii : `${ascii.slice(0, MAX_SUBJECT_LENGTH - 3)}...`;
 }
@@ -54,9 +57,10 @@ export function failureSubject(report: FailureReport): string {
 export function failureBody(report: FailureReport): string {
   const stateMachineArn = stateMachineArnOf(report.executionArn);
   const lines = [
-    `The monthly loan extract ${ENDED[report.status]}.`,
+    `The monthly extract ${report.extract ?? '(not known: the input named none that could be used)'} ${ENDED[report.status]}.`,
     '',
     `Stage:        ${report.stage}`,
+    `Extract:      ${report.extract ?? 'not resolved (the input was rejected)'}`,
     `Month:        ${report.month ?? 'not resolved (the input was rejected)'}`,
     `Failed step:  ${report.failedStep ?? `not known: the execution ${ENDED[report.status]} from outside a step; see its history`}`,
     `Error:        ${report.error}`,
@@ -80,11 +84,16 @@ export function failureBody(report: FailureReport): string {
       `  or: aws stepfunctions start-execution --state-machine-arn ${stateMachineArn} --input '${input}'`,
     );
   } else {
+    const extract = JSON.stringify(report.extract ?? '<extract id>');
+    const inputs = [
+      [`{"extract":${extract}}`, 'the last complete month'],
+      [`{"extract":${extract},"month":"YYYY-MM"}`, 'a given complete month'],
+      [`{"extract":${extract},"month":"YYYY-MM","force":true}`, 'a month that already succeeded'],
+    ];
+    const width = Math.max(...inputs.map(([input]) => input!.length)) + 4;
     lines.push(
       `  Fix the input and start a new execution of ${stateMachineNameOf(report.executionArn)}:`,
-      '    {}                                  the last complete month',
-      '    {"month":"YYYY-MM"}                 a given complete month',
-      '    {"month":"YYYY-MM","force":true}    a month that already succeeded',
+      ...inputs.map(([input, meaning]) => `    ${input!.padEnd(width)}${meaning}`),
       '',
       `  ${stateMachineConsoleUrl(report.region, stateMachineArn)}`,
     );
@@ -93,7 +102,7 @@ export function failureBody(report: FailureReport): string {
 }
 
 function ledgerLine(report: FailureReport): string {
-  const month = report.month ?? 'the month';
+  const month = report.month ? `${report.extract} ${report.month}` : 'the month';
   switch (report.ledger.kind) {
     case 'marked-failed':
       return `${month} is marked FAILED; it can be re-run now.`;

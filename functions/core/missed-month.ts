@@ -1,22 +1,25 @@
 /**
- * The missed-month check (an SLA / freshness alert): once the last complete month in the stage's
- * time zone should have been extracted, it must be SUCCEEDED in the run ledger. If it is not (it
- * never ran, its last run failed, or its run is RUNNING past its lease, so its holder died), support
- * is emailed the month, its last attempt and outcome, and the exact re-run input. The check runs
- * daily; a conditional write per month and day (`MissedMonthNotices.claim`) makes it one email per
- * missed month per day, however many checks run, and none once the month succeeds.
+ * The missed-month check (an SLA / freshness alert), for every deployed extract: once the last
+ * complete month in the extract's time zone should have been extracted, it must be SUCCEEDED in the
+ * run ledger. If it is not (it never ran, its last run failed, or its run is RUNNING past its lease,
+ * so its holder died), support and the extract's recipients are emailed the extract, the month, its
+ * last attempt and outcome, and the exact re-run input. The check runs daily; a conditional write
+ * per extract, month and day (`MissedMonthNotices.claim`) makes it one email per missed extract
+ * month per day, however many checks run, and none once the month succeeds.
  */
+import type { ExtractDefinitions } from './deployed-extracts';
+import type { ExtractDefinition } from './extract-definition';
 import { executionConsoleUrl, stateMachineConsoleUrl, MAX_SUBJECT_LENGTH } from './failure-message';
 import { calendarDateIn, formatCalendarDate, formatMonth, lastCompleteMonth } from './month';
 import type { AlertSender } from './notify-failure';
 import { leaseExpired, type MonthRecord, type RunLedger } from './run-ledger';
 
-/** The once-a-day rule, in storage: a claim per (month, day), taken by one check only. */
+/** The once-a-day rule, in storage: a claim per (extract, month, day), taken by one check only. */
 export interface MissedMonthNotices {
-  /** Records that the email about `month` is being sent on `day` (`YYYY-MM-DD`); false if one already was. */
-  claim(month: string, day: string, now: Date): Promise<boolean>;
+  /** Records that the email about the extract's `month` is being sent on `day` (`YYYY-MM-DD`); false if one already was. */
+  claim(extractId: string, month: string, day: string, now: Date): Promise<boolean>;
   /** Undoes a claim whose email could not be sent, so the next check may send it. */
-  release(month: string, day: string): Promise<void>;
+  release(extractId: string, month: string, day: string): Promise<void>;
 }
 
 export interface MissedMonthDeps {
@@ -25,9 +28,15 @@ export interface MissedMonthDeps {
   readonly alerts: AlertSender;
   readonly stage: string;
   readonly region: string;
-  readonly timeZone: string;
   readonly stateMachineArn: string;
   readonly now: Date;
+}
+
+export interface MissedMonthsDeps extends MissedMonthDeps {
+  /** Every deployed extract's id (env EXTRACT_IDS). */
+  readonly extractIds: readonly string[];
+  /** Their deployed definitions, for each one's time zone. */
+  readonly extracts: ExtractDefinitions;
 }
 
 /** What the ledger says about the month. `in-progress`: RUNNING within its lease, which may still succeed. */
@@ -41,14 +50,15 @@ export type MonthState =
 export type MissedKind = Extract<MonthState['kind'], 'never-ran' | 'failed' | 'lease-expired'>;
 
 export interface CheckResult {
-  /** `YYYY-MM`: the last complete month. */
+  readonly extract: string;
+  /** `YYYY-MM`: the last complete month in the extract's time zone. */
   readonly month: string;
-  /** The calendar day of the check in the stage's time zone, `YYYY-MM-DD`. */
+  /** The calendar day of the check in the extract's time zone, `YYYY-MM-DD`. */
   readonly day: string;
   readonly state: MonthState['kind'];
   /** `ok`: succeeded or still in progress; `emailed`; `already-emailed`: another check sent today's. */
   readonly outcome: 'ok' | 'emailed' | 'already-emailed';
-  readonly rerunInput: { readonly month: string };
+  readonly rerunInput: { readonly extract: string; readonly month: string };
   readonly subject?: string;
 }
 
@@ -64,27 +74,47 @@ export function monthState(record: MonthRecord | undefined, now: Date): MonthSta
   }
 }
 
-export async function checkMissedMonth(deps: MissedMonthDeps): Promise<CheckResult> {
-  const month = formatMonth(lastCompleteMonth(deps.now, deps.timeZone));
-  const day = formatCalendarDate(calendarDateIn(deps.now, deps.timeZone));
-  const state = monthState(await deps.ledger.get(month), deps.now);
-  const rerunInput = { month };
-  if (state.kind === 'succeeded' || state.kind === 'in-progress') return { month, day, state: state.kind, outcome: 'ok', rerunInput };
-  const message = { stage: deps.stage, region: deps.region, timeZone: deps.timeZone, stateMachineArn: deps.stateMachineArn, month, day, state };
+/** Each extract by itself: one whose definition cannot be read or whose email fails does not keep the others from being checked. */
+export async function checkMissedMonths(deps: MissedMonthsDeps): Promise<CheckResult[]> {
+  const results: CheckResult[] = [];
+  const failures: string[] = [];
+  for (const extractId of deps.extractIds) {
+    try {
+      results.push(await checkMissedMonth(await deps.extracts(extractId), deps));
+    } catch (error) {
+      failures.push(`${extractId}: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`);
+    }
+  }
+  // Thrown after the others were checked, so the failed check alarms and Scheduler's retry tries again
+  // (the claims keep the extracts already emailed today from being emailed twice).
+  if (failures.length > 0) throw new Error(`The missed-month check failed for ${failures.length} extract(s): ${failures.join('; ')}`);
+  return results;
+}
+
+export async function checkMissedMonth(extract: Pick<ExtractDefinition, 'id' | 'schedule'>, deps: MissedMonthDeps): Promise<CheckResult> {
+  const { timeZone } = extract.schedule;
+  const month = formatMonth(lastCompleteMonth(deps.now, timeZone));
+  const day = formatCalendarDate(calendarDateIn(deps.now, timeZone));
+  const state = monthState(await deps.ledger.get(extract.id, month), deps.now);
+  const rerunInput = { extract: extract.id, month };
+  const result = { extract: extract.id, month, day, state: state.kind, rerunInput };
+  if (state.kind === 'succeeded' || state.kind === 'in-progress') return { ...result, outcome: 'ok' };
+  const message = { stage: deps.stage, region: deps.region, extract: extract.id, timeZone, stateMachineArn: deps.stateMachineArn, month, day, state };
   const subject = missedMonthSubject(message);
-  if (!(await deps.notices.claim(month, day, deps.now))) return { month, day, state: state.kind, outcome: 'already-emailed', rerunInput, subject };
+  if (!(await deps.notices.claim(extract.id, month, day, deps.now))) return { ...result, outcome: 'already-emailed', subject };
   try {
-    await deps.alerts.send(subject, missedMonthBody(message));
+    await deps.alerts.send(subject, missedMonthBody(message), { extract: extract.id });
   } catch (error) {
     // Unclaimed, the next check (or Scheduler's retry of this one) sends it.
-    await deps.notices.release(month, day);
+    await deps.notices.release(extract.id, month, day);
     throw error;
   }
-  return { month, day, state: state.kind, outcome: 'emailed', rerunInput, subject };
+  return { ...result, outcome: 'emailed', subject };
 }
 
 export interface MissedMonthMessage {
   readonly stage: string;
+  readonly extract: string;
   readonly region: string;
   readonly timeZone: string;
   readonly stateMachineArn: string;
@@ -100,18 +130,19 @@ const SUMMARY: Record<MissedKind, string> = {
 };
 
 export function missedMonthSubject(message: MissedMonthMessage): string {
-  const subject = `[${message.stage}] Loan extract ${message.month} not published: ${SUMMARY[message.state.kind]}`;
+  const subject = `[${message.stage}] ${message.extract} ${message.month} not published: ${SUMMARY[message.state.kind]}`;
   return subject.length <= MAX_SUBJECT_LENGTH ? subject : `${subject.slice(0, MAX_SUBJECT_LENGTH - 3)}...`;
 }
 
 export function missedMonthBody(message: MissedMonthMessage): string {
   const { month, state } = message;
-  const input = JSON.stringify({ month });
+  const input = JSON.stringify({ extract: message.extract, month });
   const machineName = message.stateMachineArn.split(':').pop();
   const lines = [
-    `The monthly loan extract for ${month} has not succeeded.`,
+    `The monthly extract ${message.extract} for ${month} has not succeeded.`,
     '',
     `Stage:         ${message.stage}`,
+    `Extract:       ${message.extract}`,
     `Month:         ${month} (the last complete month in ${message.timeZone} on ${message.day})`,
     ...lastAttemptLines(state, message.region),
     '',
@@ -122,9 +153,9 @@ export function missedMonthBody(message: MissedMonthMessage): string {
     '',
     `  ${stateMachineConsoleUrl(message.region, message.stateMachineArn)}`,
     `  or: aws stepfunctions start-execution --state-machine-arn ${message.stateMachineArn} --input '${input}'`,
-    `  or: npm run rerun -- --stage ${message.stage} --month ${month}`,
+    `  or: npm run rerun -- --stage ${message.stage} --extract ${message.extract} --month ${month}`,
     '',
-    `This check runs daily and sends at most one email a day about ${month}, until it succeeds.`,
+    `This check runs daily and sends at most one email a day about ${message.extract} ${month}, until it succeeds.`,
   ];
   return `${lines.join('\n')}\n`;
 }

@@ -1,5 +1,7 @@
 /**
- * Telling support that an execution failed, exactly once per execution, and freeing its month.
+ * Telling support that an execution failed, exactly once per execution, and freeing its extract month.
+ * The email names the extract and goes out with the SNS message attribute `extract`, so each
+ * extract's recipients (subscribed with a filter policy on it) get their extract's failures only.
  *
  * Two paths lead here:
  *   - caught: a Task failed, its Catch sent the state to NotifyFailure (we know the step, error, cause);
@@ -13,11 +15,12 @@
  */
 import { EventBridgeSchema } from '@aws-lambda-powertools/parser/schemas/eventbridge';
 import { z } from 'zod';
+import type { ExtractDefinitions } from './deployed-extracts';
 import { formatMonth } from './month';
 import type { ObjectStore } from './object-store';
 import { describeSettlement, settleUnfinishedPublish } from './publish-journal';
 import { runContextSchema } from './run-context';
-import { parseRunInput } from './run-input';
+import { extractNamedBy, parseRunInput } from './run-input';
 import type { RunLedger } from './run-ledger';
 import {
   failureBody,
@@ -29,8 +32,14 @@ import {
   type RerunInput,
 } from './failure-message';
 
+/** What an alert is about, for routing: sent as SNS message attributes. */
+export interface AlertAttributes {
+  /** The extract's id; absent when the failure happened before any extract was known. */
+  readonly extract?: string;
+}
+
 export interface AlertSender {
-  send(subject: string, body: string): Promise<void>;
+  send(subject: string, body: string, attributes?: AlertAttributes): Promise<void>;
 }
 
 export interface NotifyDeps {
@@ -40,7 +49,8 @@ export interface NotifyDeps {
   readonly alerts: AlertSender;
   readonly stage: string;
   readonly region: string;
-  readonly timeZone: string;
+  /** The deployed definitions: a failure known only by its input needs its extract's time zone for the month. */
+  readonly extracts: ExtractDefinitions;
   readonly now: Date;
 }
 
@@ -94,6 +104,7 @@ export type ExecutionStatusChangeEvent = z.infer<typeof executionStatusChangeEve
 export const notifyFailurePayloadSchema = z.discriminatedUnion('detail-type', [caughtFailureEventSchema, executionStatusChangeEventSchema]);
 
 export interface NoticeResult {
+  readonly extract: string | null;
   readonly month: string | null;
   readonly failedStep: string | null;
   readonly error: string;
@@ -108,6 +119,9 @@ interface FailureFacts {
   readonly executionArn: string;
   readonly runId: string;
   readonly status: ExecutionEnd;
+  /** Known from the run, else from the input; null when the input named no usable extract. */
+  readonly extract: string | null;
+  /** Only ever set with `extract`: a month is the month of an extract. */
   readonly month: string | null;
   readonly force: boolean;
   readonly failedStep: string | null;
@@ -118,12 +132,14 @@ interface FailureFacts {
 export async function notifyCaughtFailure(event: CaughtFailureEvent, deps: NotifyDeps): Promise<NoticeResult> {
   const { run, failure } = event.state;
   const [failedStep, caught] = Object.entries(failure ?? {})[0] ?? [null, {}];
-  const fromInput = run ? undefined : monthFromInput(event.executionInput, new Date(event.executionStartTime), deps.timeZone);
+  const extract = run?.extract.id ?? extractNamedBy(event.executionInput) ?? null;
+  const fromInput = run ? undefined : await monthFromInput(event.executionInput, new Date(event.executionStartTime), deps);
   return notify(
     {
       executionArn: event.executionArn,
       runId: event.executionName,
       status: 'FAILED',
+      extract,
       month: run?.month ?? fromInput?.month ?? null,
       force: run?.force ?? fromInput?.force ?? false,
       failedStep,
@@ -140,12 +156,14 @@ export async function notifyStatusChange(
 ): Promise<NoticeResult | { readonly ignored: string }> {
   const { detail } = event;
   if (!isExecutionEnd(detail.status)) return { ignored: `status ${detail.status} needs no email` };
-  const fromInput = monthFromInput(parseJson(detail.input), new Date(detail.startDate), deps.timeZone);
+  const input = parseJson(detail.input);
+  const fromInput = await monthFromInput(input, new Date(detail.startDate), deps);
   return notify(
     {
       executionArn: detail.executionArn,
       runId: detail.name,
       status: detail.status,
+      extract: extractNamedBy(input) ?? null,
       month: fromInput?.month ?? null,
       force: fromInput?.force ?? false,
       failedStep: null,
@@ -170,6 +188,7 @@ const DEFAULT_CAUSE: Record<ExecutionEnd, string> = {
 
 async function notify(facts: FailureFacts, deps: NotifyDeps): Promise<NoticeResult> {
   const result: NoticeResult = {
+    extract: facts.extract,
     month: facts.month,
     failedStep: facts.failedStep,
     error: facts.error,
@@ -185,6 +204,7 @@ async function notify(facts: FailureFacts, deps: NotifyDeps): Promise<NoticeResu
     region: deps.region,
     executionArn: facts.executionArn,
     status: facts.status,
+    extract: facts.extract,
     month: facts.month,
     failedStep: facts.failedStep,
     error: facts.error,
@@ -194,7 +214,7 @@ async function notify(facts: FailureFacts, deps: NotifyDeps): Promise<NoticeResu
     rerunInput: rerunInputFor(facts),
   };
   try {
-    await deps.alerts.send(failureSubject(report), failureBody(report));
+    await deps.alerts.send(failureSubject(report), failureBody(report), facts.extract ? { extract: facts.extract } : {});
   } catch (error) {
     // Leave the notice unclaimed so a retry, or the status-change event, can still send it.
     await deps.ledger.releaseFailureNotice(facts.executionArn).catch(() => undefined);
@@ -205,9 +225,9 @@ async function notify(facts: FailureFacts, deps: NotifyDeps): Promise<NoticeResu
 
 /** Settles this execution's own unfinished publish, if any; a failure to do so is reported, and the journal stays for the next run. */
 async function settleOwnPublish(facts: FailureFacts, deps: NotifyDeps): Promise<string | undefined> {
-  if (!facts.month) return undefined;
+  if (!facts.extract || !facts.month) return undefined;
   try {
-    return describeSettlement(await settleUnfinishedPublish(deps.store, deps.ledger, facts.month, deps.now, facts.executionArn));
+    return describeSettlement(await settleUnfinishedPublish(deps.store, deps.ledger, facts.extract, facts.month, deps.now, facts.executionArn));
   } catch (error) {
     return (
       `this execution's unfinished publish could not be settled (${error instanceof Error ? error.message : String(error)}); ` +
@@ -221,9 +241,10 @@ async function markMonthFailed(
   facts: FailureFacts,
   deps: NotifyDeps,
 ): Promise<LedgerNote> {
-  if (!facts.month) return { kind: 'not-taken' };
+  if (!facts.extract || !facts.month) return { kind: 'not-taken' };
   try {
     const marked = await deps.ledger.fail({
+      extract: facts.extract,
       month: facts.month,
       executionArn: facts.executionArn,
       runId: facts.runId,
@@ -244,19 +265,26 @@ async function markMonthFailed(
 }
 
 /**
- * Re-run with the same month, with `force` only when this run was forced: a month another
+ * Re-run the same extract and month, with `force` only when this run was forced: a month another
  * execution has since completed needs no re-run, and forcing it would redo finished work.
  * Bad input has no re-run input: it must be fixed first.
  */
 function rerunInputFor(facts: FailureFacts): RerunInput | null {
-  if (!facts.month || facts.error === 'InvalidInput') return null;
-  return facts.force ? { month: facts.month, force: true } : { month: facts.month };
+  if (!facts.extract || !facts.month || facts.error === 'InvalidInput') return null;
+  const input = { extract: facts.extract, month: facts.month };
+  return facts.force ? { ...input, force: true } : input;
 }
 
-/** The month ResolveRun would have chosen for this input at the execution's start; null if the input is bad. */
-function monthFromInput(input: unknown, startTime: Date, timeZone: string): { month: string; force: boolean } | null {
+/**
+ * The month ResolveRun would have chosen for this input at the execution's start, in its extract's
+ * time zone; null if the input is bad or its extract's definition cannot be read.
+ */
+async function monthFromInput(input: unknown, startTime: Date, deps: NotifyDeps): Promise<{ month: string; force: boolean } | null> {
+  const extract = extractNamedBy(input);
+  if (extract === undefined) return null;
   try {
-    const parsed = parseRunInput(input, startTime, timeZone);
+    const definition = await deps.extracts(extract);
+    const parsed = parseRunInput(input, startTime, definition.schedule.timeZone);
     return { month: formatMonth(parsed.month), force: parsed.force };
   } catch {
     return null;

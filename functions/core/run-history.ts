@@ -1,18 +1,31 @@
 /**
- * A month's story from the run ledger, one row per month: status, attempts, when its last attempt
- * started and finished, and what its last successful run published. Counts of money and loans are
- * decimal strings summed as BigInt (as in the manifest), never floating point.
+ * An extract's months from the run ledger, one row per month: status, attempts, when its last attempt
+ * started and finished, and what its last successful run published, with the extract's control
+ * totals (its definition's `output.controlTotals`). Totals are decimal strings summed as BigInt (as
+ * in the manifest), never floating point.
  */
 import { compareMonths, parseMonth, type ExtractMonth } from './month';
 import { monthsBetween } from './month-range';
 import type { MonthRecord, RunStatus } from './run-ledger';
 
-/** Reads every month's record (the ledger's `month#` items). */
+/** Reads every month's record of one extract (the ledger's `extract#<id>#month#` items). */
 export interface RunHistorySource {
-  listMonths(): Promise<MonthRecord[]>;
+  listMonths(extractId: string): Promise<MonthRecord[]>;
+}
+
+/** What the history needs of an extract's definition. */
+export interface HistoryExtract {
+  readonly id: string;
+  /** The columns summed per file in the manifest, in the definition's order. */
+  readonly controlTotals: readonly string[];
+}
+
+export function historyExtractOf(definition: { readonly id: string; readonly output: { readonly controlTotals: readonly string[] } }): HistoryExtract {
+  return { id: definition.id, controlTotals: definition.output.controlTotals };
 }
 
 export interface MonthHistoryRow {
+  readonly extract: string;
   readonly month: string;
   readonly status: RunStatus | 'NEVER_RAN';
   readonly attempts: number;
@@ -25,16 +38,18 @@ export interface MonthHistoryRow {
   readonly rows: number | null;
   /** Loans left out, all reasons; null when unknown (no success, or recorded before it was kept). */
   readonly rejectedRows: number | null;
-  readonly controlTotals: { readonly loan_count: string; readonly loan_amount: string } | null;
+  /** Each control-total column's sum over the files, as a decimal string. */
+  readonly controlTotals: Readonly<Record<string, string>> | null;
 }
 
-export function historyRow(month: string, record: MonthRecord | undefined): MonthHistoryRow {
+export function historyRow(extract: HistoryExtract, month: string, record: MonthRecord | undefined): MonthHistoryRow {
   if (!record) {
-    return { month, status: 'NEVER_RAN', attempts: 0, startedAt: null, finishedAt: null, durationSeconds: null, files: null, rows: null, rejectedRows: null, controlTotals: null };
+    return { extract: extract.id, month, status: 'NEVER_RAN', attempts: 0, startedAt: null, finishedAt: null, durationSeconds: null, files: null, rows: null, rejectedRows: null, controlTotals: null };
   }
   const finishedAt = record.finishedAt ?? null;
   const stats = record.stats;
   return {
+    extract: extract.id,
     month,
     status: record.status,
     attempts: record.attempt,
@@ -44,36 +59,41 @@ export function historyRow(month: string, record: MonthRecord | undefined): Mont
     files: stats?.fileCount ?? null,
     rows: stats?.rows ?? null,
     rejectedRows: stats?.rowsRejected ? Object.values(stats.rowsRejected).reduce((sum, n) => sum + n, 0) : null,
-    controlTotals: stats ? controlTotals(stats.files) : null,
+    controlTotals: stats ? controlTotals(extract.controlTotals, stats.files) : null,
   };
 }
 
-function controlTotals(files: NonNullable<MonthRecord['stats']>['files']): MonthHistoryRow['controlTotals'] {
-  let loanCount = 0n;
-  let loanAmount = 0n;
+function controlTotals(columns: readonly string[], files: NonNullable<MonthRecord['stats']>['files']): Record<string, string> {
+  const sums = new Map(columns.map((column) => [column, 0n]));
   for (const file of files) {
-    const totals = file.controlTotals as { loan_count?: string; loan_amount?: string } | undefined;
-    loanCount += BigInt(totals?.loan_count ?? 0);
-    loanAmount += BigInt(totals?.loan_amount ?? 0);
+    const totals = file.controlTotals as Record<string, string | undefined> | undefined;
+    for (const column of columns) sums.set(column, sums.get(column)! + BigInt(totals?.[column] ?? 0));
   }
-  return { loan_count: loanCount.toString(), loan_amount: loanAmount.toString() };
+  return Object.fromEntries([...sums].map(([column, sum]) => [column, sum.toString()]));
 }
 
 /**
  * One row per month from `from` to `to`, months without a record included (NEVER_RAN). An open end
  * is the first recorded month, or `latest` (the last complete month); no records and no range: none.
  */
-export function historyRows(records: readonly MonthRecord[], range: { from?: ExtractMonth; to?: ExtractMonth }, latest: ExtractMonth): MonthHistoryRow[] {
+export function historyRows(
+  extract: HistoryExtract,
+  records: readonly MonthRecord[],
+  range: { from?: ExtractMonth; to?: ExtractMonth },
+  latest: ExtractMonth,
+): MonthHistoryRow[] {
   const byMonth = new Map(records.map((r) => [r.month, r]));
   const recorded = [...byMonth.keys()].map((m) => parseMonth(m)).sort(compareMonths);
   const from = range.from ?? recorded[0];
   const lastRecorded = recorded[recorded.length - 1];
   const to = range.to ?? (lastRecorded && compareMonths(lastRecorded, latest) > 0 ? lastRecorded : latest);
   if (!from || compareMonths(from, to) > 0) return [];
-  return monthsBetween(from, to).map((month) => historyRow(month, byMonth.get(month)));
+  return monthsBetween(from, to).map((month) => historyRow(extract, month, byMonth.get(month)));
 }
 
-const COLUMNS: Array<[string, (row: MonthHistoryRow) => string, 'left' | 'right']> = [
+type Column = [string, (row: MonthHistoryRow) => string, 'left' | 'right'];
+
+const COLUMNS: Column[] = [
   ['month', (r) => r.month, 'left'],
   ['status', (r) => r.status, 'left'],
   ['attempts', (r) => String(r.attempts), 'right'],
@@ -83,16 +103,15 @@ const COLUMNS: Array<[string, (row: MonthHistoryRow) => string, 'left' | 'right'
   ['files', (r) => optional(r.files), 'right'],
   ['rows', (r) => optional(r.rows), 'right'],
   ['rejected', (r) => optional(r.rejectedRows), 'right'],
-  ['loan_count', (r) => r.controlTotals?.loan_count ?? '', 'right'],
-  ['loan_amount', (r) => r.controlTotals?.loan_amount ?? '', 'right'],
 ];
 
-/** A plain-text table, one line per row, columns padded. */
-export function formatHistoryTable(rows: readonly MonthHistoryRow[]): string {
-  const cells = [COLUMNS.map(([name]) => name), ...rows.map((row) => COLUMNS.map(([, value]) => value(row)))];
-  const widths = COLUMNS.map((_, i) => Math.max(...cells.map((line) => line[i]!.length)));
+/** A plain-text table, one line per row, columns padded; then one column per control total of the extract. */
+export function formatHistoryTable(extract: HistoryExtract, rows: readonly MonthHistoryRow[]): string {
+  const columns: Column[] = [...COLUMNS, ...extract.controlTotals.map((name): Column => [name, (r) => r.controlTotals?.[name] ?? '', 'right'])];
+  const cells = [columns.map(([name]) => name), ...rows.map((row) => columns.map(([, value]) => value(row)))];
+  const widths = columns.map((_, i) => Math.max(...cells.map((line) => line[i]!.length)));
   return cells
-    .map((line) => line.map((cell, i) => (COLUMNS[i]![2] === 'right' ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join('  ').trimEnd())
+    .map((line) => line.map((cell, i) => (columns[i]![2] === 'right' ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join('  ').trimEnd())
     .join('\n');
 }
 

@@ -1,5 +1,6 @@
 /**
- * The run ledger: one record per extract month saying who holds it and how its last run ended.
+ * The run ledger: one record per extract and month saying who holds it and how its last run ended.
+ * Extracts never share a record: each extract's months are taken, run and failed on their own.
  * The storage (DynamoDB, `commons/clients/dynamodb-run-ledger.ts`) enforces the rules below with
  * conditional writes, so two executions can never both hold a month; this module owns the types
  * and the rules in plain TypeScript.
@@ -73,6 +74,8 @@ export interface HistoryEvent {
 }
 
 export interface MonthRecord {
+  /** The extract's id (core/extract-definition.ts). */
+  readonly extract: string;
   readonly month: string;
   readonly status: RunStatus;
   /** The execution that holds (or last held) the month. */
@@ -95,6 +98,8 @@ export interface MonthRecord {
 }
 
 export interface TakeRequest {
+  /** The extract's id. */
+  readonly extract: string;
   readonly month: string;
   readonly executionArn: string;
   readonly runId: string;
@@ -109,6 +114,8 @@ export type TakeResult =
   | { readonly kind: 'busy'; readonly record: MonthRecord };
 
 export interface CompleteRequest {
+  /** The extract's id. */
+  readonly extract: string;
   readonly month: string;
   readonly executionArn: string;
   readonly runId: string;
@@ -117,6 +124,8 @@ export interface CompleteRequest {
 }
 
 export interface FailRequest {
+  /** The extract's id. */
+  readonly extract: string;
   readonly month: string;
   readonly executionArn: string;
   readonly runId: string;
@@ -135,7 +144,7 @@ export interface RunLedger extends JournalLedger {
   complete(request: CompleteRequest): Promise<void>;
   /** Marks the month FAILED, only if the caller holds it. */
   fail(request: FailRequest): Promise<FailResult>;
-  get(month: string): Promise<MonthRecord | undefined>;
+  get(extractId: string, month: string): Promise<MonthRecord | undefined>;
   /**
    * Records that the failure of `executionArn` is being emailed; false if it already was. Both the
    * in-workflow NotifyFailure and the status-change event go through this, so each execution

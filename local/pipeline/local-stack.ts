@@ -5,20 +5,27 @@
  * standard endpoint variables (AWS_ENDPOINT_URL_S3, ...), the only thing that differs from AWS.
  *
  * Handlers read their configuration when first loaded and the SDK keeps its endpoints, so one
- * process runs one stack at a time.
+ * process runs one stack at a time. A stack runs one extract: its folder is "deployed" to the
+ * scripts bucket stand-in at `extracts/<id>/<file>`, as the glue-assets plugin deploys it on AWS,
+ * and the Glue stand-in serves that extract's job.
  */
 import './promise-with-resolvers';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DeleteObjectsCommand, ListObjectVersionsCommand, S3Client } from '@aws-sdk/client-s3';
+import { readFile } from 'node:fs/promises';
+import { DeleteObjectsCommand, ListObjectVersionsCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { StateMachine } from 'aws-local-stepfunctions';
+import { DEFAULT_EXTRACT_ID, findExtract, type ExtractFolder } from '../../extracts/folders';
+import { describeMigration, migrateLegacyLedger } from '../../functions/commons/clients/dynamodb-ledger-migration';
 import { DynamoDbRunLedger } from '../../functions/commons/clients/dynamodb-run-ledger';
-import { EXTRACTS_PREFIX, MANIFESTS_PREFIX } from '../../functions/core/extract-keys';
+import { extractFolderKey } from '../../functions/core/deployed-extracts';
+import { keyPatternPrefix } from '../../functions/core/extract-definition';
+import { EXTRACTS_PREFIX } from '../../functions/core/extract-keys';
 import { formatMonth } from '../../functions/core/month';
 import { stagingPrefixFor } from '../../functions/core/run-context';
-import { parseRunInput } from '../../functions/core/run-input';
+import { parseRunInput, runInputExtract } from '../../functions/core/run-input';
 import type { MonthRecord, RunLedger } from '../../functions/core/run-ledger';
 import { startDynamoDbStandIn } from '../stand-ins/dynamodb';
 import { startGlueStandIn, type GlueEngine, type GlueStandIn } from '../stand-ins/glue';
@@ -44,9 +51,12 @@ export const LOCAL_STAGE = {
   region: 'af-south-1',
   account: '000000000000',
   extractBucket: 'monthly-loan-extract-local-extracts',
+  /** The ScriptsBucket stand-in: each extract's folder at `extracts/<id>/` (EXTRACT_DEFINITIONS_BUCKET). */
+  scriptsBucket: 'monthly-loan-extract-local-scripts',
   ledgerTable: 'monthly-loan-extract-local-run-ledger',
   crawlerName: 'monthly-loan-extract-local-ods',
-  jobName: 'monthly-loan-extract-local-extract',
+  /** Each extract's Glue job is this and its id (serverless.yml's `${self:service}-${sls:stage}-<id>`). */
+  jobNamePrefix: 'monthly-loan-extract-local-',
   topicName: 'monthly-loan-extract-local-alerts',
   supportEmail: 'data-support@mybigbank.co.za',
   sourceSchema: 'public',
@@ -79,8 +89,8 @@ export interface LocalStackOptions {
   readonly dataDir: string;
   /** postgres:// URL of the ODS the Glue stand-in's connection points at. */
   readonly sourceUrl: string;
-  /** The stage's time zone (STAGE_TIME_ZONE). */
-  readonly timeZone: string;
+  /** The extract the stack runs (default the loan extract); its folder is deployed to the scripts bucket stand-in. */
+  readonly extract?: ExtractFolder;
   /** What the Glue stand-in runs the job with (default duckdb); spark needs a real PostgreSQL as the source. */
   readonly engine?: GlueEngine;
 }
@@ -136,6 +146,10 @@ export interface LocalStack {
   readonly outboxDir: string;
   readonly logPath: string;
   readonly ledger: RunLedger;
+  /** The extract this stack runs. */
+  readonly extract: ExtractFolder;
+  /** What migrating the data dir's ledger from before extracts were templated did; undefined when there was nothing to do. */
+  readonly ledgerMigration?: string;
   /** Makes the given step fail in the executions started from now on (undefined: none). */
   simulateFailure(step: SimulatedFailure | undefined): void;
   /**
@@ -163,11 +177,16 @@ export interface LocalStack {
 
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   const dataDir = options.dataDir;
+  const extract = options.extract ?? findExtract(DEFAULT_EXTRACT_ID);
+  const extractId = extract.definition.id;
   const started: { close(): Promise<void> }[] = [];
   let logs: LogRoute | undefined;
   try {
     // Versioned, as the production extract bucket is: publishing rolls back to the versions it replaced.
-    const s3 = await startS3StandIn(s3StoreDir(dataDir), [{ name: LOCAL_STAGE.extractBucket, versioned: true }]);
+    const s3 = await startS3StandIn(s3StoreDir(dataDir), [
+      { name: LOCAL_STAGE.extractBucket, versioned: true },
+      { name: LOCAL_STAGE.scriptsBucket, versioned: false },
+    ]);
     started.push(s3);
     const dynamo = await startDynamoDbStandIn(join(dataDir, 'dynamodb'), LOCAL_STAGE.ledgerTable);
     started.push(dynamo);
@@ -175,10 +194,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const sns = await startSnsStandIn({ topicArn: ALERT_TOPIC_ARN, subscriber: LOCAL_STAGE.supportEmail, outboxDir });
     started.push(sns);
     const s3Client = new S3Client({ endpoint: s3.url, region: LOCAL_STAGE.region, credentials: STAND_IN_CREDENTIALS });
+    await deployExtract(s3Client, extract);
     const params = readServerlessParams(MIRRORED_STAGE);
     const glue = await startGlueStandIn({
       crawlerName: LOCAL_STAGE.crawlerName,
-      jobName: LOCAL_STAGE.jobName,
+      jobName: `${LOCAL_STAGE.jobNamePrefix}${extractId}`,
       capacity: { workerType: String(params.glueWorkerType), numberOfWorkers: Number(params.glueNumberOfWorkers) },
       sourceUrl: options.sourceUrl,
       sourceSchema: LOCAL_STAGE.sourceSchema,
@@ -189,13 +209,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     });
     started.push({ close: async () => { await glue.idle(); await glue.close(); s3Client.destroy(); } });
     /** Never throws: staging that stays behind is only untidy; the reason is returned. */
-    const removeStaging = (month: string, runId: string) =>
-      removeStagingOf(s3Client, month, runId).then(
+    const removeStaging = (extractOfRun: string, month: string, runId: string) =>
+      removeStagingOf(s3Client, extractOfRun, month, runId).then(
         () => undefined,
         (error: unknown) => `the staging of run ${runId} could not be removed: ${(error as Error).message}`,
       );
 
-    Object.assign(process.env, lambdaEnvironment(options, { s3, dynamo, glue, sns }, params));
+    Object.assign(process.env, lambdaEnvironment({ extractIds: [extractId] }, { s3, dynamo, glue, sns }, params));
     const functions = readServerlessFunctions();
     const local = loadLocalDefinition(functions, functionArn);
     const lambdas = await loadLambdas(functions, { functionName, functionArn, region: LOCAL_STAGE.region });
@@ -205,11 +225,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       new DynamoDBClient({ endpoint: dynamo.url, region: LOCAL_STAGE.region, credentials: STAND_IN_CREDENTIALS }),
     );
     started.push({ close: async () => ledgerClient.destroy() });
+    // A data dir from before extracts were templated keeps its months: they are the loan extract's.
+    const ledgerMigration = describeMigration(await migrateLegacyLedger(ledgerClient, LOCAL_STAGE.ledgerTable));
     const publishedRoot = join(dataDir, 's3', LOCAL_STAGE.extractBucket);
     const logRoute = logs;
     const ledger = new DynamoDbRunLedger(ledgerClient, LOCAL_STAGE.ledgerTable);
     /** The staging of the executions run, removed once nothing runs any more. */
-    const leftStaging: { month: string; runId: string }[] = [];
+    const leftStaging: { extract: string; month: string; runId: string }[] = [];
 
     return {
       dataDir,
@@ -217,11 +239,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       outboxDir,
       logPath: logRoute.path,
       ledger,
+      extract,
+      ...(ledgerMigration === undefined ? {} : { ledgerMigration }),
       simulateFailure(step) {
         glue.simulateFailure(step === 'crawler' || step === 'glue-job' ? step : undefined);
         // The manifest is written last: refusing it makes publishing roll back the files it already
         // wrote, so the failure shows that path too, not only a refusal at the first write.
-        s3.denyWritesUnder(LOCAL_STAGE.extractBucket, step === 'publish' ? MANIFESTS_PREFIX : undefined);
+        s3.denyWritesUnder(LOCAL_STAGE.extractBucket, step === 'publish' ? keyPatternPrefix(extract.definition.output.keys.manifest) : undefined);
       },
       simulateCrash(writes) {
         s3.killAfterWrites(LOCAL_STAGE.extractBucket, EXTRACTS_PREFIX, writes);
@@ -231,15 +255,15 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         void execution.result.then(
           (result) => {
             const ran = (result.output as { month?: unknown } | undefined)?.month;
-            const month = typeof ran === 'string' ? ran : monthOfInput(input, result.startedAt, options.timeZone);
-            if (month) leftStaging.push({ month, runId: result.name });
+            const month = typeof ran === 'string' ? ran : monthOfInput(input, result.startedAt, extract);
+            if (month) leftStaging.push({ extract: extractId, month, runId: result.name });
           },
           () => undefined,
         );
         return execution;
       },
       async releaseDeadExecution(record, cause) {
-        const input = record.force ? { month: record.month, force: true } : { month: record.month };
+        const input = { extract: record.extract, month: record.month, ...(record.force ? { force: true } : {}) };
         const stopped: ExecutionResult = {
           executionArn: record.executionArn,
           name: record.runId,
@@ -252,14 +276,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         let error = notice.error;
         // NotifyFailure marks nothing when the execution's failure was already claimed (it died
         // inside NotifyFailure): the month is freed here, on the same condition (it still holds it).
-        const after = await ledger.get(record.month);
+        const after = await ledger.get(record.extract, record.month);
         if (after?.status === 'RUNNING' && after.executionArn === record.executionArn) {
           const failure = { failedStep: '(execution ABORTED)', error: 'ExecutionAborted', cause };
           await ledger
-            .fail({ month: record.month, executionArn: record.executionArn, runId: record.runId, failure, now: new Date() })
+            .fail({ extract: record.extract, month: record.month, executionArn: record.executionArn, runId: record.runId, failure, now: new Date() })
             .catch((failed: unknown) => (error ??= (failed as Error).message));
         }
-        const stagingProblem = await removeStaging(record.month, record.runId);
+        const stagingProblem = await removeStaging(record.extract, record.month, record.runId);
         error ??= stagingProblem;
         return { emailed: notice.emailed, ...(error === undefined ? {} : { error }), ...(notice.publishing ? { publishing: notice.publishing } : {}) };
       },
@@ -267,8 +291,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       async stop() {
         await lambdas.idle();
         await glue.idle();
-        for (const { month, runId } of leftStaging.splice(0)) {
-          const problem = await removeStaging(month, runId);
+        for (const { extract: extractOfRun, month, runId } of leftStaging.splice(0)) {
+          const problem = await removeStaging(extractOfRun, month, runId);
           if (problem) console.error(`  ${problem}`);
         }
         await logRoute.restore();
@@ -285,20 +309,35 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 /** The S3 stand-in's key pair; the other stand-ins accept any. */
 const STAND_IN_CREDENTIALS = S3_STAND_IN_CREDENTIALS;
 
+/**
+ * Puts the extract's folder in the scripts bucket stand-in at `extracts/<id>/<file>`, the keys the
+ * glue-assets plugin deploys it to, so ResolveRun reads the definition as it does on AWS.
+ */
+async function deployExtract(s3: S3Client, extract: ExtractFolder): Promise<void> {
+  const prefix = extractFolderKey(extract.definition.id);
+  for (const file of extract.files) {
+    const body = await readFile(join(extract.dir, file));
+    await s3.send(new PutObjectCommand({ Bucket: LOCAL_STAGE.scriptsBucket, Key: `${prefix}${file.split(/[\\/]/).join('/')}`, Body: body }));
+  }
+}
+
 /** What each deployed Lambda gets from serverless.yml, with local values, plus the SDK's endpoint settings. */
 export function lambdaEnvironment(
-  options: Pick<LocalStackOptions, 'timeZone'>,
+  options: { readonly extractIds: readonly string[] },
   endpoints: { s3: LoopbackServer; dynamo: LoopbackServer; glue: GlueStandIn | LoopbackServer; sns: LoopbackServer },
   params: Record<string, unknown> = readServerlessParams(MIRRORED_STAGE),
 ): Record<string, string> {
   return {
     STAGE: LOCAL_STAGE.stage,
-    STAGE_TIME_ZONE: options.timeZone,
     RUN_LEDGER_TABLE: LOCAL_STAGE.ledgerTable,
     RUN_LEASE_MINUTES: String(LOCAL_STAGE.leaseMinutes),
     GLUE_CRAWLER_NAME: LOCAL_STAGE.crawlerName,
-    GLUE_JOB_NAME: LOCAL_STAGE.jobName,
+    GLUE_JOB_NAME_PREFIX: LOCAL_STAGE.jobNamePrefix,
+    // The job of the stack's one extract, for a StartExtractJob that takes one job name.
+    GLUE_JOB_NAME: `${LOCAL_STAGE.jobNamePrefix}${options.extractIds[0] ?? DEFAULT_EXTRACT_ID}`,
     EXTRACT_BUCKET: LOCAL_STAGE.extractBucket,
+    EXTRACT_DEFINITIONS_BUCKET: LOCAL_STAGE.scriptsBucket,
+    EXTRACT_IDS: options.extractIds.join(','),
     ALERT_TOPIC_ARN,
     STATE_MACHINE_ARN,
     // As serverless.yml's custom.metricsNamespace names the stage's.
@@ -406,18 +445,19 @@ function lambdaErrorText(error: Error): string {
   return error.message;
 }
 
-/** The month an execution with this input runs, as ResolveRun resolves it; undefined for bad input (it took no month). */
-function monthOfInput(input: unknown, startedAt: Date, timeZone: string): string | undefined {
+/** The month an execution with this input runs, as ResolveRun resolves it; undefined for bad input, or another extract's (it took no month here). */
+function monthOfInput(input: unknown, startedAt: Date, extract: ExtractFolder): string | undefined {
   try {
-    return formatMonth(parseRunInput(input, startedAt, timeZone).month);
+    if (runInputExtract(input) !== extract.definition.id) return undefined;
+    return formatMonth(parseRunInput(input, startedAt, extract.definition.schedule.timeZone).month);
   } catch {
     return undefined;
   }
 }
 
 /** Deletes every object (and version) under the run's staging prefix, as the bucket's lifecycle rule does on AWS. */
-async function removeStagingOf(s3: S3Client, month: string, runId: string): Promise<void> {
-  const prefix = stagingPrefixFor(month, runId);
+async function removeStagingOf(s3: S3Client, extractId: string, month: string, runId: string): Promise<void> {
+  const prefix = stagingPrefixFor(extractId, month, runId);
   for (;;) {
     const page = await s3.send(new ListObjectVersionsCommand({ Bucket: LOCAL_STAGE.extractBucket, Prefix: prefix }));
     const objects = [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])].map(({ Key, VersionId }) => ({ Key, VersionId }));

@@ -8,7 +8,11 @@ import type { StateTiming } from './progress';
 
 export interface RunReport {
   readonly outcome: 'succeeded' | 'skipped' | 'busy' | 'failed';
+  /** The extract's id. */
+  readonly extract: string;
   readonly month: string;
+  /** The month's manifest key in the extract bucket, when the month has one. */
+  readonly manifestKey?: string;
   readonly executionName: string;
   readonly status: string;
   /** Error name and cause of a failed execution. */
@@ -16,7 +20,7 @@ export interface RunReport {
   readonly cause?: string;
   readonly totalMs: number;
   readonly states: readonly StateTiming[];
-  /** The month's published files (plain copies under the data dir). */
+  /** The month's published files: their keys in the extract bucket and plain copies under the data dir. */
   readonly files: readonly { readonly key: string; readonly path: string; readonly rows: number; readonly bytes: number; readonly sha256: string }[];
   /** The manifest's estimated cost, when this run published it. */
   readonly estimatedCost?: EstimatedCost;

@@ -7,6 +7,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { parseRerunArgs, rerunInput, stageSettings, startRerun, type StageSettings } from '../../scripts/rerun';
 
+const LOAN = 'loan-moving-average';
+
 const sfn = mockClient(SFNClient);
 const PROD: StageSettings = { region: 'af-south-1', timeZone: 'Africa/Johannesburg' };
 const NOW = new Date('2024-04-10T08:00:00Z');
@@ -16,8 +18,17 @@ beforeEach(() => sfn.reset());
 
 describe('npm run rerun: arguments', () => {
   it('reads --stage, --month and --force', () => {
-    expect(parseRerunArgs(['--stage', 'prod', '--month', '2024-03', '--force'])).toEqual({ stage: 'prod', month: '2024-03', force: true, region: undefined });
-    expect(parseRerunArgs(['--stage=dev', '--month=2024-03', '--region', 'eu-west-1'])).toEqual({ stage: 'dev', month: '2024-03', force: false, region: 'eu-west-1' });
+    expect(parseRerunArgs(['--stage', 'prod', '--month', '2024-03', '--force'])).toEqual({ stage: 'prod', extract: 'loan-moving-average', month: '2024-03', force: true, region: undefined });
+    expect(parseRerunArgs(['--stage=dev', '--extract', 'client-activity', '--month=2024-03', '--region', 'eu-west-1'])).toEqual({
+      stage: 'dev',
+      extract: 'client-activity',
+      month: '2024-03',
+      force: false,
+      region: 'eu-west-1',
+    });
+    expect(() => parseRerunArgs(['--stage', 'prod', '--extract', 'Client Activity', '--month', '2024-03'])).toThrow(
+      expect.objectContaining({ name: 'InvalidInput', message: expect.stringMatching(/^extract: must be an extract's id/) }),
+    );
   });
 
   it.each([
@@ -42,7 +53,7 @@ describe('npm run rerun: the month', () => {
     ['March', 'month: must look like "YYYY-MM" (for example "2024-03"), got "March"'],
     ['2024-04', 'month: 2024-04 is not complete yet in Africa/Johannesburg; the latest complete month is 2024-03'],
   ])('refuses %s with the state machine\'s own InvalidInput message, before calling AWS', async (month, message) => {
-    await expect(startRerun(new SFNClient({ region: 'af-south-1' }), { stage: 'prod', month, force: false }, PROD, NOW)).rejects.toMatchObject({
+    await expect(startRerun(new SFNClient({ region: 'af-south-1' }), { stage: 'prod', extract: LOAN, month, force: false }, PROD, NOW)).rejects.toMatchObject({
       name: 'InvalidInput',
       message,
     });
@@ -50,8 +61,8 @@ describe('npm run rerun: the month', () => {
   });
 
   it('sends "force": true only when asked', () => {
-    expect(rerunInput({ stage: 'prod', month: '2024-03', force: false }, 'Africa/Johannesburg', NOW)).toEqual({ month: '2024-03' });
-    expect(rerunInput({ stage: 'prod', month: '2024-03', force: true }, 'Africa/Johannesburg', NOW)).toEqual({ month: '2024-03', force: true });
+    expect(rerunInput({ stage: 'prod', extract: LOAN, month: '2024-03', force: false }, 'Africa/Johannesburg', NOW)).toEqual({ extract: LOAN, month: '2024-03' });
+    expect(rerunInput({ stage: 'prod', extract: LOAN, month: '2024-03', force: true }, 'Africa/Johannesburg', NOW)).toEqual({ extract: LOAN, month: '2024-03', force: true });
   });
 });
 
@@ -66,19 +77,19 @@ describe('npm run rerun: starting the execution', () => {
       startDate: NOW,
     });
 
-    const started = await startRerun(new SFNClient({ region: 'af-south-1' }), { stage: 'prod', month: '2024-03', force: true }, PROD, NOW);
+    const started = await startRerun(new SFNClient({ region: 'af-south-1' }), { stage: 'prod', extract: LOAN, month: '2024-03', force: true }, PROD, NOW);
 
     expect(sfn).toHaveReceivedCommandTimes(ListStateMachinesCommand, 2);
     expect(sfn).toHaveReceivedCommandWith(StartExecutionCommand, {
       stateMachineArn: MACHINE,
-      name: 'rerun-2024-03-20240410T080000Z',
-      input: '{"month":"2024-03","force":true}',
+      name: 'rerun-loan-moving-average-2024-03-20240410T080000Z',
+      input: '{"extract":"loan-moving-average","month":"2024-03","force":true}',
     });
     expect(started).toEqual({
       stateMachineArn: MACHINE,
       executionArn: 'arn:aws:states:af-south-1:111122223333:execution:monthly-loan-extract-prod:rerun-2024-03-20240410T080000Z',
-      executionName: 'rerun-2024-03-20240410T080000Z',
-      input: { month: '2024-03', force: true },
+      executionName: 'rerun-loan-moving-average-2024-03-20240410T080000Z',
+      input: { extract: LOAN, month: '2024-03', force: true },
       consoleUrl:
         'https://af-south-1.console.aws.amazon.com/states/home?region=af-south-1#/v2/executions/details/arn:aws:states:af-south-1:111122223333:execution:monthly-loan-extract-prod:rerun-2024-03-20240410T080000Z',
     });
@@ -86,7 +97,7 @@ describe('npm run rerun: starting the execution', () => {
 
   it('says which stage is missing when no state machine has the name, and starts nothing', async () => {
     sfn.on(ListStateMachinesCommand).resolves({ stateMachines: [] });
-    await expect(startRerun(new SFNClient({ region: 'af-south-1' }), { stage: 'uat', month: '2024-03', force: false }, PROD, NOW)).rejects.toThrow(
+    await expect(startRerun(new SFNClient({ region: 'af-south-1' }), { stage: 'uat', extract: LOAN, month: '2024-03', force: false }, PROD, NOW)).rejects.toThrow(
       'No state machine named monthly-loan-extract-uat in af-south-1: is stage "uat" deployed there (npm run deploy -- --stage uat)?',
     );
     expect(sfn).not.toHaveReceivedCommand(StartExecutionCommand);

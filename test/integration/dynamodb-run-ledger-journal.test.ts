@@ -13,6 +13,7 @@ import { LeaseLostError } from '../../functions/core/run-ledger';
 import { startDynamoDbStandIn } from '../../local/stand-ins/dynamodb';
 import type { LoopbackServer } from '../../local/stand-ins/loopback-server';
 
+const LOAN = 'loan-moving-average';
 const TABLE = 'run-ledger';
 const arn = (name: string) => `arn:aws:states:af-south-1:123456789012:execution:monthly-loan-extract-prod:${name}`;
 const T0 = new Date('2024-04-01T00:00:00Z');
@@ -53,45 +54,45 @@ afterAll(async () => {
 beforeEach(async () => {
   // A fresh month per test, held by exec-a.
   current = `2024-${String(++month).padStart(2, '0')}`;
-  await ledger.take({ month: current, executionArn: arn('exec-a'), runId: 'exec-a', force: false, now: T0, leaseExpiresAt: new Date('2024-04-01T06:00:00Z') });
+  await ledger.take({ extract: LOAN, month: current, executionArn: arn('exec-a'), runId: 'exec-a', force: false, now: T0, leaseExpiresAt: new Date('2024-04-01T06:00:00Z') });
 });
 
 describe('the publish journal in the DynamoDB run ledger', () => {
   it('is kept on the month\'s record by its holder, and read back as written', async () => {
-    await ledger.beginPublish(current, journalOf('exec-a'), T0);
-    expect(await ledger.openJournal(current)).toEqual(journalOf('exec-a'));
-    expect((await ledger.get(current))!.publishing).toEqual(journalOf('exec-a'));
+    await ledger.beginPublish(LOAN, current, journalOf('exec-a'), T0);
+    expect(await ledger.openJournal(LOAN, current)).toEqual(journalOf('exec-a'));
+    expect((await ledger.get(LOAN, current))!.publishing).toEqual(journalOf('exec-a'));
   });
 
   it('cannot be begun by an execution that does not hold the month', async () => {
-    await expect(ledger.beginPublish(current, journalOf('exec-b'), T0)).rejects.toThrow(LeaseLostError);
-    expect(await ledger.openJournal(current)).toBeUndefined();
+    await expect(ledger.beginPublish(LOAN, current, journalOf('exec-b'), T0)).rejects.toThrow(LeaseLostError);
+    expect(await ledger.openJournal(LOAN, current)).toBeUndefined();
   });
 
   it('cannot be begun twice: an open journal must be settled first', async () => {
-    await ledger.beginPublish(current, journalOf('exec-a'), T0);
-    await expect(ledger.beginPublish(current, journalOf('exec-a'), T0)).rejects.toThrow(/unfinished publish/);
+    await ledger.beginPublish(LOAN, current, journalOf('exec-a'), T0);
+    await expect(ledger.beginPublish(LOAN, current, journalOf('exec-a'), T0)).rejects.toThrow(/unfinished publish/);
   });
 
   it('is closed only by its own run', async () => {
-    await ledger.beginPublish(current, journalOf('exec-a'), T0);
-    await ledger.endPublish(current, 'exec-b', T0);
-    expect(await ledger.openJournal(current)).toBeDefined();
-    await ledger.endPublish(current, 'exec-a', T0);
-    expect(await ledger.openJournal(current)).toBeUndefined();
-    await ledger.endPublish(current, 'exec-a', T0); // again: nothing to do
+    await ledger.beginPublish(LOAN, current, journalOf('exec-a'), T0);
+    await ledger.endPublish(LOAN, current, 'exec-b', T0);
+    expect(await ledger.openJournal(LOAN, current)).toBeDefined();
+    await ledger.endPublish(LOAN, current, 'exec-a', T0);
+    expect(await ledger.openJournal(LOAN, current)).toBeUndefined();
+    await ledger.endPublish(LOAN, current, 'exec-a', T0); // again: nothing to do
   });
 
   it('outlives a FAILED run, so the next run settles it; a SUCCEEDED run closes it', async () => {
-    await ledger.beginPublish(current, journalOf('exec-a'), T0);
-    await ledger.fail({ month: current, executionArn: arn('exec-a'), runId: 'exec-a', failure: { failedStep: 'PublishExtracts', error: 'E', cause: 'c' }, now: T0 });
-    expect(await ledger.openJournal(current)).toEqual(journalOf('exec-a'));
+    await ledger.beginPublish(LOAN, current, journalOf('exec-a'), T0);
+    await ledger.fail({ extract: LOAN, month: current, executionArn: arn('exec-a'), runId: 'exec-a', failure: { failedStep: 'PublishExtracts', error: 'E', cause: 'c' }, now: T0 });
+    expect(await ledger.openJournal(LOAN, current)).toEqual(journalOf('exec-a'));
 
-    await ledger.take({ month: current, executionArn: arn('exec-b'), runId: 'exec-b', force: false, now: T0, leaseExpiresAt: new Date('2024-04-01T06:00:00Z') });
-    await ledger.endPublish(current, 'exec-a', T0);
-    await ledger.beginPublish(current, journalOf('exec-b'), T0);
-    await ledger.complete({ month: current, executionArn: arn('exec-b'), runId: 'exec-b', stats: { manifestKey: 'm', fileCount: 0, rows: 0, bytes: 0, files: [] }, now: T0 });
-    expect(await ledger.openJournal(current)).toBeUndefined();
-    expect((await ledger.get(current))!.status).toBe('SUCCEEDED');
+    await ledger.take({ extract: LOAN, month: current, executionArn: arn('exec-b'), runId: 'exec-b', force: false, now: T0, leaseExpiresAt: new Date('2024-04-01T06:00:00Z') });
+    await ledger.endPublish(LOAN, current, 'exec-a', T0);
+    await ledger.beginPublish(LOAN, current, journalOf('exec-b'), T0);
+    await ledger.complete({ extract: LOAN, month: current, executionArn: arn('exec-b'), runId: 'exec-b', stats: { manifestKey: 'm', fileCount: 0, rows: 0, bytes: 0, files: [] }, now: T0 });
+    expect(await ledger.openJournal(LOAN, current)).toBeUndefined();
+    expect((await ledger.get(LOAN, current))!.status).toBe('SUCCEEDED');
   });
 });

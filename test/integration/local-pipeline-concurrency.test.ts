@@ -21,7 +21,7 @@ let stack: LocalStack;
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'loan-extract-race-'));
   ods = await startSampleOds({ loans: 2000, today: calendarDateIn(new Date(), TIME_ZONE) });
-  stack = await startLocalStack({ dataDir, sourceUrl: ods.url, timeZone: TIME_ZONE });
+  stack = await startLocalStack({ dataDir, sourceUrl: ods.url });
 });
 
 afterAll(async () => {
@@ -43,7 +43,7 @@ describe('two runs of one month started at once', () => {
     const loser = results.find((r) => r !== winner)!;
     expect(loser.output).toMatchObject({ holderExecutionArn: winner.executionArn, message: expect.stringContaining(winner.executionArn) });
 
-    const record = await stack.ledger.get(MONTH);
+    const record = await stack.ledger.get('loan-moving-average', MONTH);
     expect(record).toMatchObject({ status: 'SUCCEEDED', executionArn: winner.executionArn, attempt: 1 });
     await stack.syncPublishedFiles();
     const published = await readPublishedMonth(stack.publishedRoot, MONTH);

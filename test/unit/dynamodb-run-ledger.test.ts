@@ -20,8 +20,12 @@ const B = arn('exec-b');
 const T0 = new Date('2024-04-01T00:00:00Z');
 const minutes = (m: number) => new Date(T0.getTime() + m * 60_000);
 
+const LOAN = 'loan-moving-average';
+const PK = `extract#${LOAN}#month#2024-03`;
+
 function takeBy(executionArn: string, fields: Partial<TakeRequest> = {}): TakeRequest {
   return {
+    extract: LOAN,
     month: '2024-03',
     executionArn,
     runId: executionArn.split(':').pop()!,
@@ -40,7 +44,7 @@ const STATS: RunStats = {
   files: [{ key: 'extracts/bank_name=A/year=2024/month=03/A_20240331.csv', rows: 3, bytes: 210, sha256: 'ab', controlTotals: { loan_count: '4' } }],
 };
 
-const monthItem = async () => (await table.item('month#2024-03')) as unknown as MonthRecord & { pk: string };
+const monthItem = async () => (await table.item(PK)) as unknown as MonthRecord & { pk: string };
 
 /** A ledger whose DynamoDB answers are scripted, for what dynalite cannot show (throttling, ALL_OLD). */
 function scriptedLedger() {
@@ -55,7 +59,7 @@ describe('taking a month', () => {
   it('the first taker gets attempt 1, a lease, and a history line', async () => {
     await expect(ledgerOf().take(takeBy(A))).resolves.toEqual({ kind: 'taken', attempt: 1 });
     expect(await monthItem()).toMatchObject({
-      pk: 'month#2024-03',
+      pk: PK,
       status: 'RUNNING',
       executionArn: A,
       runId: 'exec-a',
@@ -97,7 +101,7 @@ describe('taking a month', () => {
 
   it('a SUCCEEDED month is skipped without force and re-run with it', async () => {
     await ledgerOf().take(takeBy(A));
-    await ledgerOf().complete({ month: '2024-03', executionArn: A, runId: 'exec-a', stats: STATS, now: minutes(50) });
+    await ledgerOf().complete({ extract: LOAN, month: '2024-03', executionArn: A, runId: 'exec-a', stats: STATS, now: minutes(50) });
     const succeeded = await monthItem();
 
     await expect(ledgerOf().take(takeBy(B, { now: minutes(600) }))).resolves.toMatchObject({
@@ -113,7 +117,7 @@ describe('taking a month', () => {
 
   it('a FAILED month is taken again without force', async () => {
     await ledgerOf().take(takeBy(A));
-    await ledgerOf().fail({ month: '2024-03', executionArn: A, runId: 'exec-a', failure: { failedStep: 'StartCrawler', error: 'E', cause: 'c' }, now: minutes(5) });
+    await ledgerOf().fail({ extract: LOAN, month: '2024-03', executionArn: A, runId: 'exec-a', failure: { failedStep: 'StartCrawler', error: 'E', cause: 'c' }, now: minutes(5) });
     await expect(ledgerOf().take(takeBy(B, { now: minutes(6) }))).resolves.toEqual({ kind: 'taken', attempt: 2 });
   });
 
@@ -125,7 +129,7 @@ describe('taking a month', () => {
 
   it('a refusal is explained from the item DynamoDB returns with it (ALL_OLD), without reading again', async () => {
     const { ledger, ddb } = scriptedLedger();
-    const holder = { pk: 'month#2024-03', month: '2024-03', status: 'RUNNING', executionArn: A, runId: 'exec-a', attempt: 3, leaseExpiresAt: '2024-04-01T06:00:00.000Z', history: [] };
+    const holder = { pk: PK, extract: LOAN, month: '2024-03', status: 'RUNNING', executionArn: A, runId: 'exec-a', attempt: 3, leaseExpiresAt: '2024-04-01T06:00:00.000Z', history: [] };
     ddb.on(UpdateCommand).rejects(conditionFailed(holder));
     await expect(ledger.take(takeBy(B))).resolves.toMatchObject({ kind: 'busy', record: { executionArn: A, attempt: 3 } });
     expect(ddb).toHaveReceivedCommandWith(UpdateCommand, { ReturnValuesOnConditionCheckFailure: 'ALL_OLD' });
@@ -135,7 +139,7 @@ describe('taking a month', () => {
   it('gives up with a clear error when the refused record keeps changing before it can be read', async () => {
     const { ledger, ddb } = scriptedLedger();
     ddb.on(UpdateCommand).rejects(conditionFailed());
-    ddb.on(GetCommand).resolves({ Item: { pk: 'month#2024-03', month: '2024-03', status: 'FAILED', executionArn: A, attempt: 1, history: [] } });
+    ddb.on(GetCommand).resolves({ Item: { pk: PK, month: '2024-03', status: 'FAILED', executionArn: A, attempt: 1, history: [] } });
     await expect(ledger.take(takeBy(B))).rejects.toThrow(/record changed 3 times.*Start this execution again/);
   });
 
@@ -147,7 +151,7 @@ describe('taking a month', () => {
 });
 
 describe('the condition DynamoDB checks agrees with the rules', () => {
-  const base = { month: '2024-03', runId: 'x', force: false, attempt: 4, startedAt: 'x', updatedAt: 'x', history: [] };
+  const base = { extract: LOAN, month: '2024-03', runId: 'x', force: false, attempt: 4, startedAt: 'x', updatedAt: 'x', history: [] };
   const records: (MonthRecord | undefined)[] = [
     undefined,
     { ...base, status: 'FAILED', executionArn: A, leaseExpiresAt: '2024-04-01T06:00:00.000Z' },
@@ -162,7 +166,7 @@ describe('the condition DynamoDB checks agrees with the rules', () => {
   );
 
   it.each(cases)('record %s by %s (lease %s), force %s: taken exactly when holdVerdict says takeable', async (_status, _holder, _lease, force, current) => {
-    if (current) await table.put({ pk: 'month#2024-03', ...current });
+    if (current) await table.put({ pk: PK, ...current });
     const request = takeBy(B, { force });
     const result = await ledgerOf().take(request);
     const after = await monthItem();
@@ -173,12 +177,12 @@ describe('the condition DynamoDB checks agrees with the rules', () => {
         break;
       case 'held-by-caller':
         expect(result).toEqual({ kind: 'taken', attempt: current!.attempt });
-        expect(after).toEqual({ pk: 'month#2024-03', ...current });
+        expect(after).toEqual({ pk: PK, ...current });
         break;
       case 'busy':
       case 'skipped':
         expect(result).toMatchObject({ kind: holdVerdict(current, request), record: current });
-        expect(after).toEqual({ pk: 'month#2024-03', ...current });
+        expect(after).toEqual({ pk: PK, ...current });
     }
   });
 });
@@ -186,21 +190,21 @@ describe('the condition DynamoDB checks agrees with the rules', () => {
 describe('completing and failing a run', () => {
   it('the holder completes: SUCCEEDED with the publish stats and a history line', async () => {
     await ledgerOf().take(takeBy(A));
-    await ledgerOf().complete({ month: '2024-03', executionArn: A, runId: 'exec-a', stats: STATS, now: minutes(42) });
+    await ledgerOf().complete({ extract: LOAN, month: '2024-03', executionArn: A, runId: 'exec-a', stats: STATS, now: minutes(42) });
     expect(await monthItem()).toMatchObject({ status: 'SUCCEEDED', stats: STATS, finishedAt: '2024-04-01T00:42:00.000Z' });
     expect((await monthItem()).history.at(-1)).toMatchObject({ event: 'succeeded', executionArn: A, manifestKey: STATS.manifestKey, fileCount: 1 });
   });
 
   it('a completion retried after it was written is accepted', async () => {
     await ledgerOf().take(takeBy(A));
-    await ledgerOf().complete({ month: '2024-03', executionArn: A, runId: 'exec-a', stats: STATS, now: minutes(42) });
-    await expect(ledgerOf().complete({ month: '2024-03', executionArn: A, runId: 'exec-a', stats: STATS, now: minutes(43) })).resolves.toBeUndefined();
+    await ledgerOf().complete({ extract: LOAN, month: '2024-03', executionArn: A, runId: 'exec-a', stats: STATS, now: minutes(42) });
+    await expect(ledgerOf().complete({ extract: LOAN, month: '2024-03', executionArn: A, runId: 'exec-a', stats: STATS, now: minutes(43) })).resolves.toBeUndefined();
   });
 
   it('an execution whose month was taken over cannot complete it, and is told who holds it', async () => {
     await ledgerOf().take(takeBy(A));
     await ledgerOf().take(takeBy(B, { now: minutes(361), leaseExpiresAt: minutes(721) }));
-    const completing = ledgerOf().complete({ month: '2024-03', executionArn: A, runId: 'exec-a', stats: STATS, now: minutes(362) });
+    const completing = ledgerOf().complete({ extract: LOAN, month: '2024-03', executionArn: A, runId: 'exec-a', stats: STATS, now: minutes(362) });
     await expect(completing).rejects.toThrow(LeaseLostError);
     await expect(completing).rejects.toThrow(`the ledger shows RUNNING by ${B}`);
     expect(await monthItem()).toMatchObject({ status: 'RUNNING', executionArn: B });
@@ -209,7 +213,7 @@ describe('completing and failing a run', () => {
   it('the holder fails: FAILED with the last error, step and cause', async () => {
     await ledgerOf().take(takeBy(A));
     const failure = { failedStep: 'GetExtractJobState', error: 'ExtractJobFailed', cause: 'Glue job ended FAILED: boom' };
-    await expect(ledgerOf().fail({ month: '2024-03', executionArn: A, runId: 'exec-a', failure, now: minutes(9) })).resolves.toEqual({ kind: 'marked' });
+    await expect(ledgerOf().fail({ extract: LOAN, month: '2024-03', executionArn: A, runId: 'exec-a', failure, now: minutes(9) })).resolves.toEqual({ kind: 'marked' });
     expect(await monthItem()).toMatchObject({
       status: 'FAILED',
       lastError: { ...failure, executionArn: A, at: '2024-04-01T00:09:00.000Z' },
@@ -221,6 +225,7 @@ describe('completing and failing a run', () => {
     await ledgerOf().take(takeBy(A));
     const before = await monthItem();
     const result = await ledgerOf().fail({
+      extract: LOAN,
       month: '2024-03',
       executionArn: B,
       runId: 'exec-b',
@@ -233,9 +238,21 @@ describe('completing and failing a run', () => {
 
   it('long causes are clipped in the record', async () => {
     await ledgerOf().take(takeBy(A));
-    await ledgerOf().fail({ month: '2024-03', executionArn: A, runId: 'exec-a', failure: { failedStep: 'S', error: 'E', cause: 'y'.repeat(10_000) }, now: minutes(2) });
+    await ledgerOf().fail({ extract: LOAN, month: '2024-03', executionArn: A, runId: 'exec-a', failure: { failedStep: 'S', error: 'E', cause: 'y'.repeat(10_000) }, now: minutes(2) });
     expect((await monthItem()).lastError!.cause).toHaveLength(4000);
     expect((await monthItem()).history.at(-1)!.cause).toHaveLength(1000);
+  });
+});
+
+describe('extracts keep their own months', () => {
+  it("one extract's month is taken, run and failed without touching another extract's same month", async () => {
+    await ledgerOf().take(takeBy(A));
+    await expect(ledgerOf().take(takeBy(B, { extract: 'client-activity' }))).resolves.toEqual({ kind: 'taken', attempt: 1 });
+    expect(await table.item('extract#client-activity#month#2024-03')).toMatchObject({ extract: 'client-activity', month: '2024-03', executionArn: B });
+    await ledgerOf().fail({ extract: 'client-activity', month: '2024-03', executionArn: B, runId: 'exec-b', failure: { failedStep: 'S', error: 'E', cause: 'c' }, now: minutes(2) });
+    expect(await monthItem()).toMatchObject({ extract: LOAN, status: 'RUNNING', executionArn: A });
+    await expect(ledgerOf().get('client-activity', '2024-03')).resolves.toMatchObject({ extract: 'client-activity', status: 'FAILED' });
+    await expect(ledgerOf().get(LOAN, '2024-03')).resolves.toMatchObject({ extract: LOAN, status: 'RUNNING' });
   });
 });
 

@@ -1,5 +1,5 @@
 /** The local commands' option parsing: anything ambiguous is refused as InvalidInput, never guessed. */
-import { parseCommandLine, parseCount, parsePort, parsePostgresUrl } from '../../local/cli-options';
+import { parseCommandLine, parseCount, parseExtract, parseExtractId, parsePort, parsePostgresUrl } from '../../local/cli-options';
 
 const OPTIONS = { month: { type: 'string' }, force: { type: 'boolean' }, source: { type: 'string' } } as const;
 
@@ -58,5 +58,23 @@ describe('parsePort', () => {
     expect(parsePort('65535', 'port', 2222)).toBe(65535);
     expect(() => parsePort('65536', 'port', 2222)).toThrow('port: must be a TCP port from 0 to 65535, got "65536"');
     expect(() => parsePort('-1', 'port', 2222)).toThrow('port: must be a whole number, got "-1"');
+  });
+});
+
+describe('--extract', () => {
+  it('is the loan extract when not given, and any extract id otherwise', () => {
+    expect(parseExtractId(undefined)).toBe('loan-moving-average');
+    expect(parseExtractId('client-activity')).toBe('client-activity');
+  });
+
+  it.each(['Loan', 'loan_extract', '../loan-moving-average', ''])('refuses %p as InvalidInput naming extract', (text) => {
+    expect(() => parseExtractId(text)).toThrow(expect.objectContaining({ name: 'InvalidInput', message: expect.stringMatching(/^extract: must be an extract's id/) }));
+  });
+
+  it('finds the folder in extracts/, then in EXTRACTS_PATH; an id found nowhere names the extracts there are', () => {
+    expect(parseExtract(undefined, {}).definition.id).toBe('loan-moving-average');
+    expect(() => parseExtract('client-activity', { EXTRACTS_PATH: 'test/no-such-folder' })).toThrow(
+      expect.objectContaining({ name: 'ExtractDefinitionError', message: expect.stringContaining('extracts there: loan-moving-average') }),
+    );
   });
 });

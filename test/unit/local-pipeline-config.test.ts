@@ -24,10 +24,20 @@ afterAll(async () => {
 
 describe('the local runner and serverless.yml', () => {
   it('gives each handler every environment variable its deployed function gets', () => {
-    const local = lambdaEnvironment({ timeZone: 'Africa/Johannesburg' }, { s3: endpoint, dynamo: endpoint, glue: endpoint, sns: endpoint });
+    const local = lambdaEnvironment({ extractIds: ['loan-moving-average'] }, { s3: endpoint, dynamo: endpoint, glue: endpoint, sns: endpoint });
     for (const fn of readServerlessFunctions().values()) {
       expect({ [fn.key]: fn.environment.filter((name) => !(name in local)) }).toEqual({ [fn.key]: [] });
     }
+  });
+
+  it("points the handlers at the scripts bucket stand-in for the extracts' definitions, and names the stack's extract and its Glue job", () => {
+    const local = lambdaEnvironment({ extractIds: ['client-activity'] }, { s3: endpoint, dynamo: endpoint, glue: endpoint, sns: endpoint });
+    expect(local).toMatchObject({
+      EXTRACT_DEFINITIONS_BUCKET: 'monthly-loan-extract-local-scripts',
+      EXTRACT_IDS: 'client-activity',
+      GLUE_JOB_NAME_PREFIX: 'monthly-loan-extract-local-',
+      GLUE_JOB_NAME: 'monthly-loan-extract-local-client-activity',
+    });
   });
 
   it('deploys each function with every variable its handler requires (AWS_REGION is set by Lambda)', () => {

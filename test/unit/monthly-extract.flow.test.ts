@@ -4,6 +4,10 @@
  * the end of each kind of execution.
  */
 import { GetCrawlerCommand, GetJobRunCommand, GetJobRunsCommand, GlueClient, StartCrawlerCommand, StartJobRunCommand } from '@aws-sdk/client-glue';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
@@ -18,6 +22,8 @@ import { captureLogs, recordedEvent } from './lambda-harness';
 const table = useLedgerTable();
 const glue = mockClient(GlueClient);
 const sns = mockClient(SNSClient);
+const s3 = mockClient(S3Client);
+const LOAN_JSON = readFileSync(join(__dirname, '..', '..', 'extracts', 'loan-moving-average', 'extract.json'), 'utf8');
 const published = recordedEvent<{ published: PublishOutput }>('complete-run.json').published;
 const MACHINE = 'arn:aws:states:af-south-1:123456789012:execution:monthly-loan-extract-test';
 
@@ -30,7 +36,9 @@ beforeAll(async () => {
   Object.assign(process.env, {
     RUN_LEDGER_TABLE: LEDGER_TABLE,
     RUN_LEASE_MINUTES: '360',
-    STAGE_TIME_ZONE: 'Africa/Johannesburg',
+    EXTRACT_DEFINITIONS_BUCKET: 'scripts',
+    EXTRACT_IDS: 'loan-moving-average',
+    GLUE_JOB_NAME_PREFIX: 'monthly-loan-extract-test-',
     STAGE: 'test',
     AWS_REGION: 'af-south-1',
     ALERT_TOPIC_ARN: 'arn:aws:sns:af-south-1:123456789012:alerts',
@@ -58,9 +66,16 @@ beforeAll(async () => {
   };
 });
 
+afterAll(() => s3.restore());
+
 beforeEach(() => {
   glue.reset();
   sns.reset();
+  // The scripts bucket: the loan extract's definition as deployed, and nothing else.
+  s3.reset();
+  s3.on(HeadObjectCommand).rejects(Object.assign(new Error('Not Found'), { name: 'NotFound', $metadata: { httpStatusCode: 404 } }));
+  s3.on(HeadObjectCommand, { Bucket: 'scripts', Key: 'extracts/loan-moving-average/extract.json' }).resolves({ ContentLength: LOAN_JSON.length });
+  s3.on(GetObjectCommand, { Bucket: 'scripts', Key: 'extracts/loan-moving-average/extract.json' }).callsFake(() => ({ Body: Readable.from([Buffer.from(LOAN_JSON)]) }));
   publishedFor = [];
   usages = [];
   sns.on(PublishCommand).resolves({ MessageId: 'm' });
@@ -87,7 +102,7 @@ async function execute(input: unknown, name = 'exec-1'): Promise<RunResult> {
   }
 }
 
-const monthItem = async () => (await table.item('month#2024-03')) as unknown as MonthRecord;
+const monthItem = async () => (await table.item('extract#loan-moving-average#month#2024-03')) as unknown as MonthRecord;
 const emails = () => sns.commandCalls(PublishCommand).map((call) => call.args[0].input);
 
 describe('monthly-extract, executed', () => {
@@ -107,7 +122,7 @@ describe('monthly-extract, executed', () => {
     expect(result.path.filter((state) => state === 'GetExtractJobState')).toHaveLength(2);
     expect(glue).toHaveReceivedCommandWith(StartJobRunCommand, { JobName: 'extract-job', Arguments: expect.objectContaining({ '--run_id': 'exec-1', '--month': '2024-03' }) });
     expect(glue).toHaveReceivedCommandWith(GetJobRunCommand, { JobName: 'extract-job', RunId: 'jr_1' });
-    expect(publishedFor).toEqual([expect.objectContaining({ month: '2024-03', runId: 'exec-1', stagingPrefix: 'staging/month=2024-03/run=exec-1/' })]);
+    expect(publishedFor).toEqual([expect.objectContaining({ month: '2024-03', runId: 'exec-1', stagingPrefix: 'staging/extract=loan-moving-average/month=2024-03/run=exec-1/' })]);
     expect(await monthItem()).toMatchObject({ status: 'SUCCEEDED', executionArn: `${MACHINE}:exec-1`, stats: { fileCount: 3 } });
     expect(emails()).toHaveLength(0);
   });
@@ -126,7 +141,7 @@ describe('monthly-extract, executed', () => {
     await execute({ month: '2024-03' }, 'exec-1');
     glue.resetHistory();
     const result = await execute({ month: '2024-03' }, 'exec-2');
-    expect(result).toMatchObject({ status: 'SUCCEEDED', output: { outcome: 'skipped', message: expect.stringMatching(/^Skipped: 2024-03 already succeeded/) } });
+    expect(result).toMatchObject({ status: 'SUCCEEDED', output: { outcome: 'skipped', message: expect.stringMatching(/^Skipped: loan-moving-average 2024-03 already succeeded/) } });
     expect(result.path).toEqual(['ReadInput', 'ResolveRun', 'RunOrSkip', 'MonthAlreadySucceeded']);
     expect(glue.calls()).toHaveLength(0);
   });
@@ -148,7 +163,7 @@ describe('monthly-extract, executed', () => {
     const result = await execute({ month: '2024-13' });
     expect(result).toMatchObject({ status: 'FAILED', error: 'InvalidInput', cause: 'month: "2024-13" has month 13; months run from 01 to 12' });
     expect(emails()).toHaveLength(1);
-    expect(emails()[0]!.Subject).toBe('[test] Loan extract (no month) failed at ResolveRun: InvalidInput');
+    expect(emails()[0]!.Subject).toBe('[test] loan-moving-average (no month) failed at ResolveRun: InvalidInput');
     expect(glue.calls()).toHaveLength(0);
   });
 
@@ -161,7 +176,7 @@ describe('monthly-extract, executed', () => {
     glue.on(GetJobRunCommand).resolves({ JobRun: { Id: 'jr_1', JobRunState: 'FAILED', ErrorMessage: 'Connection refused' } });
     const result = await execute({ month: '2024-03' });
     expect(result).toMatchObject({ status: 'FAILED', error: 'ExtractJobFailed', cause: 'Glue job extract-job run jr_1 ended FAILED: Connection refused' });
-    expect(emails().map((email) => email.Subject)).toEqual(['[test] Loan extract 2024-03 failed at GetExtractJobState: ExtractJobFailed']);
+    expect(emails().map((email) => email.Subject)).toEqual(['[test] loan-moving-average 2024-03 failed at GetExtractJobState: ExtractJobFailed']);
     expect(await monthItem()).toMatchObject({ status: 'FAILED', lastError: { failedStep: 'GetExtractJobState', executionArn: `${MACHINE}:exec-1` } });
     expect(publishedFor).toEqual([]);
   });
@@ -175,7 +190,7 @@ describe('monthly-extract, executed', () => {
       cause: 'Glue crawler ods-crawler was still running after 60 polls, so the run stopped waiting. Check the crawler in the Glue console before re-running.',
     });
     expect(result.path.filter((state) => state === 'GetCrawlerState')).toHaveLength(60);
-    expect(emails()[0]!.Subject).toBe('[test] Loan extract 2024-03 failed at WaitForCrawler: CrawlerWaitExceeded');
+    expect(emails()[0]!.Subject).toBe('[test] loan-moving-average 2024-03 failed at WaitForCrawler: CrawlerWaitExceeded');
     expect(await monthItem()).toMatchObject({ status: 'FAILED' });
     expect(glue).not.toHaveReceivedCommand(StartJobRunCommand);
   });

@@ -1,9 +1,14 @@
 import { GetCommand, PutCommand, UpdateCommand, type GetCommandInput, type PutCommandInput } from '@aws-sdk/lib-dynamodb';
 import { dynamoDocumentClient } from '../../functions/commons/clients/dynamodb';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { DynamoDbRunLedger } from '../../functions/commons/clients/dynamodb-run-ledger';
+import { definitionKey, deployedExtracts } from '../../functions/core/deployed-extracts';
 import { notifyStatusChange, type CaughtFailureEvent, type ExecutionStatusChangeEvent, type NoticeResult } from '../../functions/core/notify-failure';
 import type { MonthRecord } from '../../functions/core/run-ledger';
 import { MemoryStore } from '../support/memory-object-store';
@@ -13,6 +18,10 @@ import { captureLogs, lambdaContext, recordedEvent } from './lambda-harness';
 const TOPIC = 'arn:aws:sns:af-south-1:123456789012:monthly-loan-extract-test-alerts';
 const table = useLedgerTable();
 const sns = mockClient(SNSClient);
+const s3 = mockClient(S3Client);
+const LOAN = 'loan-moving-average';
+const SCRIPTS = 'monthly-loan-extract-test-scripts';
+const LOAN_JSON = readFileSync(join(__dirname, '..', '..', 'extracts', LOAN, 'extract.json'), 'utf8');
 let ledger: DynamoDbRunLedger;
 beforeAll(() => {
   ledger = table.ledger;
@@ -25,8 +34,8 @@ beforeAll(async () => {
     ALERT_TOPIC_ARN: TOPIC,
     STAGE: 'test',
     AWS_REGION: 'af-south-1',
-    STAGE_TIME_ZONE: 'Africa/Johannesburg',
     EXTRACT_BUCKET: 'monthly-loan-extract-test-extracts',
+    EXTRACT_DEFINITIONS_BUCKET: SCRIPTS,
   });
   ({ handler } = await import('../../functions/notify-failure'));
 });
@@ -34,7 +43,13 @@ beforeAll(async () => {
 beforeEach(() => {
   sns.reset();
   sns.on(PublishCommand).resolves({ MessageId: 'm-1' });
+  // The scripts bucket holds the loan extract's definition, as deployed.
+  s3.reset();
+  s3.on(HeadObjectCommand).rejects(Object.assign(new Error('Not Found'), { name: 'NotFound', $metadata: { httpStatusCode: 404 } }));
+  s3.on(HeadObjectCommand, { Bucket: SCRIPTS, Key: definitionKey(LOAN) }).resolves({ ContentLength: LOAN_JSON.length });
+  s3.on(GetObjectCommand, { Bucket: SCRIPTS, Key: definitionKey(LOAN) }).callsFake(() => ({ Body: Readable.from([Buffer.from(LOAN_JSON)]) }));
 });
+afterAll(() => s3.restore());
 
 const caught = () => recordedEvent<CaughtFailureEvent>('notify-failure.json');
 const caughtBadInput = () => recordedEvent<CaughtFailureEvent>('notify-failure-invalid-input.json');
@@ -42,7 +57,7 @@ const timedOut = () => recordedEvent<ExecutionStatusChangeEvent>('execution-stat
 const failedStatus = () => recordedEvent<ExecutionStatusChangeEvent>('execution-status-failed.json');
 const EXECUTION = caught().executionArn;
 const OTHER = EXECUTION.replace(/:[^:]+$/, ':someone-else');
-const monthItem = async () => (await table.item('month#2024-03')) as unknown as MonthRecord;
+const monthItem = async () => (await table.item(`extract#${LOAN}#month#2024-03`)) as unknown as MonthRecord;
 
 async function invoke(event: CaughtFailureEvent | ExecutionStatusChangeEvent) {
   const logs = captureLogs();
@@ -55,6 +70,7 @@ async function invoke(event: CaughtFailureEvent | ExecutionStatusChangeEvent) {
 
 async function holdMarch(executionArn: string, force = false) {
   await ledger.take({
+    extract: LOAN,
     month: '2024-03',
     executionArn,
     runId: executionArn.split(':').pop()!,
@@ -64,7 +80,7 @@ async function holdMarch(executionArn: string, force = false) {
   });
 }
 
-function emails(): { Subject?: string; Message?: string; TopicArn?: string }[] {
+function emails(): { Subject?: string; Message?: string; TopicArn?: string; MessageAttributes?: unknown }[] {
   return sns.commandCalls(PublishCommand).map((call) => call.args[0].input);
 }
 
@@ -74,6 +90,7 @@ describe('a failure caught in the state machine', () => {
     const result = await invoke(caught());
 
     expect(result).toEqual({
+      extract: LOAN,
       month: '2024-03',
       failedStep: 'GetExtractJobState',
       error: 'ExtractJobFailed',
@@ -84,11 +101,16 @@ describe('a failure caught in the state machine', () => {
     });
     expect(emails()).toHaveLength(1);
     const [email] = emails();
-    expect(email).toMatchObject({ TopicArn: TOPIC, Subject: '[test] Loan extract 2024-03 failed at GetExtractJobState: ExtractJobFailed' });
+    expect(email).toMatchObject({
+      TopicArn: TOPIC,
+      Subject: '[test] loan-moving-average 2024-03 failed at GetExtractJobState: ExtractJobFailed',
+      // What each extract's recipients' subscription filter policy matches.
+      MessageAttributes: { extract: { DataType: 'String', StringValue: LOAN } },
+    });
     expect(email!.Message).toContain('Cause:        Glue job monthly-loan-extract-prod run jr_5b0e');
     expect(email!.Message).toContain(`https://af-south-1.console.aws.amazon.com/states/home?region=af-south-1#/v2/executions/details/${EXECUTION}`);
-    expect(email!.Message).toContain('\n    {"month":"2024-03"}\n');
-    expect(email!.Message).toContain('Ledger:       2024-03 is marked FAILED; it can be re-run now.');
+    expect(email!.Message).toContain('\n    {"extract":"loan-moving-average","month":"2024-03"}\n');
+    expect(email!.Message).toContain('Ledger:       loan-moving-average 2024-03 is marked FAILED; it can be re-run now.');
     expect(await monthItem()).toMatchObject({
       status: 'FAILED',
       lastError: { executionArn: EXECUTION, failedStep: 'GetExtractJobState', error: 'ExtractJobFailed' },
@@ -117,7 +139,7 @@ describe('a failure caught in the state machine', () => {
       return logs.lines.filter((line) => '_aws' in line && 'RunFailed' in line);
     };
     expect(await runFailedLines(caught())).toEqual([
-      expect.objectContaining({ RunFailed: 1, month: '2024-03', outcome: 'FAILED', failedStep: 'GetExtractJobState', handler: 'NotifyFailure' }),
+      expect.objectContaining({ RunFailed: 1, extract: LOAN, month: '2024-03', outcome: 'FAILED', failedStep: 'GetExtractJobState', handler: 'NotifyFailure' }),
     ]);
     expect(await runFailedLines(failedStatus())).toEqual([]);
   });
@@ -135,7 +157,7 @@ describe('a failure caught in the state machine', () => {
     const state = event.state as { run: { force: boolean } };
     state.run.force = true;
     await invoke(event);
-    expect(emails()[0]!.Message).toContain('\n    {"month":"2024-03","force":true}\n');
+    expect(emails()[0]!.Message).toContain('\n    {"extract":"loan-moving-average","month":"2024-03","force":true}\n');
   });
 
   it('never marks FAILED a month another execution holds (it lost the lease)', async () => {
@@ -143,21 +165,35 @@ describe('a failure caught in the state machine', () => {
     const before = (await monthItem());
     await invoke(caught());
     expect(await monthItem()).toEqual(before);
-    expect(emails()[0]!.Message).toContain(`Ledger:       2024-03 was not marked: the ledger shows it RUNNING by ${OTHER}.`);
+    expect(emails()[0]!.Message).toContain(`Ledger:       loan-moving-average 2024-03 was not marked: the ledger shows it RUNNING by ${OTHER}.`);
   });
 
   it('bad input: emails without a month or re-run input, and returns the clean InvalidInput cause for the Fail state', async () => {
     const result = await invoke(caughtBadInput());
     expect(result).toEqual({
+      extract: LOAN,
       month: null,
       failedStep: 'ResolveRun',
       error: 'InvalidInput',
       cause: 'month: "2024-13" has month 13; months run from 01 to 12',
       emailed: true,
     });
-    expect(emails()[0]!.Subject).toBe('[test] Loan extract (no month) failed at ResolveRun: InvalidInput');
+    expect(emails()[0]!.Subject).toBe('[test] loan-moving-average (no month) failed at ResolveRun: InvalidInput');
     expect(emails()[0]!.Message).toContain('Fix the input and start a new execution');
     expect(await monthItem()).toBeUndefined();
+  });
+
+  it('bad input naming an extract: the email names it and goes to its recipients; naming none usable, it goes to support only', async () => {
+    const event = caughtBadInput();
+    await invoke({ ...event, executionInput: { extract: 'client-activity', month: '2024-13' } });
+    expect(emails()[0]).toMatchObject({
+      Subject: '[test] client-activity (no month) failed at ResolveRun: InvalidInput',
+      MessageAttributes: { extract: { DataType: 'String', StringValue: 'client-activity' } },
+    });
+    const other = { ...event, executionArn: `${event.executionArn}-2`, executionName: `${event.executionName}-2` };
+    await expect(invoke({ ...other, executionInput: { extract: 'Client Activity' } })).resolves.toMatchObject({ extract: null, month: null, emailed: true });
+    expect(emails()[1]!.Subject).toBe('[test] (no extract) (no month) failed at ResolveRun: InvalidInput');
+    expect(emails()[1]).not.toHaveProperty('MessageAttributes');
   });
 
   it('when SNS fails the invocation fails and the notice is released, so the status-change event still emails', async () => {
@@ -168,7 +204,7 @@ describe('a failure caught in the state machine', () => {
 
     await expect(invoke(failedStatus())).resolves.toMatchObject({ emailed: true });
     expect(emails()).toHaveLength(2);
-    expect(emails()[1]!.Subject).toBe('[test] Loan extract 2024-03 failed: ExtractJobFailed');
+    expect(emails()[1]!.Subject).toBe('[test] loan-moving-average 2024-03 failed: ExtractJobFailed');
   });
 
   it('still emails when the ledger cannot be updated, saying so', async () => {
@@ -191,11 +227,11 @@ describe('a failure caught in the state machine', () => {
 describe('executions that time out or are aborted (status-change events)', () => {
   it('a timed-out execution emails once and frees its month at once', async () => {
     await holdMarch(EXECUTION);
-    await expect(invoke(timedOut())).resolves.toMatchObject({ month: '2024-03', error: 'States.Timeout', emailed: true });
+    await expect(invoke(timedOut())).resolves.toMatchObject({ extract: LOAN, month: '2024-03', error: 'States.Timeout', emailed: true });
     await expect(invoke(timedOut())).resolves.toMatchObject({ emailed: false }); // EventBridge delivers at least once
 
     expect(emails()).toHaveLength(1);
-    expect(emails()[0]!.Subject).toBe('[test] Loan extract 2024-03 timed out: States.Timeout');
+    expect(emails()[0]!.Subject).toBe('[test] loan-moving-average 2024-03 timed out: States.Timeout');
     expect(emails()[0]!.Message).toContain("Cause:        the execution ran longer than the state machine's TimeoutSeconds and was stopped");
     expect(await monthItem()).toMatchObject({ status: 'FAILED', lastError: { failedStep: '(execution TIMED_OUT)', error: 'States.Timeout' } });
   });
@@ -206,8 +242,15 @@ describe('executions that time out or are aborted (status-change events)', () =>
     const event = timedOut();
     const aborted = { ...event, detail: { ...event.detail, status: 'ABORTED', input: '{"month":"2024-03"}' } };
     await expect(invoke(aborted)).resolves.toMatchObject({ error: 'ExecutionAborted', emailed: true });
-    expect(emails()[0]!.Subject).toBe('[test] Loan extract 2024-03 was aborted: ExecutionAborted');
+    expect(emails()[0]!.Subject).toBe('[test] loan-moving-average 2024-03 was aborted: ExecutionAborted');
     expect(await monthItem()).toEqual(before);
+  });
+
+  it("an execution of an extract that is not deployed: no month can be resolved, so none is marked; the email names the extract", async () => {
+    const event = timedOut();
+    const gone = { ...event, detail: { ...event.detail, input: '{"extract":"retired-extract"}' } };
+    await expect(invoke(gone)).resolves.toMatchObject({ extract: 'retired-extract', month: null, emailed: true });
+    expect(emails()[0]!.Subject).toBe('[test] retired-extract (no month) timed out: States.Timeout');
   });
 
   it('ignores statuses that are not failures', async () => {
@@ -217,6 +260,12 @@ describe('executions that time out or are aborted (status-change events)', () =>
     expect(await table.item(`notice#${event.detail.executionArn}`)).toBeUndefined();
   });
 });
+
+function scriptsWithLoan(): MemoryStore {
+  const scripts = new MemoryStore(false);
+  scripts.seed(definitionKey(LOAN), LOAN_JSON);
+  return scripts;
+}
 
 describe('an execution that died mid-publish (a publish Lambda that timed out or whose sandbox died)', () => {
   const FILE = 'extracts/bank_name=A/year=2024/month=03/A_20240331.csv';
@@ -230,6 +279,7 @@ describe('an execution that died mid-publish (a publish Lambda that timed out or
     const [file, manifest] = [(await store.head(FILE))!.versionId!, (await store.head(MANIFEST))!.versionId!];
     await holdMarch(EXECUTION, true);
     await ledger.beginPublish(
+      LOAN,
       '2024-03',
       {
         runId: EXECUTION.split(':').pop()!,
@@ -254,7 +304,7 @@ describe('an execution that died mid-publish (a publish Lambda that timed out or
       alerts: { send: async (subject, body) => void sent.push({ subject, body }) },
       stage: 'test',
       region: 'af-south-1',
-      timeZone: 'Africa/Johannesburg',
+      extracts: deployedExtracts(scriptsWithLoan()),
       now: new Date('2024-04-01T03:00:05Z'),
     });
 

@@ -1,7 +1,11 @@
-import { formatHistoryTable, historyRow, historyRows } from '../../functions/core/run-history';
+import { formatHistoryTable, historyExtractOf, historyRow, historyRows, type HistoryExtract } from '../../functions/core/run-history';
 import type { MonthRecord } from '../../functions/core/run-ledger';
+import { LOAN_EXTRACT } from '../support/run-context';
+
+const LOAN: HistoryExtract = historyExtractOf(LOAN_EXTRACT);
 
 const record = (month: string, overrides: Partial<MonthRecord> = {}): MonthRecord => ({
+  extract: LOAN.id,
   month,
   status: 'SUCCEEDED',
   executionArn: `arn:aws:states:af-south-1:1:execution:m:${month}`,
@@ -31,7 +35,8 @@ const stats = {
 
 describe('a month of history', () => {
   it('sums control totals exactly, as decimal strings, and rejected rows over reasons', () => {
-    expect(historyRow('2024-03', record('2024-03', { stats }))).toEqual({
+    expect(historyRow(LOAN, '2024-03', record('2024-03', { stats }))).toEqual({
+      extract: 'loan-moving-average',
       month: '2024-03',
       status: 'SUCCEEDED',
       attempts: 1,
@@ -46,22 +51,35 @@ describe('a month of history', () => {
   });
 
   it('shows a failed month with its attempts and no output, and a month without a record as NEVER_RAN', () => {
-    expect(historyRow('2024-04', record('2024-04', { status: 'FAILED', attempt: 2 }))).toMatchObject({ status: 'FAILED', attempts: 2, files: null, controlTotals: null });
-    expect(historyRow('2024-05', undefined)).toMatchObject({ status: 'NEVER_RAN', attempts: 0, startedAt: null });
+    expect(historyRow(LOAN, '2024-04', record('2024-04', { status: 'FAILED', attempt: 2 }))).toMatchObject({ status: 'FAILED', attempts: 2, files: null, controlTotals: null });
+    expect(historyRow(LOAN, '2024-05', undefined)).toMatchObject({ status: 'NEVER_RAN', attempts: 0, startedAt: null });
   });
 
   it('lists every month of the range, gaps included; open ends are the first recorded and the last complete month', () => {
     const records = [record('2024-02'), record('2024-04')];
     const latest = { year: 2024, month: 5 };
-    expect(historyRows(records, {}, latest).map((r) => `${r.month} ${r.status}`)).toEqual(['2024-02 SUCCEEDED', '2024-03 NEVER_RAN', '2024-04 SUCCEEDED', '2024-05 NEVER_RAN']);
-    expect(historyRows(records, { from: { year: 2024, month: 4 }, to: { year: 2024, month: 4 } }, latest).map((r) => r.month)).toEqual(['2024-04']);
-    expect(historyRows([], {}, latest)).toEqual([]);
+    expect(historyRows(LOAN, records, {}, latest).map((r) => `${r.month} ${r.status}`)).toEqual(['2024-02 SUCCEEDED', '2024-03 NEVER_RAN', '2024-04 SUCCEEDED', '2024-05 NEVER_RAN']);
+    expect(historyRows(LOAN, records, { from: { year: 2024, month: 4 }, to: { year: 2024, month: 4 } }, latest).map((r) => r.month)).toEqual(['2024-04']);
+    expect(historyRows(LOAN, [], {}, latest)).toEqual([]);
   });
 
   it('prints one aligned line per month under a header', () => {
-    const table = formatHistoryTable([historyRow('2024-03', record('2024-03', { stats })), historyRow('2024-04', undefined)]).split('\n');
+    const table = formatHistoryTable(LOAN, [historyRow(LOAN, '2024-03', record('2024-03', { stats })), historyRow(LOAN, '2024-04', undefined)]).split('\n');
     expect(table[0]).toMatch(/^month\s+status\s+attempts\s+started\s+finished\s+duration\s+files\s+rows\s+rejected\s+loan_count\s+loan_amount$/);
     expect(table[1]).toMatch(/^2024-03\s+SUCCEEDED\s+1\s+2024-04-01 00:00:00Z\s+2024-04-01 00:03:05Z\s+3m05s\s+2\s+20\s+5\s+10\s+9007199254740994$/);
     expect(table[2]).toBe('2024-04  NEVER_RAN         0');
+  });
+
+  it("sums and shows another extract's own control totals, in its definition's order", () => {
+    const clients: HistoryExtract = { id: 'client-activity', controlTotals: ['loan_amount', 'loan_count', 'clients'] };
+    const files = [
+      { key: 'a', rows: 2, bytes: 9, sha256: 'x', controlTotals: { loan_count: '2', loan_amount: big, clients: '2' } },
+      { key: 'b', rows: 1, bytes: 9, sha256: 'y', controlTotals: { loan_count: '1', loan_amount: '1', clients: '1' } },
+    ];
+    const row = historyRow(clients, '2024-03', record('2024-03', { extract: 'client-activity', stats: { ...stats, files } }));
+    expect(row).toMatchObject({ extract: 'client-activity', controlTotals: { loan_amount: '9007199254740994', loan_count: '3', clients: '3' } });
+    const table = formatHistoryTable(clients, [row]).split('\n');
+    expect(table[0]).toMatch(/\s+rejected\s+loan_amount\s+loan_count\s+clients$/);
+    expect(table[1]).toMatch(/\s+5\s+9007199254740994\s+3\s+3$/);
   });
 });

@@ -1,6 +1,6 @@
 import { InvalidInputError } from '../../functions/core/errors';
 import { formatMonth, monthWindow } from '../../functions/core/month';
-import { parseRunInput } from '../../functions/core/run-input';
+import { extractNamedBy, parseRunInput, runInputExtract } from '../../functions/core/run-input';
 
 const JOHANNESBURG = 'Africa/Johannesburg';
 
@@ -77,7 +77,7 @@ describe('execution input: what is refused, and how the cause reads', () => {
   it('unknown keys are named, with the fields the input does take', () => {
     const error = rejection({ month: '2024-03', forse: true, bank: 'x' });
     expect(error.field).toBe('forse, bank');
-    expect(error.message).toMatch(/^forse, bank: unknown field; the input takes only "month" \("YYYY-MM"\) and "force"/);
+    expect(error.message).toMatch(/^forse, bank: unknown field; the input takes only "extract" \(an extract's id\), "month" \("YYYY-MM"\) and "force"/);
   });
 
   it.each([['yes'], [1], [null], ['true']])('force %p is InvalidInput on the force field', (force) => {
@@ -90,5 +90,33 @@ describe('execution input: what is refused, and how the cause reads', () => {
     const error = rejection(raw);
     expect(error.field).toBe('input');
     expect(error.message).toMatch(/must be a JSON object such as \{\} or \{"month":"2024-03"\}/);
+  });
+});
+
+describe('execution input: the extract a run is of', () => {
+  it('without "extract" the input is the loan extract\'s, as operators\' inputs were before extracts were templated', () => {
+    expect(runInputExtract({})).toBe('loan-moving-average');
+    expect(parseRunInput({ month: '2024-03' }, new Date('2024-05-10T08:00:00Z'), JOHANNESBURG)).toMatchObject({ extract: 'loan-moving-average', force: false });
+  });
+
+  it('takes an extract id with the month and force', () => {
+    expect(parseRunInput({ extract: 'client-activity', month: '2024-03', force: true }, new Date('2024-05-10T08:00:00Z'), JOHANNESBURG)).toEqual({
+      extract: 'client-activity',
+      month: { year: 2024, month: 3 },
+      force: true,
+    });
+  });
+
+  it.each([['Loan'], ['loan_extract'], ['-loan'], [''], [7], [null], ['a'.repeat(41)]])('refuses %p as InvalidInput on the extract field', (extract) => {
+    const error = rejection({ extract, month: '2024-03' });
+    expect(error.field).toBe('extract');
+    expect(error.message).toMatch(/^extract: must be an extract's id/);
+  });
+
+  it('names the extract of a refused input when it can (for the failure email), and none when it cannot', () => {
+    expect(extractNamedBy({ extract: 'client-activity', month: 'March' })).toBe('client-activity');
+    expect(extractNamedBy({ month: 'March', forse: true })).toBe('loan-moving-average');
+    expect(extractNamedBy({ extract: 'Bad Id' })).toBeUndefined();
+    expect(extractNamedBy('not an object')).toBeUndefined();
   });
 });

@@ -6,6 +6,7 @@ const OTHER = 'arn:aws:states:af-south-1:123456789012:execution:monthly-loan-ext
 
 function record(status: MonthRecord['status'], fields: Partial<MonthRecord> = {}): MonthRecord {
   return {
+    extract: 'loan-moving-average',
     month: '2024-03',
     status,
     executionArn: OTHER,

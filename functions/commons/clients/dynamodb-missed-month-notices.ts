@@ -1,7 +1,8 @@
 /**
  * The missed-month check's once-a-day claims, in the run ledger table beside the months:
  *
- *   pk = missed#2024-03#2024-04-02   "the email about 2024-03 was sent on 2024-04-02" (expires after 90 days)
+ *   pk = missed#<id>#2024-03#2024-04-02   "the email about extract <id>'s 2024-03 was sent on 2024-04-02"
+ *                                        (expires after 90 days)
  *
  * Created only if absent, so two checks on the same day cannot both send.
  */
@@ -15,15 +16,15 @@ export class DynamoDbMissedMonthNotices implements MissedMonthNotices {
     private readonly tableName: string,
   ) {}
 
-  claim(month: string, day: string, now: Date): Promise<boolean> {
-    return claimOnce(this.client, this.tableName, missedKey(month, day), { month, day }, now);
+  claim(extractId: string, month: string, day: string, now: Date): Promise<boolean> {
+    return claimOnce(this.client, this.tableName, missedKey(extractId, month, day), { extract: extractId, month, day }, now);
   }
 
-  release(month: string, day: string): Promise<void> {
-    return releaseClaim(this.client, this.tableName, missedKey(month, day));
+  release(extractId: string, month: string, day: string): Promise<void> {
+    return releaseClaim(this.client, this.tableName, missedKey(extractId, month, day));
   }
 }
 
-export function missedKey(month: string, day: string): string {
-  return `missed#${month}#${day}`;
+export function missedKey(extractId: string, month: string, day: string): string {
+  return `missed#${extractId}#${month}#${day}`;
 }

@@ -1,8 +1,8 @@
-/** Every month's record of the run ledger, read with Scan (a handful of items a year); read-only. */
+/** Every month's record of one extract in the run ledger, read with Scan (a handful of items a year per extract); read-only. */
 import { paginateScan, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { RunHistorySource } from '../../core/run-history';
 import type { MonthRecord } from '../../core/run-ledger';
-import { monthKey, toMonthRecord } from './dynamodb-run-ledger';
+import { extractKeyPrefix, toMonthRecord } from './dynamodb-run-ledger';
 
 export class DynamoDbRunHistory implements RunHistorySource {
   constructor(
@@ -10,11 +10,11 @@ export class DynamoDbRunHistory implements RunHistorySource {
     private readonly tableName: string,
   ) {}
 
-  async listMonths(): Promise<MonthRecord[]> {
+  async listMonths(extractId: string): Promise<MonthRecord[]> {
     const records: MonthRecord[] = [];
     const pages = paginateScan(
       { client: this.client },
-      { TableName: this.tableName, FilterExpression: 'begins_with(pk, :month)', ExpressionAttributeValues: { ':month': monthKey('') }, ConsistentRead: true },
+      { TableName: this.tableName, FilterExpression: 'begins_with(pk, :month)', ExpressionAttributeValues: { ':month': extractKeyPrefix(extractId) }, ConsistentRead: true },
     );
     for await (const page of pages) for (const item of page.Items ?? []) records.push(toMonthRecord(item));
     return records;

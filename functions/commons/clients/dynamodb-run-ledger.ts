@@ -1,11 +1,14 @@
 /**
  * The run ledger in DynamoDB. Table: partition key `pk` (string), TTL attribute `expiresAt`.
  *
- *   pk = month#2024-03          the month's record (MonthRecord), history in its `history` list, the
- *                               open publish journal in `publishing` (gzipped JSON: its keys repeat, and
- *                               an item holds 400 KB; its run id in `publishingRunId`, so conditions
- *                               compare a top-level attribute)
- *   pk = notice#<executionArn>  "this execution's failure was emailed" (expires after 90 days)
+ *   pk = extract#<id>#month#2024-03   the extract month's record (MonthRecord), history in its `history`
+ *                                     list, the open publish journal in `publishing` (gzipped JSON: its
+ *                                     keys repeat, and an item holds 400 KB; its run id in
+ *                                     `publishingRunId`, so conditions compare a top-level attribute)
+ *   pk = notice#<executionArn>        "this execution's failure was emailed" (expires after 90 days)
+ *
+ * Records written before extracts were templated have pk `month#2024-03` and belong to the loan
+ * extract; scripts/ledger-migrate.ts copies them to their extract key (./dynamodb-ledger-migration.ts).
  *
  * Every write that changes who holds a month is conditional on the rules in core/run-ledger.ts, so
  * the rules hold even when two executions read the same record at the same moment.
@@ -47,9 +50,9 @@ export class DynamoDbRunLedger implements RunLedger {
     private readonly tableName: string,
   ) {}
 
-  async get(month: string): Promise<MonthRecord | undefined> {
+  async get(extractId: string, month: string): Promise<MonthRecord | undefined> {
     const { Item } = await this.client.send(
-      new GetCommand({ TableName: this.tableName, Key: { pk: monthKey(month) }, ConsistentRead: true }),
+      new GetCommand({ TableName: this.tableName, Key: { pk: monthKey(extractId, month) }, ConsistentRead: true }),
     );
     return Item ? toMonthRecord(Item) : undefined;
   }
@@ -63,7 +66,7 @@ export class DynamoDbRunLedger implements RunLedger {
     for (let round = 0; round < TAKE_ATTEMPTS; round++) {
       const written = await this.writeTake(request);
       if ('attempt' in written) return { kind: 'taken', attempt: written.attempt };
-      const current = written.refusedBy ?? (await this.get(request.month));
+      const current = written.refusedBy ?? (await this.get(request.extract, request.month));
       switch (holdVerdict(current, request)) {
         case 'busy':
           return { kind: 'busy', record: current! };
@@ -77,7 +80,7 @@ export class DynamoDbRunLedger implements RunLedger {
       }
     }
     throw new Error(
-      `Could not take month ${request.month}: its ledger record changed ${TAKE_ATTEMPTS} times while taking it; ` +
+      `Could not take ${request.extract} ${request.month}: its ledger record changed ${TAKE_ATTEMPTS} times while taking it; ` +
         'other executions are racing for it. Start this execution again.',
     );
   }
@@ -103,6 +106,7 @@ export class DynamoDbRunLedger implements RunLedger {
     const values: Record<string, unknown> = {
       ':running': 'RUNNING',
       ':failed': 'FAILED',
+      ':extract': request.extract,
       ':month': request.month,
       ':executionArn': request.executionArn,
       ':runId': request.runId,
@@ -118,14 +122,15 @@ export class DynamoDbRunLedger implements RunLedger {
       const { Attributes } = await this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
-          Key: { pk: monthKey(request.month) },
+          Key: { pk: monthKey(request.extract, request.month) },
           UpdateExpression:
-            'SET #status = :running, #month = :month, #executionArn = :executionArn, #runId = :runId, ' +
+            'SET #status = :running, #extract = :extract, #month = :month, #executionArn = :executionArn, #runId = :runId, ' +
             '#force = :force, #leaseExpiresAt = :leaseExpiresAt, #startedAt = :now, #updatedAt = :now, ' +
             '#history = list_append(if_not_exists(#history, :empty), :started) REMOVE #finishedAt ADD #attempt :one',
           ConditionExpression: takeable.join(' OR '),
           ExpressionAttributeNames: names(
             'status',
+            'extract',
             'month',
             'executionArn',
             'runId',
@@ -160,12 +165,12 @@ export class DynamoDbRunLedger implements RunLedger {
       fileCount: request.stats.fileCount,
     };
     // A completed run's publish is over: its journal, if PublishExtracts could not close it, goes too.
-    if (await this.finish(request.month, request.executionArn, 'SUCCEEDED', 'stats', request.stats, succeeded, ' REMOVE #publishing, #publishingRunId')) return;
-    const current = await this.get(request.month);
+    if (await this.finish(request.extract, request.month, request.executionArn, 'SUCCEEDED', 'stats', request.stats, succeeded, ' REMOVE #publishing, #publishingRunId')) return;
+    const current = await this.get(request.extract, request.month);
     // A retried CompleteRun whose first call did write: already done.
     if (current?.status === 'SUCCEEDED' && current.executionArn === request.executionArn) return;
     throw new LeaseLostError(
-      `Month ${request.month} is no longer held by this execution, so it was not marked SUCCEEDED: ` +
+      `${request.extract} ${request.month} is no longer held by this execution, so it was not marked SUCCEEDED: ` +
         (current
           ? `the ledger shows ${current.status} by ${current.executionArn} (its lease ran to ${current.leaseExpiresAt}).`
           : 'the ledger has no record of it.'),
@@ -185,12 +190,13 @@ export class DynamoDbRunLedger implements RunLedger {
       cause: clip(cause, HISTORY_CAUSE_CHARS),
     };
     const lastError = { executionArn: request.executionArn, at: now, failedStep, error, cause: clip(cause, LAST_ERROR_CAUSE_CHARS) };
-    if (await this.finish(request.month, request.executionArn, 'FAILED', 'lastError', lastError, failed)) return { kind: 'marked' };
-    return { kind: 'not-holder', record: await this.get(request.month) };
+    if (await this.finish(request.extract, request.month, request.executionArn, 'FAILED', 'lastError', lastError, failed)) return { kind: 'marked' };
+    return { kind: 'not-holder', record: await this.get(request.extract, request.month) };
   }
 
   /** Ends a run with its outcome, only while the caller still holds the month (its execution, RUNNING). */
   private finish(
+    extractId: string,
     month: string,
     executionArn: string,
     status: 'SUCCEEDED' | 'FAILED',
@@ -202,7 +208,7 @@ export class DynamoDbRunLedger implements RunLedger {
     return this.written(
       new UpdateCommand({
         TableName: this.tableName,
-        Key: { pk: monthKey(month) },
+        Key: { pk: monthKey(extractId, month) },
         UpdateExpression:
           `SET #status = :status, #${field} = :value, #finishedAt = :now, #updatedAt = :now, ` +
           `#history = list_append(if_not_exists(#history, :empty), :event)${remove}`,
@@ -221,15 +227,15 @@ export class DynamoDbRunLedger implements RunLedger {
     );
   }
 
-  async openJournal(month: string): Promise<PublishJournal | undefined> {
-    return (await this.get(month))?.publishing;
+  async openJournal(extractId: string, month: string): Promise<PublishJournal | undefined> {
+    return (await this.get(extractId, month))?.publishing;
   }
 
-  async beginPublish(month: string, journal: PublishJournal, now: Date): Promise<void> {
+  async beginPublish(extractId: string, month: string, journal: PublishJournal, now: Date): Promise<void> {
     const begun = await this.written(
       new UpdateCommand({
         TableName: this.tableName,
-        Key: { pk: monthKey(month) },
+        Key: { pk: monthKey(extractId, month) },
         UpdateExpression: 'SET #publishing = :journal, #publishingRunId = :runId, #updatedAt = :now',
         ConditionExpression: '#executionArn = :executionArn AND #status = :running AND attribute_not_exists(#publishing)',
         ExpressionAttributeNames: names('publishing', 'publishingRunId', 'updatedAt', 'executionArn', 'status'),
@@ -243,9 +249,9 @@ export class DynamoDbRunLedger implements RunLedger {
       }),
     );
     if (begun) return;
-    const current = await this.get(month);
+    const current = await this.get(extractId, month);
     throw new LeaseLostError(
-      `Month ${month} cannot be published by execution ${journal.executionArn}: ` +
+      `${extractId} ${month} cannot be published by execution ${journal.executionArn}: ` +
         (current?.publishing
           ? `run ${current.publishing.runId} has an unfinished publish of it.`
           : current
@@ -254,12 +260,12 @@ export class DynamoDbRunLedger implements RunLedger {
     );
   }
 
-  async endPublish(month: string, runId: string, now: Date): Promise<void> {
+  async endPublish(extractId: string, month: string, runId: string, now: Date): Promise<void> {
     // Refused (and so nothing to do) when the open journal is another run's, or there is none.
     await this.written(
       new UpdateCommand({
         TableName: this.tableName,
-        Key: { pk: monthKey(month) },
+        Key: { pk: monthKey(extractId, month) },
         UpdateExpression: 'SET #updatedAt = :now REMOVE #publishing, #publishingRunId',
         ConditionExpression: '#publishingRunId = :runId',
         ExpressionAttributeNames: names('updatedAt', 'publishing', 'publishingRunId'),
@@ -312,8 +318,14 @@ export async function releaseClaim(client: DynamoDBDocumentClient, tableName: st
   await client.send(new DeleteCommand({ TableName: tableName, Key: { pk } }));
 }
 
-export function monthKey(month: string): string {
-  return `month#${month}`;
+/** The pk of an extract month's record. */
+export function monthKey(extractId: string, month: string): string {
+  return `${extractKeyPrefix(extractId)}${month}`;
+}
+
+/** Every month record of one extract starts with this (and of all extracts with `extract#`). */
+export function extractKeyPrefix(extractId: string): string {
+  return `extract#${extractId}#month#`;
 }
 
 export function noticeKey(executionArn: string): string {

@@ -50,6 +50,7 @@ function entityDimension(extract: ExtractDefinition): { name: string; valueOf: (
 
 /** Once per failed execution: NotifyFailure calls it for the notice that emailed. */
 export function recordFailedRun(notice: NoticeResult): void {
+  if (notice.extract) metrics.addMetadata('extract', notice.extract);
   if (notice.month) metrics.addMetadata('month', notice.month);
   metrics.addMetadata('outcome', 'FAILED');
   if (notice.failedStep) metrics.addMetadata('failedStep', notice.failedStep);
