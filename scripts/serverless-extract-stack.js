@@ -20,7 +20,7 @@ const { join } = require('node:path');
 const SERVICE_DIR = join(__dirname, '..');
 const GENERATOR = join('scripts', 'extract-stack.ts');
 
-/** One run of the generator per set of stage-wide recipients (in practice one per packaging). */
+/** One run of the generator per extract roots and stage-wide recipients (in practice one per packaging). */
 const generated = new Map();
 
 /**
@@ -28,7 +28,7 @@ const generated = new Map();
  * `stageRecipients`: addresses the stage subscribes to everything already (serverless.yml supportEmail).
  */
 function generate(stageRecipients = []) {
-  const key = JSON.stringify(stageRecipients);
+  const key = JSON.stringify([process.env.EXTRACTS_PATH ?? '', stageRecipients]);
   if (!generated.has(key)) {
     const args = ['--import', 'tsx', GENERATOR, ...stageRecipients.flatMap((address) => ['--stage-recipient', address])];
     generated.set(
