@@ -25,6 +25,12 @@ export const SHARED_GLUE_FILES = ['glue/extract-layout.json', 'glue/rds-ca-bundl
 /** Stage-specific names stay serverless variables: osls resolves them in the generated resources too. */
 const STACK_PREFIX = '${self:service}-${sls:stage}';
 
+/**
+ * `extract` named the one Glue job before extracts were folders; its log groups are kept
+ * (resources/glue.yml), so a job of that name would clash with them.
+ */
+const RESERVED_IDS = new Set(['extract']);
+
 /** EventBridge Scheduler's limit on a schedule's description. */
 const SCHEDULE_DESCRIPTION_MAX = 512;
 
@@ -187,6 +193,9 @@ export function extractStack(folders: readonly ExtractFolder[], options: Extract
       continue;
     }
     logicalIds.set(logical, id);
+    if (RESERVED_IDS.has(id)) {
+      problems.push(`extract ${id}: id: ${id} is reserved (the log groups of the stack's former single Glue job have that name); choose another`);
+    }
     if (description.length > SCHEDULE_DESCRIPTION_MAX) {
       problems.push(`extract ${id}: description: ${description.length} characters; the schedule takes at most ${SCHEDULE_DESCRIPTION_MAX}`);
     }

@@ -177,6 +177,11 @@ describe('the generator', () => {
     expect(() => extractStack([twin, sameWords])).toThrow(/extract loan-moving-average-2: id: names its resources LoanMovingAverage2\* as extract loan-moving-average2 does/);
   });
 
+  it("refuses the id of the former single job, whose log groups the stack keeps", () => {
+    const [loan] = loadExtracts({});
+    expect(() => extractStack([{ ...loan!, definition: { ...loan!.definition, id: 'extract' } }])).toThrow(/extract extract: id: extract is reserved/);
+  });
+
   it('subscribes an address once, for every extract it is a recipient of, and not at all when the stage sends it everything', () => {
     const [loan] = loadExtracts({});
     const other = { ...loan!, definition: { ...loan!.definition, id: 'other', recipients: ['Ops@Example.com', 'data-support@mybigbank.co.za'] } };

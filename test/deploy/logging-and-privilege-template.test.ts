@@ -45,6 +45,13 @@ describe('log groups: the stack creates each one, with the stage key and retenti
     expectEncryptedAndRetained('LoanMovingAverageJobOutputLogGroup', `${prefix}/output`);
   });
 
+  it("keeps the former single job's log groups, retained beyond the stack, until their logs expire", () => {
+    for (const stream of ['Error', 'Output']) {
+      expectEncryptedAndRetained(`ExtractJob${stream}LogGroup`, `/aws-glue/jobs/monthly-loan-extract-prod-extract/${stream.toLowerCase()}`);
+      expect(template.Resources[`ExtractJob${stream}LogGroup`]).toMatchObject({ DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+    }
+  });
+
   it("encrypts and retains the Glue crawler's log group, named after its fixed role and security configuration", () => {
     const roleName = resource(template, 'OdsCrawlerRole', 'AWS::IAM::Role').Properties.RoleName;
     const securityConfiguration = resource(template, 'GlueSecurityConfiguration', 'AWS::Glue::SecurityConfiguration').Properties.Name;
