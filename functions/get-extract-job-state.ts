@@ -8,14 +8,16 @@ import { recordExtractJob } from './commons/powertools/run-metrics';
 import { getStringFromEnv } from './core/config';
 import { getExtractJobState, type JobProgress } from './core/get-extract-job-state';
 import { runPayloadSchema } from './core/run-context';
+import { extractJobName } from './core/start-extract-job';
 
 const glue = new SdkGlueApi(glueClient);
-const jobName = getStringFromEnv('GLUE_JOB_NAME');
+const jobNamePrefix = getStringFromEnv('GLUE_JOB_NAME_PREFIX');
 
 const payloadSchema = runPayloadSchema.extend({ jobRunId: z.string().min(1) });
 
 export async function functionHandler(event: z.infer<typeof payloadSchema>): Promise<JobProgress> {
-  const progress = await getExtractJobState(glue, jobName, event.jobRunId);
+  // The run's extract's job: the one StartExtractJob started.
+  const progress = await getExtractJobState(glue, extractJobName(jobNamePrefix, event.run), event.jobRunId);
   recordExtractJob(progress);
   logger.info('Extract job polled', { ...progress });
   return progress;

@@ -1,27 +1,37 @@
 'use strict';
 /**
- * osls plugin (serverless.yml `plugins:`): puts the Glue job's files from glue/ into the stage's
- * scripts bucket after every `deploy`, so `osls deploy` alone leaves a runnable job. The bucket
- * comes from the stack's `ScriptsBucketName` output; the files are the ones the job definition
- * names (resources/glue.yml: the script and its --extra-files). `package` checks they exist, so a
- * missing file fails offline instead of at the first monthly run.
+ * osls plugin (serverless.yml `plugins:`): puts the Glue jobs' files into the stage's scripts bucket
+ * after every `deploy`, so `osls deploy` alone leaves runnable jobs: glue/ (the script and the
+ * shared files every job takes) at the same paths, and each extract folder's files (its definition
+ * and SQL) at `extracts/<id>/<file>`, where its job's --extra-files and ResolveRun read them. The
+ * bucket comes from the stack's `ScriptsBucketName` output; the extract files from the same
+ * generator as the jobs (scripts/serverless-extract-stack.js), so EXTRACTS_PATH adds its extracts
+ * here too. `package` checks every file exists, so a missing file fails offline instead of at the
+ * first monthly run.
  *
  * Plain CommonJS: osls loads plugins with require(), before any TypeScript tooling.
  */
 const { readFileSync, existsSync } = require('node:fs');
-const { dirname, join } = require('node:path');
+const { dirname, extname, join } = require('node:path');
+const extractStack = require('./serverless-extract-stack.js');
 
 /** Keys in the scripts bucket = paths in the repository. */
 const GLUE_ASSETS = [
-  { path: 'glue/etl.py', contentType: 'text/x-python; charset=utf-8' },
-  { path: 'glue/sql/branch_loans_3m.sql', contentType: 'application/sql; charset=utf-8' },
-  { path: 'glue/sql/rejected_loans.sql', contentType: 'application/sql; charset=utf-8' },
-  { path: 'glue/sql/read_window.sql', contentType: 'application/sql; charset=utf-8' },
-  { path: 'glue/source-model.json', contentType: 'application/json; charset=utf-8' },
-  { path: 'glue/extract-layout.json', contentType: 'application/json; charset=utf-8' },
-  { path: 'glue/rds-ca-bundle.pem', contentType: 'application/x-pem-file' },
+  { path: 'glue/etl.py', key: 'glue/etl.py', contentType: 'text/x-python; charset=utf-8' },
+  { path: 'glue/extract-layout.json', key: 'glue/extract-layout.json', contentType: 'application/json; charset=utf-8' },
+  { path: 'glue/rds-ca-bundle.pem', key: 'glue/rds-ca-bundle.pem', contentType: 'application/x-pem-file' },
 ];
+const CONTENT_TYPES = { '.sql': 'application/sql; charset=utf-8', '.json': 'application/json; charset=utf-8' };
 const BUCKET_OUTPUT = 'ScriptsBucketName';
+
+/** glue/ and every extract's files (`source` in the repository → `key` in the bucket). */
+async function allAssets() {
+  const { glueAssets } = await extractStack.generate();
+  return [
+    ...GLUE_ASSETS,
+    ...glueAssets.map(({ source, key }) => ({ path: source, key, contentType: CONTENT_TYPES[extname(source)] ?? 'application/octet-stream' })),
+  ];
+}
 
 /** osls's own CloudFormation client package, so the plugin needs no dependency of its own for it. */
 function cloudFormationSdk() {
@@ -44,24 +54,26 @@ class GlueAssetsPlugin {
     return this.serverless.serviceDir;
   }
 
-  checkAssets() {
-    const missing = GLUE_ASSETS.filter((asset) => !existsSync(join(this.serviceDir, asset.path))).map((a) => a.path);
+  async checkAssets() {
+    const assets = await allAssets();
+    const missing = assets.filter((asset) => !existsSync(join(this.serviceDir, asset.path))).map((a) => a.path);
     if (missing.length > 0) {
-      throw new this.serverless.classes.Error(`The Glue job needs ${missing.join(', ')}, which ${missing.length === 1 ? 'is' : 'are'} missing`);
+      throw new this.serverless.classes.Error(`The Glue jobs need ${missing.join(', ')}, which ${missing.length === 1 ? 'is' : 'are'} missing`);
     }
+    return assets;
   }
 
   async uploadAssets(clients = {}) {
-    this.checkAssets();
+    const assets = await this.checkAssets();
     const config = await this.provider.getAwsSdkV3Config();
     const bucket = await this.scriptsBucket(clients.cloudFormation ?? this.cloudFormationClient(config));
     const { S3Client, PutObjectCommand } = require('@aws-sdk/client-s3');
     const s3 = clients.s3 ?? new S3Client(config);
-    for (const asset of GLUE_ASSETS) {
+    for (const asset of assets) {
       await s3.send(
         new PutObjectCommand({
           Bucket: bucket,
-          Key: asset.path,
+          Key: asset.key,
           Body: readFileSync(join(this.serviceDir, asset.path)),
           ContentType: asset.contentType,
           // S3 checks the bytes it stored against this; the bucket's default encryption applies.
@@ -69,8 +81,8 @@ class GlueAssetsPlugin {
         }),
       );
     }
-    this.log.notice?.(`Glue job files uploaded to s3://${bucket}/glue/ (${GLUE_ASSETS.length} files)`);
-    return { bucket, keys: GLUE_ASSETS.map((a) => a.path) };
+    this.log.notice?.(`Glue job files uploaded to s3://${bucket}/glue/ and /extracts/ (${assets.length} files)`);
+    return { bucket, keys: assets.map((a) => a.key) };
   }
 
   cloudFormationClient(config) {

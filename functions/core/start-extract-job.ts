@@ -1,4 +1,4 @@
-/** StartExtractJob: start the Glue Spark job for the run's month, writing to the run's staging prefix. */
+/** StartExtractJob: start the run's extract's Glue Spark job for the run's month, writing to the run's staging prefix. */
 import type { GlueApi } from './glue-api';
 import type { RunContext } from './run-context';
 
@@ -9,9 +9,22 @@ export interface JobStarted {
   readonly reused: boolean;
 }
 
-/** The arguments glue/etl.py takes: the month, its window and where to write this run's staging layout. */
+/**
+ * Each extract has its own Glue job, `<prefix><extract id>` (scripts/extract-stack.ts), with the
+ * extract's files; the prefix is the stage's (`<service>-<stage>-`, env GLUE_JOB_NAME_PREFIX).
+ */
+export function extractJobName(jobNamePrefix: string, run: Pick<RunContext, 'extract'>): string {
+  return `${jobNamePrefix}${run.extract.id}`;
+}
+
+/**
+ * The arguments glue/etl.py takes: the extract, the month, its window and where to write this run's
+ * staging layout. `--extract_id` is the job's default already; passed again so a run names its
+ * extract whatever job runs it (the local Glue stand-in reads it from here).
+ */
 export function extractJobArguments(run: RunContext, extractBucket: string): Record<string, string> {
   return {
+    '--extract_id': run.extract.id,
     '--month': run.month,
     '--window_start': run.window.windowStart,
     '--month_start': run.window.monthStart,

@@ -1,6 +1,7 @@
 /**
  * AWS's CloudFormation linter, cfn-lint, on the template `osls package` writes for every stage in
- * serverless.yml `params:`, validated against that stage's region (`--regions`, as osls resolved it).
+ * serverless.yml `params:` (and for prod with the second extract's folder, EXTRACTS_PATH), validated
+ * against that stage's region (`--regions`, as osls resolved it).
  * Zero findings, errors and warnings alike: a warning is fixed in resources/*.yml, or ignored by rule
  * id in .cfnlintrc.yaml with its reason beside it (the one place ignores live).
  *
@@ -13,7 +14,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { load } from 'js-yaml';
-import { REPOSITORY_ROOT, packageStack, type PackagedStack } from './cloudformation';
+import { REPOSITORY_ROOT, packageStack, type PackageOptions, type PackagedStack } from './cloudformation';
 
 const CFN_LINT = 'cfn-lint';
 const CONFIG_FILE = join(REPOSITORY_ROOT, '.cfnlintrc.yaml');
@@ -23,6 +24,12 @@ const INSTALL_HINT = 'python3 -m pip install cfn-lint==1.51.0 (what .ci/run does
 const STAGES = Object.keys((load(readFileSync(join(REPOSITORY_ROOT, 'serverless.yml'), 'utf8')) as { params?: Record<string, unknown> }).params ?? {}).filter(
   (stage) => stage !== 'default',
 );
+
+/** What is linted: each stage, and prod with the fixture extracts (what a second extract adds to the stack). */
+const TARGETS: Array<{ label: string; stage: string; options?: PackageOptions }> = [
+  ...STAGES.map((stage) => ({ label: stage, stage })),
+  { label: 'prod with test/fixtures/extracts', stage: 'prod', options: { extractsPath: 'test/fixtures/extracts', name: 'prod-fixture-extracts' } },
+];
 
 type Probe = { kind: 'found'; version: string } | { kind: 'missing' } | { kind: 'broken'; message: string };
 
@@ -133,7 +140,7 @@ if (probe.kind === 'missing' && !runInCi) {
 
     beforeAll(async () => {
       // No packaging cache exists (packageStack packages afresh each call): the stages in parallel.
-      const packaged = await Promise.allSettled(STAGES.map(async (stage) => [stage, await packageStack(stage)] as const));
+      const packaged = await Promise.allSettled(TARGETS.map(async ({ label, stage, options }) => [label, await packageStack(stage, options)] as const));
       for (const result of packaged) if (result.status === 'fulfilled') stacks.set(...result.value);
       const failed = packaged.find((result): result is PromiseRejectedResult => result.status === 'rejected');
       if (failed) throw failed.reason;
@@ -149,7 +156,7 @@ if (probe.kind === 'missing' && !runInCi) {
       await Promise.all([...stacks.values()].map((stack) => stack.remove()));
     });
 
-    it.each(STAGES)('stage %s: no errors and no warnings (past .cfnlintrc.yaml), in the stage region', (stage) => {
+    it.each(TARGETS.map((t) => t.label))('stage %s: no errors and no warnings (past .cfnlintrc.yaml), in the stage region', (stage) => {
       const result = lints.get(stage);
       if (!result) throw new Error(`stage ${stage} was not linted`);
       expect({ stage, region: result.region, findings: result.findings.map(describeFinding) }).toEqual({ stage, region: result.region, findings: [] });

@@ -11,7 +11,7 @@
 import { execFile } from 'node:child_process';
 import { access, cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { promisify } from 'node:util';
 
 export const REPOSITORY_ROOT = join(__dirname, '..', '..');
@@ -32,8 +32,18 @@ export interface Template {
   readonly Outputs?: Record<string, { Value: unknown; Condition?: string }>;
 }
 
-/** What `osls package` reads: the service definition, the handlers, the Glue files the plugin checks. */
-const SERVICE_FILES = ['serverless.yml', 'resources', 'statemachines', 'functions', 'glue', 'scripts', 'package.json', 'package-lock.json', 'tsconfig.json'];
+/** What `osls package` reads: the service definition, the handlers, the extract folders, the Glue files the plugin checks. */
+const SERVICE_FILES = ['serverless.yml', 'resources', 'statemachines', 'functions', 'extracts', 'glue', 'scripts', 'package.json', 'package-lock.json', 'tsconfig.json'];
+
+export interface PackageOptions {
+  /**
+   * EXTRACTS_PATH for the package (extract folders besides extracts/): a folder of the repository
+   * (copied into the service at the same path) or an absolute path outside it.
+   */
+  readonly extractsPath?: string;
+  /** Names the package among the shared ones (default: the stage); one per stage and extracts path. */
+  readonly name?: string;
+}
 
 export interface PackagedStack {
   /** The `--package` directory: the templates and one zip per function. */
@@ -47,20 +57,21 @@ export interface PackagedStack {
  * packaged once per test run, by whichever test file asks first, and shared by the others; a test
  * file run on its own packages into a directory of its own.
  */
-export async function packageStack(stage: string): Promise<PackagedStack> {
+export async function packageStack(stage: string, options: PackageOptions = {}): Promise<PackagedStack> {
   const shared = process.env.PACKAGED_STACKS_DIR;
+  const name = options.name ?? stage;
   if (!shared) {
-    const root = await mkdtemp(join(tmpdir(), `loan-extract-${stage}-`));
+    const root = await mkdtemp(join(tmpdir(), `loan-extract-${name}-`));
     const remove = () => rm(root, { recursive: true, force: true });
     try {
-      return { ...(await packageInto(stage, root)), remove };
+      return { ...(await packageInto(stage, root, options)), remove };
     } catch (error) {
       await remove();
       throw error;
     }
   }
-  const root = join(shared, stage);
-  const outcome = join(shared, `${stage}.outcome`);
+  const root = join(shared, name);
+  const outcome = join(shared, `${name}.outcome`);
   let mine = true;
   try {
     await mkdir(root);
@@ -69,7 +80,7 @@ export async function packageStack(stage: string): Promise<PackagedStack> {
   }
   if (mine) {
     try {
-      await packageInto(stage, root);
+      await packageInto(stage, root, options);
       await writeFile(outcome, 'ok');
     } catch (error) {
       await writeFile(outcome, (error as Error).message);
@@ -90,15 +101,20 @@ export async function packageStack(stage: string): Promise<PackagedStack> {
   return { dir, template, remove: async () => undefined };
 }
 
-async function packageInto(stage: string, root: string): Promise<Omit<PackagedStack, 'remove'>> {
+async function packageInto(stage: string, root: string, options: PackageOptions): Promise<Omit<PackagedStack, 'remove'>> {
   const service = join(root, 'service');
   const dir = join(root, 'package');
   const home = join(root, 'home');
   // Nothing from a developer's AWS setup may be needed, or used, to package.
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: home, CI: 'true', SLS_TELEMETRY_DISABLED: '1', AWS_SDK_LOAD_CONFIG: '0' };
+  const extraFolders: string[] = [];
+  if (options.extractsPath !== undefined) {
+    env.EXTRACTS_PATH = options.extractsPath;
+    if (!isAbsolute(options.extractsPath)) extraFolders.push(options.extractsPath);
+  }
   try {
     await Promise.all([mkdir(service), mkdir(home)]);
-    await Promise.all(SERVICE_FILES.map((name) => cp(join(REPOSITORY_ROOT, name), join(service, name), { recursive: true })));
+    await Promise.all([...SERVICE_FILES, ...extraFolders].map((name) => cp(join(REPOSITORY_ROOT, name), join(service, name), { recursive: true })));
     await symlink(join(REPOSITORY_ROOT, 'node_modules'), join(service, 'node_modules'), 'dir');
     await promisify(execFile)(join(REPOSITORY_ROOT, 'node_modules', '.bin', 'osls'), ['package', '--stage', stage, '--package', dir], {
       cwd: service,
@@ -108,7 +124,7 @@ async function packageInto(stage: string, root: string): Promise<Omit<PackagedSt
     });
   } catch (error) {
     const e = error as Error & { stdout?: string; stderr?: string };
-    throw new Error(`osls package --stage ${stage} failed: ${e.message}\n${e.stdout ?? ''}\n${e.stderr ?? ''}`);
+    throw new Error(`osls package --stage ${stage}${options.extractsPath ? ` (EXTRACTS_PATH=${options.extractsPath})` : ''} failed: ${e.message}\n${e.stdout ?? ''}\n${e.stderr ?? ''}`);
   }
   const template = JSON.parse(await readFile(join(dir, 'cloudformation-template-update-stack.json'), 'utf8')) as Template;
   return { dir, template };

@@ -1,12 +1,13 @@
 /**
- * scripts/serverless-glue-assets.js, the osls plugin that uploads glue/ after `deploy`: it puts
- * exactly the files the Glue job names into the bucket the stack reports, and `package` fails
- * offline when one is missing.
+ * scripts/serverless-glue-assets.js, the osls plugin that uploads glue/ and the extract folders after
+ * `deploy`: it puts exactly the files the Glue jobs name into the bucket the stack reports (each
+ * extract's at extracts/<id>/, where ResolveRun reads its definition), and `package` fails offline
+ * when one is missing.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
-import { GLUE_EXTRA_FILES } from '../../local/glue-spark/spark-jobs';
+import { join } from 'node:path';
+import { findExtract } from '../../extracts/folders';
 import { REPOSITORY_ROOT } from './cloudformation';
 
 interface SentCommand {
@@ -16,7 +17,7 @@ interface SentCommand {
 interface GlueAssetsPlugin {
   hooks: Record<string, () => unknown>;
   uploadAssets(clients: { cloudFormation: FakeClient; s3: FakeClient }): Promise<{ bucket: string; keys: string[] }>;
-  checkAssets(): void;
+  checkAssets(): Promise<unknown>;
 }
 type FakeClient = { send: jest.Mock<Promise<unknown>, [SentCommand]> };
 
@@ -41,34 +42,59 @@ function fakeServerless(serviceDir: string) {
 const quiet = { log: { notice: () => undefined } };
 
 describe('the Glue assets plugin', () => {
-  it('runs after deploy, and checks the files when packaging', () => {
+  it('runs after deploy, and checks the files when packaging', async () => {
     const plugin = new Plugin(fakeServerless(REPOSITORY_ROOT), {}, quiet);
     expect(Object.keys(plugin.hooks).sort()).toEqual(['after:deploy:deploy', 'before:package:finalize']);
-    expect(() => plugin.checkAssets()).not.toThrow();
+    await expect(plugin.checkAssets()).resolves.toBeDefined();
   });
 
-  it('uploads the script and every file the job takes with --extra-files to the stack\'s scripts bucket under glue/', async () => {
+  it("uploads the script, the shared glue/ files and the loan extract's folder (every file its job takes with --extra-files) to the stack's scripts bucket", async () => {
     const cloudFormation = fakeClient({ Stacks: [{ Outputs: [{ OutputKey: 'ScriptsBucketName', OutputValue: 'scripts-bucket' }] }] });
     const s3 = fakeClient({});
     const plugin = new Plugin(fakeServerless(REPOSITORY_ROOT), {}, quiet);
 
+    const loanFiles = findExtract('loan-moving-average').files.map((file) => `extracts/loan-moving-average/${file}`);
     await expect(plugin.uploadAssets({ cloudFormation, s3 })).resolves.toEqual({
       bucket: 'scripts-bucket',
-      keys: ['glue/etl.py', ...GLUE_EXTRA_FILES.map((path) => relative(REPOSITORY_ROOT, path))],
+      keys: ['glue/etl.py', 'glue/extract-layout.json', 'glue/rds-ca-bundle.pem', ...loanFiles],
     });
     const describe = cloudFormation.send.mock.calls[0]![0];
     expect([describe.constructor.name, describe.input]).toEqual(['DescribeStacksCommand', { StackName: 'monthly-loan-extract-prod' }]);
     const puts = s3.send.mock.calls.map(([command]) => command);
     expect(puts.map((c) => [c.constructor.name, c.input.Bucket, c.input.Key, c.input.ChecksumAlgorithm])).toEqual([
       ['PutObjectCommand', 'scripts-bucket', 'glue/etl.py', 'SHA256'],
-      ['PutObjectCommand', 'scripts-bucket', 'glue/sql/branch_loans_3m.sql', 'SHA256'],
-      ['PutObjectCommand', 'scripts-bucket', 'glue/sql/rejected_loans.sql', 'SHA256'],
-      ['PutObjectCommand', 'scripts-bucket', 'glue/sql/read_window.sql', 'SHA256'],
-      ['PutObjectCommand', 'scripts-bucket', 'glue/source-model.json', 'SHA256'],
       ['PutObjectCommand', 'scripts-bucket', 'glue/extract-layout.json', 'SHA256'],
       ['PutObjectCommand', 'scripts-bucket', 'glue/rds-ca-bundle.pem', 'SHA256'],
+      ['PutObjectCommand', 'scripts-bucket', 'extracts/loan-moving-average/extract.json', 'SHA256'],
+      ['PutObjectCommand', 'scripts-bucket', 'extracts/loan-moving-average/sql/branch_loans_3m.sql', 'SHA256'],
+      ['PutObjectCommand', 'scripts-bucket', 'extracts/loan-moving-average/sql/banks.sql', 'SHA256'],
+      ['PutObjectCommand', 'scripts-bucket', 'extracts/loan-moving-average/sql/rejected_loans.sql', 'SHA256'],
+      ['PutObjectCommand', 'scripts-bucket', 'extracts/loan-moving-average/sql/read_window.sql', 'SHA256'],
     ]);
-    expect(String(puts[1]!.input.Body)).toContain('moving_avg_3m');
+    const body = (key: string) => String(puts.find((c) => c.input.Key === key)!.input.Body);
+    expect(JSON.parse(body('extracts/loan-moving-average/extract.json'))).toMatchObject({ id: 'loan-moving-average' });
+    expect(body('extracts/loan-moving-average/sql/branch_loans_3m.sql')).toContain('moving_avg_3m');
+    expect(puts.find((c) => c.input.Key === 'extracts/loan-moving-average/sql/banks.sql')!.input.ContentType).toBe('application/sql; charset=utf-8');
+  });
+
+  it('uploads an extract found through EXTRACTS_PATH from its folder to extracts/<id>/, the keys its job reads', async () => {
+    const before = process.env.EXTRACTS_PATH;
+    process.env.EXTRACTS_PATH = 'test/fixtures/extracts';
+    try {
+      const cloudFormation = fakeClient({ Stacks: [{ Outputs: [{ OutputKey: 'ScriptsBucketName', OutputValue: 'scripts-bucket' }] }] });
+      const s3 = fakeClient({});
+      const { keys } = await new Plugin(fakeServerless(REPOSITORY_ROOT), {}, quiet).uploadAssets({ cloudFormation, s3 });
+      expect(keys.filter((key) => key.startsWith('extracts/client-activity/'))).toEqual([
+        'extracts/client-activity/extract.json',
+        'extracts/client-activity/sql/rows.sql',
+        'extracts/client-activity/sql/branches.sql',
+      ]);
+      const definition = s3.send.mock.calls.map(([c]) => c).find((c) => c.input.Key === 'extracts/client-activity/extract.json')!;
+      expect(JSON.parse(String(definition.input.Body))).toMatchObject({ id: 'client-activity', schedule: { timeZone: 'Europe/London' } });
+    } finally {
+      if (before === undefined) delete process.env.EXTRACTS_PATH;
+      else process.env.EXTRACTS_PATH = before;
+    }
   });
 
   it('refuses to upload when the stack reports no scripts bucket', async () => {
@@ -84,8 +110,10 @@ describe('the Glue assets plugin', () => {
   it('fails packaging when a file the Glue job needs is missing', async () => {
     const empty = await mkdtemp(join(tmpdir(), 'glue-assets-'));
     try {
-      expect(() => new Plugin(fakeServerless(empty), {}, quiet).checkAssets()).toThrow(
-        'The Glue job needs glue/etl.py, glue/sql/branch_loans_3m.sql, glue/sql/rejected_loans.sql, glue/sql/read_window.sql, glue/source-model.json, glue/extract-layout.json, glue/rds-ca-bundle.pem, which are missing',
+      await expect(new Plugin(fakeServerless(empty), {}, quiet).checkAssets()).rejects.toThrow(
+        'The Glue jobs need glue/etl.py, glue/extract-layout.json, glue/rds-ca-bundle.pem, extracts/loan-moving-average/extract.json, ' +
+          'extracts/loan-moving-average/sql/branch_loans_3m.sql, extracts/loan-moving-average/sql/banks.sql, ' +
+          'extracts/loan-moving-average/sql/rejected_loans.sql, extracts/loan-moving-average/sql/read_window.sql, which are missing',
       );
     } finally {
       await rm(empty, { recursive: true, force: true });

@@ -34,15 +34,22 @@ function expectEncryptedAndRetained(logicalId: string, name: string, retention =
 }
 
 describe('log groups: the stack creates each one, with the stage key and retention', () => {
-  it("encrypts and retains the Glue job's log groups with the stage key, under the prefix the job is given", () => {
-    const args = resource(template, 'ExtractJob', 'AWS::Glue::Job').Properties.DefaultArguments as Record<string, unknown>;
-    const prefix = '/aws-glue/jobs/monthly-loan-extract-prod-extract';
+  it("encrypts and retains the loan extract's Glue job's log groups with the stage key, under the prefix the job is given", () => {
+    const args = resource(template, 'LoanMovingAverageJob', 'AWS::Glue::Job').Properties.DefaultArguments as Record<string, unknown>;
+    const prefix = '/aws-glue/jobs/monthly-loan-extract-prod-loan-moving-average';
     expect(args['--custom-logGroup-prefix']).toBe(prefix);
     // Glue 4.0-and-earlier continuous logging would write elsewhere (/aws-glue/jobs/logs-v2…).
     expect(args['--enable-continuous-cloudwatch-log']).toBeUndefined();
     expect(args['--continuous-log-logGroup']).toBeUndefined();
-    expectEncryptedAndRetained('ExtractJobErrorLogGroup', `${prefix}/error`);
-    expectEncryptedAndRetained('ExtractJobOutputLogGroup', `${prefix}/output`);
+    expectEncryptedAndRetained('LoanMovingAverageJobErrorLogGroup', `${prefix}/error`);
+    expectEncryptedAndRetained('LoanMovingAverageJobOutputLogGroup', `${prefix}/output`);
+  });
+
+  it("keeps the former single job's log groups, retained beyond the stack, until their logs expire", () => {
+    for (const stream of ['Error', 'Output']) {
+      expectEncryptedAndRetained(`ExtractJob${stream}LogGroup`, `/aws-glue/jobs/monthly-loan-extract-prod-extract/${stream.toLowerCase()}`);
+      expect(template.Resources[`ExtractJob${stream}LogGroup`]).toMatchObject({ DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+    }
   });
 
   it("encrypts and retains the Glue crawler's log group, named after its fixed role and security configuration", () => {
@@ -71,15 +78,15 @@ describe('log groups: the stack creates each one, with the stage key and retenti
   });
 
   it("uses the dev stage's own retention for the Glue and crawler log groups", () => {
-    expectEncryptedAndRetained('ExtractJobErrorLogGroup', '/aws-glue/jobs/monthly-loan-extract-dev-extract/error', 14, dev.template);
+    expectEncryptedAndRetained('LoanMovingAverageJobErrorLogGroup', '/aws-glue/jobs/monthly-loan-extract-dev-loan-moving-average/error', 14, dev.template);
     expectEncryptedAndRetained('OdsCrawlerLogGroup', '/aws-glue/crawlers-role/monthly-loan-extract-dev-ods-crawler-monthly-loan-extract-dev', 14, dev.template);
   });
 });
 
 describe('least privilege: logs', () => {
-  it("lets the Glue job write only to its own two log groups", () => {
+  it("lets the Glue job role write only to the jobs' own two log groups each", () => {
     const logs = statementsOf('ExtractJobRole').filter((s) => asArray(s.statement.Action).some((a) => a.startsWith('logs:')));
-    expect(logs.map((s) => s.statement.Resource)).toEqual([[getAtt('ExtractJobErrorLogGroup'), getAtt('ExtractJobOutputLogGroup')]]);
+    expect(logs.map((s) => s.statement.Resource)).toEqual([[getAtt('LoanMovingAverageJobErrorLogGroup'), getAtt('LoanMovingAverageJobOutputLogGroup')]]);
     expect(asArray(logs[0]!.statement.Action)).toContain('logs:AssociateKmsKey');
   });
 
@@ -95,7 +102,8 @@ describe('least privilege: logs', () => {
     const groups = [
       logGroupArn('/aws/lambda/monthly-loan-extract-prod-*'),
       logGroupArn('/aws/vendedlogs/states/monthly-loan-extract-prod'),
-      logGroupArn('/aws-glue/jobs/monthly-loan-extract-prod-extract/*'),
+      // Every extract's job: monthly-loan-extract-prod-<extract id>.
+      logGroupArn('/aws-glue/jobs/monthly-loan-extract-prod-*'),
       logGroupArn('/aws-glue/crawlers-role/monthly-loan-extract-prod-ods-crawler-monthly-loan-extract-prod'),
       logGroupArn('/aws/vendedlogs/transfer/monthly-loan-extract-prod'),
     ];
@@ -127,7 +135,9 @@ describe('least privilege: the Glue roles and the stage key', () => {
       { actions: ['kms:Decrypt'], condition: viaService('secretsmanager') },
     ]);
     // Client-side (CSE-KMS) bookmark encryption would call KMS directly; bookmarks are off.
-    expect((resource(template, 'ExtractJob', 'AWS::Glue::Job').Properties.DefaultArguments as Record<string, unknown>)['--job-bookmark-option']).toBe('job-bookmark-disable');
+    for (const [id, job] of resourcesOfType(template, 'AWS::Glue::Job')) {
+      expect({ id, bookmarks: (job.Properties!.DefaultArguments as Record<string, unknown>)['--job-bookmark-option'] }).toEqual({ id, bookmarks: 'job-bookmark-disable' });
+    }
   });
 });
 

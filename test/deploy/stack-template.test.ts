@@ -4,20 +4,21 @@
  * properties an auditor checks (encryption, public access, TLS, least privilege, no passwords).
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { METRIC } from '../../functions/commons/powertools/metrics';
-import { GLUE_EXTRA_FILES } from '../../local/glue-spark/spark-jobs';
+import { findExtract } from '../../extracts/folders';
 import { asArray, getAtt, type PackagedStack, packageStack, policyStatements, ref, referencedNames, REPOSITORY_ROOT, resource, resourcesOfType, type Template, walk } from './cloudformation';
 
 let stack: PackagedStack;
+let dev: PackagedStack;
 let template: Template;
 
 beforeAll(async () => {
-  stack = await packageStack('prod');
+  [stack, dev] = await Promise.all([packageStack('prod'), packageStack('dev')]);
   template = stack.template;
-});
+}, 240_000);
 afterAll(async () => {
-  await stack?.remove();
+  await Promise.all([stack?.remove(), dev?.remove()]);
 });
 
 
@@ -191,9 +192,11 @@ describe('Glue, the ODS login and its rotation', () => {
     });
   });
 
-  it('runs glue/etl.py as a Glue 5.1 Spark job with the files the local Spark runs it with as --extra-files, the connection, and bookmarks off', () => {
-    const job = resource(template, 'ExtractJob', 'AWS::Glue::Job').Properties;
+  it("runs glue/etl.py for the loan extract as a Glue 5.1 Spark job of its own, with its folder's files and the shared glue/ files as --extra-files, the connection, and bookmarks off", () => {
+    const job = resource(template, 'LoanMovingAverageJob', 'AWS::Glue::Job').Properties;
     expect(job).toMatchObject({
+      Name: 'monthly-loan-extract-prod-loan-moving-average',
+      Role: getAtt('ExtractJobRole'),
       // The Spark that scripts/setup-spark.sh pins (3.5.6) and the real-Spark tests run.
       GlueVersion: '5.1',
       Command: { Name: 'glueetl', PythonVersion: '3', ScriptLocation: { 'Fn::Sub': 's3://${ScriptsBucket}/glue/etl.py' } },
@@ -206,8 +209,19 @@ describe('Glue, the ODS login and its rotation', () => {
     const args = job.DefaultArguments as Record<string, unknown>;
     expect(args['--connection_name']).toEqual(ref('OdsConnection'));
     expect(args['--job-bookmark-option']).toBe('job-bookmark-disable');
+    expect(args['--extract_id']).toBe('loan-moving-average');
     const extraFiles = (args['--extra-files'] as { 'Fn::Sub': string })['Fn::Sub'].split(',');
-    expect(extraFiles).toEqual(GLUE_EXTRA_FILES.map((path) => `s3://\${ScriptsBucket}/${relative(REPOSITORY_ROOT, path)}`));
+    expect(extraFiles).toEqual([
+      ...['extract.json', 'sql/branch_loans_3m.sql', 'sql/banks.sql', 'sql/rejected_loans.sql', 'sql/read_window.sql'].map(
+        (file) => `s3://\${ScriptsBucket}/extracts/loan-moving-average/${file}`,
+      ),
+      's3://${ScriptsBucket}/glue/extract-layout.json',
+      's3://${ScriptsBucket}/glue/rds-ca-bundle.pem',
+    ]);
+    // Exactly the folder's files (extracts/folders.ts), so what the plugin uploads is what the job gets.
+    expect(extraFiles.filter((f) => f.includes('/extracts/')).sort()).toEqual(
+      findExtract('loan-moving-average').files.map((file) => `s3://\${ScriptsBucket}/extracts/loan-moving-average/${file}`).sort(),
+    );
     // TLS to the ODS is always verified on AWS: only the local runner turns it off.
     expect(args['--ods_sslmode']).toBeUndefined();
     // The run's own arguments come from StartExtractJob (functions/core/start-extract-job.ts), never defaults.
@@ -240,20 +254,30 @@ describe('the state machine, its schedule and failure emails', () => {
     expect(resource(template, 'StateMachineLogGroup', 'AWS::Logs::LogGroup').Properties.KmsKeyId).toEqual(getAtt('DataKey'));
   });
 
-  it('starts the state machine monthly, at 02:00 on the 1st in Africa/Johannesburg, with {} (the last complete month), from its own schedule group', () => {
-    const monthly = resource(template, 'MonthlyExtractSchedule', 'AWS::Scheduler::Schedule').Properties;
+  it('starts the state machine for the loan extract monthly, at 02:00 on the 1st in Africa/Johannesburg (its definition), with {"extract": "loan-moving-average"} (the last complete month), from its own schedule group', () => {
+    const monthly = resource(template, 'LoanMovingAverageSchedule', 'AWS::Scheduler::Schedule').Properties;
     const [minutes, hours, dayOfMonth, month, dayOfWeek, year] = /^cron\((.*)\)$/.exec(monthly.ScheduleExpression as string)![1]!.split(' ');
     expect({ minutes, hours, dayOfMonth, month, dayOfWeek, year }).toEqual({ minutes: '0', hours: '2', dayOfMonth: '1', month: '*', dayOfWeek: '?', year: '*' });
     expect(monthly).toMatchObject({
+      Name: 'loan-moving-average',
       GroupName: ref('ScheduleGroup'),
       ScheduleExpressionTimezone: 'Africa/Johannesburg',
       State: 'ENABLED',
-      Target: { Arn: ref('MonthlyExtractStateMachine'), Input: '{}', RoleArn: getAtt('SchedulerRole') },
+      Target: { Arn: ref('MonthlyExtractStateMachine'), RoleArn: getAtt('SchedulerRole') },
     });
+    expect(JSON.parse((monthly.Target as { Input: string }).Input)).toEqual({ extract: 'loan-moving-average' });
+    // One schedule per extract folder besides the daily check; none left from the single-extract stack.
+    expect(resourcesOfType(template, 'AWS::Scheduler::Schedule').map(([id]) => id).sort()).toEqual(['LoanMovingAverageSchedule', 'MissedMonthCheckSchedule']);
+    expect(template.Resources.MonthlyExtractSchedule).toBeUndefined();
+    expect(resourcesOfType(template, 'AWS::Glue::Job').map(([id]) => id)).toEqual(['LoanMovingAverageJob']);
+  });
+
+  it("keeps dev's schedules disabled (scheduleState), whatever the definitions say", () => {
+    expect(resource(dev.template, 'LoanMovingAverageSchedule', 'AWS::Scheduler::Schedule').Properties.State).toBe('DISABLED');
   });
 
   it('retries a refused start for a day, then dead-letters it to a KMS-encrypted queue (the generated schedule had neither)', () => {
-    const target = resource(template, 'MonthlyExtractSchedule', 'AWS::Scheduler::Schedule').Properties.Target as Record<string, unknown>;
+    const target = resource(template, 'LoanMovingAverageSchedule', 'AWS::Scheduler::Schedule').Properties.Target as Record<string, unknown>;
     expect(target.RetryPolicy).toEqual({ MaximumEventAgeInSeconds: 86400, MaximumRetryAttempts: 185 });
     expect(target.DeadLetterConfig).toEqual({ Arn: getAtt('ScheduleDeadLetterQueue') });
     expect(resource(template, 'ScheduleDeadLetterQueue', 'AWS::SQS::Queue').Properties.KmsMasterKeyId).toEqual(getAtt('DataKey'));
@@ -296,7 +320,7 @@ describe('the state machine, its schedule and failure emails', () => {
     );
   });
 
-  it('runs the missed-month check daily at 08:00 in the stage time zone (six hours after the monthly start), through the scheduler role, dead-lettered too', () => {
+  it('runs the missed-month check daily at 08:00 in the stage time zone, through the scheduler role, dead-lettered too', () => {
     const check = resource(template, 'MissedMonthCheckSchedule', 'AWS::Scheduler::Schedule').Properties;
     expect(check).toMatchObject({
       GroupName: ref('ScheduleGroup'),
@@ -313,24 +337,29 @@ describe('the state machine, its schedule and failure emails', () => {
       RUN_LEDGER_TABLE: ref('RunLedgerTable'),
       ALERT_TOPIC_ARN: ref('AlertTopic'),
       STAGE: 'prod',
-      STAGE_TIME_ZONE: 'Africa/Johannesburg',
       STATE_MACHINE_ARN: ref('MonthlyExtractStateMachine'),
+      // Every deployed extract is checked, its calendar read from its definition.
+      EXTRACT_IDS: 'loan-moving-average',
+      EXTRACT_DEFINITIONS_BUCKET: ref('ScriptsBucket'),
     });
-    // It reads months and claims missed#… items only.
+    // It reads extract months and claims missed#… items only.
     const dynamo = policyStatements(template).filter((s) => s.where.startsWith('CheckMissedMonthRole ') && asArray(s.statement.Action).some((a) => a.startsWith('dynamodb:')));
     expect(dynamo.map((s) => [asArray(s.statement.Action), s.statement.Condition])).toEqual([
-      [['dynamodb:GetItem'], { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['month#*'] } }],
+      [['dynamodb:GetItem'], { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['extract#*'] } }],
       [['dynamodb:PutItem', 'dynamodb:DeleteItem'], { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['missed#*'] } }],
     ]);
   });
 
-  it('emails support through a KMS-encrypted topic with an email subscription to data-support@mybigbank.co.za', () => {
+  it('emails support through a KMS-encrypted topic with an unfiltered email subscription to data-support@mybigbank.co.za, which is also the loan extract\'s recipient (no second subscription)', () => {
     expect(resource(template, 'AlertTopic', 'AWS::SNS::Topic').Properties.KmsMasterKeyId).toEqual(getAtt('DataKey'));
     expect(resource(template, 'AlertEmailSubscription', 'AWS::SNS::Subscription').Properties).toEqual({
       TopicArn: ref('AlertTopic'),
       Protocol: 'email',
       Endpoint: 'data-support@mybigbank.co.za',
     });
+    expect(findExtract('loan-moving-average').definition.recipients).toEqual(['data-support@mybigbank.co.za']);
+    // SNS refuses a second subscription of one address to one topic with other attributes.
+    expect(resourcesOfType(template, 'AWS::SNS::Subscription').map(([id]) => id)).toEqual(['AlertEmailSubscription']);
     expect(resource(template, 'NotifyFailureLambdaFunction', 'AWS::Lambda::Function').Properties.Environment).toMatchObject({
       Variables: { ALERT_TOPIC_ARN: ref('AlertTopic') },
     });
@@ -385,16 +414,25 @@ describe('the state machine, its schedule and failure emails', () => {
     for (const alarm of alarms) expect(alarm.AlarmActions).toEqual([ref('AlertTopic')]);
   });
 
-  it('gives the handlers the stage time zone and a lease longer than the 18 000 s execution timeout', () => {
+  it("gives the handlers the extracts' definitions (each its own time zone), each extract's job name, and a lease longer than the 18 000 s execution timeout", () => {
     const env = (fn: string) => (resource(template, `${fn}LambdaFunction`, 'AWS::Lambda::Function').Properties.Environment as { Variables: Record<string, unknown> }).Variables;
     expect(Number(env('ResolveRun').RUN_LEASE_MINUTES) * 60).toBeGreaterThan(18_000);
-    expect(env('ResolveRun').STAGE_TIME_ZONE).toBe('Africa/Johannesburg');
-    expect(env('NotifyFailure')).toMatchObject({ STAGE: 'prod', STAGE_TIME_ZONE: 'Africa/Johannesburg', RUN_LEDGER_TABLE: ref('RunLedgerTable') });
+    // The months are each extract's calendar's (its definition), no stage-wide time zone.
+    for (const fn of ['ResolveRun', 'NotifyFailure', 'CheckMissedMonth']) {
+      expect({ fn, bucket: env(fn).EXTRACT_DEFINITIONS_BUCKET, timeZone: env(fn).STAGE_TIME_ZONE }).toEqual({ fn, bucket: ref('ScriptsBucket'), timeZone: undefined });
+    }
+    expect(env('NotifyFailure')).toMatchObject({ STAGE: 'prod', RUN_LEDGER_TABLE: ref('RunLedgerTable') });
+    // Each extract's job is the prefix and the extract id (the stack's Glue jobs are named so).
     expect(env('StartExtractJob')).toEqual({
-      GLUE_JOB_NAME: ref('ExtractJob'),
+      GLUE_JOB_NAME_PREFIX: 'monthly-loan-extract-prod-',
       EXTRACT_BUCKET: ref('ExtractBucket'),
       POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
     });
+    expect(env('GetExtractJobState')).toEqual({ GLUE_JOB_NAME_PREFIX: 'monthly-loan-extract-prod-', POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE });
+    for (const [id, job] of resourcesOfType(template, 'AWS::Glue::Job')) {
+      const name = job.Properties!.Name as string;
+      expect({ id, name }).toEqual({ id, name: `monthly-loan-extract-prod-${(job.Properties!.DefaultArguments as Record<string, string>)['--extract_id']}` });
+    }
   });
 });
 
@@ -620,19 +658,33 @@ describe('least privilege', () => {
       PublishExtracts: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 's3:AbortMultipartUpload', ...settle],
       CompleteRun: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
       NotifyFailure: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', ...settle, 'sns:Publish', 'sqs:SendMessage'],
-      CheckMissedMonth: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'sns:Publish'],
+      CheckMissedMonth: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 's3:GetObject', 'sns:Publish'],
     });
   });
 
-  it('lets ResolveRun and NotifyFailure touch only the final keys, never staging', () => {
-    for (const logical of ['ResolveRun', 'NotifyFailure']) {
-      const objectStatements = policyStatements(template).filter(
+  it('lets ResolveRun and NotifyFailure touch only the final keys, never staging, and ResolveRun, NotifyFailure and CheckMissedMonth read only the extract definitions of the scripts bucket', () => {
+    const objectStatements = (logical: string) =>
+      policyStatements(template).filter(
         (s) => s.where.startsWith(`${logical}Role `) && asArray(s.statement.Action).some((a) => a.startsWith('s3:') && a !== 's3:ListBucket'),
       );
-      expect(objectStatements.map((s) => s.statement.Resource)).toEqual([
-        [{ 'Fn::Sub': '${ExtractBucket.Arn}/extracts/*' }, { 'Fn::Sub': '${ExtractBucket.Arn}/analytics/*' }],
-      ]);
-    }
+    const finalKeys = [{ 'Fn::Sub': '${ExtractBucket.Arn}/extracts/*' }, { 'Fn::Sub': '${ExtractBucket.Arn}/analytics/*' }];
+    const definitions = { actions: ['s3:GetObject'], resource: { 'Fn::Sub': '${ScriptsBucket.Arn}/extracts/*/extract.json' } };
+    const shape = (logical: string) => objectStatements(logical).map((s) => ({ actions: asArray(s.statement.Action), resource: s.statement.Resource }));
+    expect(shape('NotifyFailure')).toEqual([{ actions: expect.any(Array), resource: finalKeys }, definitions]);
+    expect(shape('ResolveRun')).toEqual([{ actions: expect.any(Array), resource: finalKeys }, definitions]);
+    expect(shape('CheckMissedMonth')).toEqual([definitions]);
+    // The scripts bucket is encrypted with the stage key: reading it decrypts through S3 only.
+    const decrypt = policyStatements(template).find((s) => s.where.startsWith('CheckMissedMonthRole ') && asArray(s.statement.Action).includes('kms:Decrypt') &&
+      JSON.stringify(s.statement.Condition).includes('s3.${AWS::Region}'));
+    expect(asArray(decrypt?.statement.Action)).toEqual(['kms:Decrypt']);
+  });
+
+  it("lets StartExtractJob and GetExtractJobState act on every extract's job and no other", () => {
+    const glueResources = (logical: string) =>
+      policyStatements(template).filter((s) => s.where.startsWith(`${logical}Role `) && asArray(s.statement.Action).some((a) => a.startsWith('glue:'))).map((s) => s.statement.Resource);
+    const jobs = [{ 'Fn::Sub': 'arn:${AWS::Partition}:glue:${AWS::Region}:${AWS::AccountId}:job/${LoanMovingAverageJob}' }];
+    expect(glueResources('StartExtractJob')).toEqual([jobs]);
+    expect(glueResources('GetExtractJobState')).toEqual([jobs]);
   });
 
   it('lets the Lambdas use the stage key only through the service that needs it', () => {

@@ -4,6 +4,8 @@ import 'aws-sdk-client-mock-jest';
 import { getExtractJobState, type JobProgress } from '../../functions/core/get-extract-job-state';
 import { SdkGlueApi } from '../../functions/commons/clients/glue-api';
 import type { RunContext } from '../../functions/core/run-context';
+import { findExtract } from '../../extracts/folders';
+import { runContextFor } from '../support/run-context';
 import { invokeQuietly, lambdaContext, recordedEvent } from './lambda-harness';
 
 type Event = { run: RunContext; jobRunId: string };
@@ -13,7 +15,7 @@ const event = recordedEvent<Event>('get-extract-job-state.json');
 let handler: (event: Event, context: typeof lambdaContext) => Promise<JobProgress>;
 
 beforeAll(async () => {
-  process.env.GLUE_JOB_NAME = 'monthly-loan-extract-test';
+  process.env.GLUE_JOB_NAME_PREFIX = 'monthly-loan-extract-test-';
   ({ handler } = await import('../../functions/get-extract-job-state'));
 });
 beforeEach(() => glueMock.reset());
@@ -24,8 +26,15 @@ function poll() {
 
 describe('GetExtractJobState handler', () => {
   it('polls the run the state machine carries and reports it not done while RUNNING', async () => {
-    glueMock.on(GetJobRunCommand, { JobName: 'monthly-loan-extract-test', RunId: event.jobRunId }).resolves({ JobRun: { Id: event.jobRunId, JobRunState: 'RUNNING' } });
-    await expect(poll()).resolves.toEqual({ jobName: 'monthly-loan-extract-test', jobRunId: event.jobRunId, state: 'RUNNING', done: false });
+    glueMock.on(GetJobRunCommand, { JobName: 'monthly-loan-extract-test-loan-moving-average', RunId: event.jobRunId }).resolves({ JobRun: { Id: event.jobRunId, JobRunState: 'RUNNING' } });
+    await expect(poll()).resolves.toEqual({ jobName: 'monthly-loan-extract-test-loan-moving-average', jobRunId: event.jobRunId, state: 'RUNNING', done: false });
+  });
+
+  it("polls the job of the run's own extract", async () => {
+    const clientActivity = findExtract('client-activity', { EXTRACTS_PATH: 'test/fixtures/extracts' }).definition;
+    const other = { ...event, run: runContextFor('2024-03', event.run.runId, { extract: clientActivity }) };
+    glueMock.on(GetJobRunCommand, { JobName: 'monthly-loan-extract-test-client-activity', RunId: event.jobRunId }).resolves({ JobRun: { Id: event.jobRunId, JobRunState: 'SUCCEEDED' } });
+    await expect(invokeQuietly(handler, other)).resolves.toMatchObject({ jobName: 'monthly-loan-extract-test-client-activity', state: 'SUCCEEDED', done: true });
   });
 
   it('fails with ExtractJobFailed naming the state and Glue\'s message', async () => {

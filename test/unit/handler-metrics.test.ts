@@ -67,7 +67,7 @@ let getExtractJobState: (event: PollEvent, context: typeof lambdaContext) => Pro
 beforeAll(async () => {
   expect(process.env.POWERTOOLS_METRICS_NAMESPACE).toBe(NAMESPACE);
   process.env.RUN_LEDGER_TABLE = LEDGER_TABLE;
-  process.env.GLUE_JOB_NAME = 'monthly-loan-extract-test';
+  process.env.GLUE_JOB_NAME_PREFIX = 'monthly-loan-extract-test-';
   ({ handler: completeRun } = await import('../../functions/complete-run'));
   ({ handler: getExtractJobState } = await import('../../functions/get-extract-job-state'));
 });

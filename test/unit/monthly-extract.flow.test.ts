@@ -38,12 +38,11 @@ beforeAll(async () => {
     RUN_LEASE_MINUTES: '360',
     EXTRACT_DEFINITIONS_BUCKET: 'scripts',
     EXTRACT_IDS: 'loan-moving-average',
-    GLUE_JOB_NAME_PREFIX: 'monthly-loan-extract-test-',
     STAGE: 'test',
     AWS_REGION: 'af-south-1',
     ALERT_TOPIC_ARN: 'arn:aws:sns:af-south-1:123456789012:alerts',
     GLUE_CRAWLER_NAME: 'ods-crawler',
-    GLUE_JOB_NAME: 'extract-job',
+    GLUE_JOB_NAME_PREFIX: 'extract-job-',
     EXTRACT_BUCKET: 'extracts',
   });
   const handlers: Record<string, Handler> = {
@@ -120,8 +119,8 @@ describe('monthly-extract, executed', () => {
     });
     expect(result.path.filter((state) => state === 'GetCrawlerState')).toHaveLength(2);
     expect(result.path.filter((state) => state === 'GetExtractJobState')).toHaveLength(2);
-    expect(glue).toHaveReceivedCommandWith(StartJobRunCommand, { JobName: 'extract-job', Arguments: expect.objectContaining({ '--run_id': 'exec-1', '--month': '2024-03' }) });
-    expect(glue).toHaveReceivedCommandWith(GetJobRunCommand, { JobName: 'extract-job', RunId: 'jr_1' });
+    expect(glue).toHaveReceivedCommandWith(StartJobRunCommand, { JobName: 'extract-job-loan-moving-average', Arguments: expect.objectContaining({ '--run_id': 'exec-1', '--month': '2024-03' }) });
+    expect(glue).toHaveReceivedCommandWith(GetJobRunCommand, { JobName: 'extract-job-loan-moving-average', RunId: 'jr_1' });
     expect(publishedFor).toEqual([expect.objectContaining({ month: '2024-03', runId: 'exec-1', stagingPrefix: 'staging/extract=loan-moving-average/month=2024-03/run=exec-1/' })]);
     expect(await monthItem()).toMatchObject({ status: 'SUCCEEDED', executionArn: `${MACHINE}:exec-1`, stats: { fileCount: 3 } });
     expect(emails()).toHaveLength(0);
@@ -175,7 +174,7 @@ describe('monthly-extract, executed', () => {
   it('a failed Glue job ends the execution with its error, emails once naming the step, and frees the month', async () => {
     glue.on(GetJobRunCommand).resolves({ JobRun: { Id: 'jr_1', JobRunState: 'FAILED', ErrorMessage: 'Connection refused' } });
     const result = await execute({ month: '2024-03' });
-    expect(result).toMatchObject({ status: 'FAILED', error: 'ExtractJobFailed', cause: 'Glue job extract-job run jr_1 ended FAILED: Connection refused' });
+    expect(result).toMatchObject({ status: 'FAILED', error: 'ExtractJobFailed', cause: 'Glue job extract-job-loan-moving-average run jr_1 ended FAILED: Connection refused' });
     expect(emails().map((email) => email.Subject)).toEqual(['[test] loan-moving-average 2024-03 failed at GetExtractJobState: ExtractJobFailed']);
     expect(await monthItem()).toMatchObject({ status: 'FAILED', lastError: { failedStep: 'GetExtractJobState', executionArn: `${MACHINE}:exec-1` } });
     expect(publishedFor).toEqual([]);
@@ -198,7 +197,7 @@ describe('monthly-extract, executed', () => {
   it('a job that never finishes stops at its ceiling too', async () => {
     glue.on(GetJobRunCommand).resolves({ JobRun: { Id: 'jr_1', JobRunState: 'RUNNING' } });
     const result = await execute({ month: '2024-03' });
-    expect(result).toMatchObject({ status: 'FAILED', error: 'ExtractJobWaitExceeded', cause: expect.stringContaining('Glue job run jr_1 of extract-job was still running after 240 polls') });
+    expect(result).toMatchObject({ status: 'FAILED', error: 'ExtractJobWaitExceeded', cause: expect.stringContaining('Glue job run jr_1 of extract-job-loan-moving-average was still running after 240 polls') });
     expect(result.path.filter((state) => state === 'GetExtractJobState')).toHaveLength(240);
   });
 

@@ -18,7 +18,7 @@ type Handler = (event: unknown, context: Context) => Promise<unknown>;
 beforeAll(() => {
   Object.assign(process.env, {
     GLUE_CRAWLER_NAME: 'monthly-loan-extract-test-ods',
-    GLUE_JOB_NAME: 'monthly-loan-extract-test',
+    GLUE_JOB_NAME_PREFIX: 'monthly-loan-extract-test-',
     EXTRACT_BUCKET: 'monthly-loan-extract-test-extracts',
     RUN_LEDGER_TABLE: 'monthly-loan-extract-test-run-ledger',
     ALERT_TOPIC_ARN: 'arn:aws:sns:af-south-1:123456789012:monthly-loan-extract-test-alerts',
