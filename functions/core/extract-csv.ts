@@ -1,11 +1,9 @@
 /**
- * The extract file's format (contract section 3): the columns of section 2 in order, UTF-8 without
- * BOM, `,` separator, `\n` line ends, RFC 4180 quoting only where a field needs it.
+ * The extract file's format (contract section 3, the same for every extract): the definition's
+ * output columns in order, UTF-8 without BOM, `,` separator, `\n` line ends, RFC 4180 quoting only
+ * where a field needs it.
  */
-import layout from '../../glue/extract-layout.json';
-
-/** The contract's columns in order, from glue/extract-layout.json (glue/etl.py reads the same file). */
-export const EXTRACT_COLUMNS: readonly string[] = layout.columns;
+import type { ExtractDefinition } from './extract-definition';
 
 const NEEDS_QUOTES = /[",\r\n]/;
 
@@ -19,4 +17,12 @@ export function csvLine(values: readonly (string | null)[]): string {
   return `${values.map(csvField).join(',')}\n`;
 }
 
-export const EXTRACT_HEADER = csvLine(EXTRACT_COLUMNS);
+/** The published columns' names in order (the definition's `output.columns`). */
+export function extractColumns(definition: Pick<ExtractDefinition, 'output'>): string[] {
+  return definition.output.columns.map((column) => column.name);
+}
+
+/** The header line of every file of the extract, and the whole of a file with no rows. */
+export function extractHeader(definition: Pick<ExtractDefinition, 'output'>): string {
+  return csvLine(extractColumns(definition));
+}

@@ -15,6 +15,7 @@ import { DeleteObjectsCommand, ListObjectVersionsCommand, S3Client } from '@aws-
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { DynamoDbRunLedger } from '../../functions/commons/clients/dynamodb-run-ledger';
+import { DEFAULT_EXTRACT_ID } from '../../extracts/folders';
 import { EXTRACTS_PREFIX, MANIFESTS_PREFIX } from '../../functions/core/extract-keys';
 import { formatMonth } from '../../functions/core/month';
 import { stagingPrefixFor } from '../../functions/core/run-context';
@@ -46,7 +47,8 @@ export const LOCAL_STAGE = {
   extractBucket: 'monthly-loan-extract-local-extracts',
   ledgerTable: 'monthly-loan-extract-local-run-ledger',
   crawlerName: 'monthly-loan-extract-local-ods',
-  jobName: 'monthly-loan-extract-local-extract',
+  /** Each extract's Glue job is this prefix and its id (scripts/extract-stack.ts names the deployed ones alike). */
+  jobNamePrefix: 'monthly-loan-extract-local-',
   topicName: 'monthly-loan-extract-local-alerts',
   supportEmail: 'data-support@mybigbank.co.za',
   sourceSchema: 'public',
@@ -178,7 +180,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const params = readServerlessParams(MIRRORED_STAGE);
     const glue = await startGlueStandIn({
       crawlerName: LOCAL_STAGE.crawlerName,
-      jobName: LOCAL_STAGE.jobName,
+      jobNamePrefix: LOCAL_STAGE.jobNamePrefix,
       capacity: { workerType: String(params.glueWorkerType), numberOfWorkers: Number(params.glueNumberOfWorkers) },
       sourceUrl: options.sourceUrl,
       sourceSchema: LOCAL_STAGE.sourceSchema,
@@ -297,7 +299,9 @@ export function lambdaEnvironment(
     RUN_LEDGER_TABLE: LOCAL_STAGE.ledgerTable,
     RUN_LEASE_MINUTES: String(LOCAL_STAGE.leaseMinutes),
     GLUE_CRAWLER_NAME: LOCAL_STAGE.crawlerName,
-    GLUE_JOB_NAME: LOCAL_STAGE.jobName,
+    GLUE_JOB_NAME_PREFIX: LOCAL_STAGE.jobNamePrefix,
+    // The loan extract's job, for handlers that still name one job (until they take the run's extract).
+    GLUE_JOB_NAME: `${LOCAL_STAGE.jobNamePrefix}${DEFAULT_EXTRACT_ID}`,
     EXTRACT_BUCKET: LOCAL_STAGE.extractBucket,
     ALERT_TOPIC_ARN,
     STATE_MACHINE_ARN,
