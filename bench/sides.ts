@@ -4,7 +4,7 @@
  *
  *   pipeline  the local pipeline end to end: `tsx local/cli.ts --source … --report FILE`
  *   engine    the local engine step alone: runExtractJob with a FolderStagingSink (bench/engine-child.ts)
- *   floor     the numbers computed inside PostgreSQL by glue/sql/branch_loans_3m.sql, written out by
+ *   floor     the numbers computed inside PostgreSQL by the loan extract's sql/branch_loans_3m.sql, written out by
  *             COPY … TO STDOUT through psql: no engine can read and compute less
  *   naive     the whole loans table read into the engine, then the same SQL (bench/naive-extract.ts)
  *   spark     the production job, glue/etl.py, on the local Spark (local[2]) of scripts/setup-spark.sh
