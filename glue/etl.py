@@ -479,6 +479,15 @@ def check_extract_columns(columns: Sequence[str], definition: Mapping[str, Any])
         )
 
 
+def check_entity_ids(rows_per_id: Sequence[tuple[Any, int]], definition: Mapping[str, Any]) -> None:
+    """A row without the split entity's id would belong to no file (Spark would stage it under
+    __HIVE_DEFAULT_PARTITION__): the run fails, as the local engine's does."""
+    without_id = sum(count for entity_id, count in rows_per_id if entity_id is None)
+    if without_id:
+        id_column = definition["output"]["splitBy"]["idColumn"]
+        raise ValueError(f"{definition['sql']['rows']} of extract {definition['id']} returns {without_id} rows with a NULL {id_column}")
+
+
 def check_entity_columns(columns: Sequence[str], definition: Mapping[str, Any]) -> None:
     if list(columns) != ENTITY_COLUMNS:
         raise ValueError(
@@ -757,6 +766,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     rows = rows.cache()
 
     per_entity = rows.groupBy(id_column).count().orderBy(id_column).collect()
+    check_entity_ids([(r[id_column], r["count"]) for r in per_entity], definition)
     LOG.info(
         "writing %d rows: %s",
         sum(r["count"] for r in per_entity),

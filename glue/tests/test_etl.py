@@ -511,6 +511,11 @@ class OutputTest(unittest.TestCase):
         with self.assertRaisesRegex(ValueError, "needs branch_id, client_id"):
             etl.check_extract_columns(["bank_id", "client_id", "month", "loan_count", "loan_amount", "first_loan_date"], client)
 
+    def test_check_entity_ids(self):
+        etl.check_entity_ids([(1, 3), (2, 5)], self.loan)
+        with self.assertRaisesRegex(ValueError, "sql/branch_loans_3m.sql of extract loan-moving-average returns 2 rows with a NULL bank_id"):
+            etl.check_entity_ids([(None, 2), (1, 3)], self.loan)
+
     def test_check_entity_columns(self):
         etl.check_entity_columns(["id", "name"], self.loan)
         with self.assertRaisesRegex(ValueError, "sql/banks.sql of extract loan-moving-average returns columns bank_id, bank_name; it must return id, name"):

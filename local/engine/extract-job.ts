@@ -70,11 +70,12 @@ export async function runExtractJob(input: ExtractJobInput): Promise<ExtractJobR
     await duck.run('CREATE MACRO div(a, b) AS a // b');
     const model = sourceModelOf(input.extract);
     const sourceRows = await withClient(input.sourceUrl, (pg) => copySourceIntoDuckDb(pg, duck, input.window, model));
-    const { rejected, entities } = await tracePhase('compute', async () => {
+    const { rejected, entities, rowsPerEntity } = await tracePhase('compute', async () => {
       await duck.run(`CREATE TABLE extract_window AS ${extractWindowSql(input.window)}`);
       await duck.run(`CREATE TABLE ${ROWS_TABLE} AS ${sql.rows}`);
       await assertExtractColumns(duck, definition);
       return {
+        rowsPerEntity: await countRowsPerEntity(duck, definition),
         rejected:
           sql.rejected === undefined
             ? []
@@ -90,17 +91,16 @@ export async function runExtractJob(input: ExtractJobInput): Promise<ExtractJobR
     const parquetName = `part-00000-${input.runId}.c000.snappy.parquet`;
     const parquetDir = await mkdtemp(join(tmpdir(), 'extract-parquet-'));
     try {
-      for (const entity of entities) {
-        const rows = Number((await readAll(duck, `SELECT count(*) FROM ${ROWS_TABLE} WHERE ${quoteIdent(idColumn)} = ${entity.id}`))[0]![0]);
-        // Like Spark's partitionBy, an entity without rows gets no part; publishing writes its header-only file.
-        if (rows === 0) continue;
-        const key = `${entityRowsFolder(idColumn, entity.id)}/${partName}`;
-        await input.sink.putObject(key, entityCsv(duck, definition, entity.id));
-        parts.push({ entityId: entity.id, key, rows });
+      // Like Spark's partitionBy: a part for each id the rows hold, none for an entity without rows
+      // (publishing writes its header-only file, and judges an id that is no entity's).
+      for (const [entityId, rows] of rowsPerEntity) {
+        const key = `${entityRowsFolder(idColumn, entityId)}/${partName}`;
+        await input.sink.putObject(key, entityCsv(duck, definition, entityId));
+        parts.push({ entityId, key, rows });
         if (definition.output.keys.analytics === undefined) continue;
-        const analyticsKey = `${entityAnalyticsFolder(idColumn, entity.id)}/${parquetName}`;
-        await stageEntityParquet(duck, definition, entity.id, join(parquetDir, `${idColumn}=${entity.id}.parquet`), input.sink, analyticsKey);
-        analyticsParts.push({ entityId: entity.id, key: analyticsKey, rows });
+        const analyticsKey = `${entityAnalyticsFolder(idColumn, entityId)}/${parquetName}`;
+        await stageEntityParquet(duck, definition, entityId, join(parquetDir, `${idColumn}=${entityId}.parquet`), input.sink, analyticsKey);
+        analyticsParts.push({ entityId, key: analyticsKey, rows });
       }
     } finally {
       await rm(parquetDir, { recursive: true, force: true });
@@ -184,6 +184,17 @@ async function assertExtractColumns(duck: DuckDBConnection, definition: ExtractD
       `${definition.sql.rows} of extract ${definition.id} returns columns ${actual.join(', ')}; its definition needs ${expected.join(', ')}`,
     );
   }
+}
+
+/** Rows per id of the split entity, in id order; a row without an id would belong to no file, and fails the run (as in glue/etl.py). */
+async function countRowsPerEntity(duck: DuckDBConnection, definition: ExtractDefinition): Promise<Array<[number, number]>> {
+  const id = quoteIdent(definition.output.splitBy.idColumn);
+  const counts = await readAll(duck, `SELECT ${id}, count(*) FROM ${ROWS_TABLE} GROUP BY ${id} ORDER BY ${id}`);
+  const withoutId = counts.find((r) => r[0] === null);
+  if (withoutId) {
+    throw new Error(`${definition.sql.rows} of extract ${definition.id} returns ${Number(withoutId[1])} rows with a NULL ${definition.output.splitBy.idColumn}`);
+  }
+  return counts.map((r) => [Number(r[0]), Number(r[1])]);
 }
 
 /** Every entity of `sql.entities` as (id, name); a NULL name as '' (glue/etl.py does the same). */

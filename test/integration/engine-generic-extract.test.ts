@@ -128,6 +128,22 @@ describe('the local engine on the client-activity extract (oracle ODS)', () => {
     );
     await expect(readdir(folder)).rejects.toMatchObject({ code: 'ENOENT' });
   });
+
+  it('fails, staging nothing, when the rows query leaves the split entity\'s id NULL (the row would belong to no file)', async () => {
+    const rows = CLIENT_ACTIVITY_FOLDER.sql.rows.replace('c.branch_idbranch AS branch_id', 'CAST(NULL AS INTEGER) AS branch_id');
+    expect(rows).not.toBe(CLIENT_ACTIVITY_FOLDER.sql.rows);
+    const folder = join(staging, 'null-id');
+    await expect(
+      runExtractJob({
+        extract: { ...CLIENT_ACTIVITY_FOLDER, sql: { ...CLIENT_ACTIVITY_FOLDER.sql, rows } },
+        sourceUrl: ods.url,
+        window: monthWindow(parseMonth('2024-06')),
+        sink: new FolderStagingSink(folder),
+        runId: 'null-id',
+      }),
+    ).rejects.toThrow('sql/rows.sql of extract client-activity returns 4 rows with a NULL branch_id');
+    await expect(readdir(folder)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
 });
 
 /** Every file under `dir`, by path relative to it, as text. */
