@@ -3,7 +3,10 @@ import { replaceResultsSection, RESULTS_END, RESULTS_START } from '../../bench/r
 import { splitByBank, type RunMeasure } from '../../bench/sides';
 import { formatBytes, median, medianByKey, parseSize, ratio } from '../../bench/stats';
 import { datasetRatios, evaluateTargets, historyRatios, summarizeSide, type DatasetResult } from '../../bench/summary';
-import { EXTRACT_HEADER } from '../../functions/core/extract-csv';
+import { extractHeader } from '../../functions/core/extract-csv';
+import { LOAN_EXTRACT } from '../support/run-context';
+
+const EXTRACT_HEADER = extractHeader(LOAN_EXTRACT);
 
 describe('median and ratio', () => {
   it('takes the middle value, or the mean of the middle two', () => {
