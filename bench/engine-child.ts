@@ -6,6 +6,7 @@
  */
 import { monthWindow, parseMonth } from '../functions/core/month';
 import { onEnginePhase, type EnginePhase } from '../local/engine/engine-trace';
+import { DEFAULT_EXTRACT_ID, findExtract } from '../extracts/folders';
 import { runExtractJob } from '../local/engine/extract-job';
 import { FolderStagingSink } from '../local/engine/staging-sink';
 import { runNaiveExtract } from './naive-extract';
@@ -33,7 +34,9 @@ async function main(): Promise<void> {
   const started = performance.now();
   const result =
     input.mode === 'engine'
-      ? await runExtractJob({ sourceUrl: input.sourceUrl, window, sink, runId: 'bench' })
+      ? await runExtractJob({ extract: findExtract(DEFAULT_EXTRACT_ID), sourceUrl: input.sourceUrl, window, sink, runId: 'bench' }).then(
+          (job) => ({ ...job, parts: job.parts.map((p) => ({ bankId: p.entityId, key: p.key, rows: p.rows })) }),
+        )
       : await runNaiveExtract(input.sourceUrl, window, sink);
   const output: EngineChildOutput = { ms: performance.now() - started, sourceRows: result.sourceRows, parts: result.parts, phases };
   process.stdout.write(`${JSON.stringify(output)}\n`);

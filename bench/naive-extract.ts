@@ -6,19 +6,24 @@
  */
 import { DuckDBInstance } from '@duckdb/node-api';
 import type { MonthWindow } from '../functions/core/month';
-import { bankRowsFolder, type SourceRowCount } from '../functions/core/staging-layout';
-import { BRANCH_LOANS_SQL, REJECTED_LOANS_SQL, extractWindowSql } from '../local/engine/extract-sql';
-import { SOURCE_MODEL, type SourceModel } from '../local/engine/source-model';
-import { bankCsv } from '../local/engine/extract-job';
+import { entityRowsFolder, type SourceRowCount } from '../functions/core/staging-layout';
+import { DEFAULT_EXTRACT_ID, findExtract } from '../extracts/folders';
+import { extractWindowSql } from '../local/engine/extract-sql';
+import { sourceModelOf, type SourceModel } from '../local/engine/source-model';
+import { entityCsv } from '../local/engine/extract-job';
 import { copySourceIntoDuckDb } from '../local/engine/source-reader';
 import type { StagingSink } from '../local/engine/staging-sink';
 import { withClient } from '../local/postgres';
 
-/** The source model without its window read: every table is read whole. */
+/** The loan extract, which the benchmark measures. */
+const LOAN = findExtract(DEFAULT_EXTRACT_ID);
+const LOAN_MODEL = sourceModelOf(LOAN);
+
+/** The loan extract's source model without its window read: every table is read whole. */
 export const WHOLE_TABLES_MODEL: SourceModel = {
-  schema: SOURCE_MODEL.schema,
-  tables: SOURCE_MODEL.tables.map((table) => ({ name: table.name, columns: table.columns })),
-  typeFamilies: SOURCE_MODEL.typeFamilies,
+  schema: LOAN_MODEL.schema,
+  tables: LOAN_MODEL.tables.map((table) => ({ name: table.name, columns: table.columns })),
+  typeFamilies: LOAN_MODEL.typeFamilies,
 };
 
 export interface NaiveResult {
@@ -33,13 +38,13 @@ export async function runNaiveExtract(sourceUrl: string, window: MonthWindow, si
     await duck.run('CREATE MACRO div(a, b) AS a // b');
     const sourceRows = await withClient(sourceUrl, (pg) => copySourceIntoDuckDb(pg, duck, window, WHOLE_TABLES_MODEL));
     await duck.run(`CREATE TABLE extract_window AS ${extractWindowSql(window)}`);
-    await duck.run(`CREATE TABLE extract_rows AS ${BRANCH_LOANS_SQL}`);
-    await duck.runAndReadAll(REJECTED_LOANS_SQL);
+    await duck.run(`CREATE TABLE extract_rows AS ${LOAN.sql.rows}`);
+    await duck.runAndReadAll(LOAN.sql.rejected!);
     const counts = (await duck.runAndReadAll('SELECT bank_id, count(*) FROM extract_rows GROUP BY bank_id ORDER BY bank_id')).getRowsJS();
     const parts: { bankId: number; key: string; rows: number }[] = [];
     for (const [bankId, rows] of counts) {
-      const key = `${bankRowsFolder(Number(bankId))}/part-00000-naive.c000.csv`;
-      await sink.putObject(key, bankCsv(duck, Number(bankId)));
+      const key = `${entityRowsFolder('bank_id', Number(bankId))}/part-00000-naive.c000.csv`;
+      await sink.putObject(key, entityCsv(duck, LOAN.definition, Number(bankId)));
       parts.push({ bankId: Number(bankId), key, rows: Number(rows) });
     }
     return { sourceRows, parts };

@@ -18,6 +18,8 @@ import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client } from 'pg';
 import { formatMonth, lastCompleteMonth, monthWindow } from '../functions/core/month';
+import { DEFAULT_EXTRACT_ID, findExtract } from '../extracts/folders';
+import { sourceModelOf } from '../local/engine/source-model';
 import { readTransactionSettings, windowReadSql } from '../local/engine/source-reader';
 import { measureBundles, type BundlesOutcome } from './bundles';
 import { measuredSpark, renderReadmeResults, renderSparkResults, replaceResultsSection, replaceSparkSection } from './report';
@@ -395,9 +397,10 @@ async function explainWindowRead(client: Client, month: string): Promise<string>
   await client.query('BEGIN');
   let rows: { 'QUERY PLAN': [{ Plan: PlanNode }] }[];
   try {
-    for (const setting of readTransactionSettings()) await client.query(`SET LOCAL ${setting}`);
+    const model = sourceModelOf(findExtract(DEFAULT_EXTRACT_ID));
+    for (const setting of readTransactionSettings(model)) await client.query(`SET LOCAL ${setting}`);
     const window = monthWindow({ year: Number(month.slice(0, 4)), month: Number(month.slice(5, 7)) });
-    ({ rows } = await client.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(`EXPLAIN (FORMAT JSON) ${windowReadSql(window)}`));
+    ({ rows } = await client.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(`EXPLAIN (FORMAT JSON) ${windowReadSql(window, model)}`));
   } finally {
     await client.query('COMMIT');
   }

@@ -4,7 +4,7 @@
  *
  *   pipeline  the local pipeline end to end: `tsx local/cli.ts --source … --report FILE`
  *   engine    the local engine step alone: runExtractJob with a FolderStagingSink (bench/engine-child.ts)
- *   floor     the numbers computed inside PostgreSQL by glue/sql/branch_loans_3m.sql, written out by
+ *   floor     the numbers computed inside PostgreSQL by the loan extract's sql/branch_loans_3m.sql, written out by
  *             COPY … TO STDOUT through psql: no engine can read and compute less
  *   naive     the whole loans table read into the engine, then the same SQL (bench/naive-extract.ts)
  *   spark     the production job, glue/etl.py, on the local Spark (local[2]) of scripts/setup-spark.sh
@@ -21,9 +21,10 @@ import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Client } from 'pg';
 import { parseCsvText } from '../functions/core/csv-reader';
-import { EXTRACT_HEADER, csvLine } from '../functions/core/extract-csv';
+import { csvLine, extractHeader } from '../functions/core/extract-csv';
+import { DEFAULT_EXTRACT_ID, findExtract } from '../extracts/folders';
 import { monthWindow, parseMonth } from '../functions/core/month';
-import { BRANCH_LOANS_SQL, extractWindowSql } from '../local/engine/extract-sql';
+import { extractWindowSql } from '../local/engine/extract-sql';
 import { runChild, summarizeProbes, tail, type ChildResult } from './child';
 import type { EngineChildInput, EngineChildOutput } from './engine-child';
 import type { BenchSpark } from './spark';
@@ -107,6 +108,9 @@ export async function runSide(side: Side, ctx: SideContext): Promise<SideOutcome
 type Measured = Omit<RunMeasure, 'rowsExamined' | 'loansIndexScans' | 'loadAvg1'> | { error: string };
 type Runner = (ctx: SideContext, outDir: string) => Promise<Measured>;
 
+/** The loan extract, which the benchmark measures. */
+const LOAN = findExtract(DEFAULT_EXTRACT_ID);
+
 const RUNNERS: Record<Side, Runner> = {
   pipeline: runPipeline,
   engine: (ctx, outDir) => runEngineChild('engine', ctx, outDir),
@@ -186,7 +190,7 @@ async function runFloor(ctx: SideContext, outDir: string): Promise<Measured> {
       // floor is the fastest PostgreSQL computes it (the engine's reads never reach the JIT threshold).
       '-c', 'SET LOCAL jit = off',
       '-c', `CREATE TEMP TABLE extract_window AS ${extractWindowSql(window)}`,
-      '-c', `COPY (${BRANCH_LOANS_SQL}) TO STDOUT (FORMAT csv, HEADER)`,
+      '-c', `COPY (${LOAN.sql.rows}) TO STDOUT (FORMAT csv, HEADER)`,
       '-c', 'COMMIT',
     ],
     { cwd: ctx.repoRoot, timeoutMs: ctx.timeoutMs, stdoutFile: outFile },
@@ -328,7 +332,7 @@ export function splitByBank(csv: string): Buffer[] {
   const [, ...records] = parseCsvText(csv);
   const byBank = new Map<string, string>();
   for (const [bankId, ...values] of records) {
-    byBank.set(bankId!, (byBank.get(bankId!) ?? EXTRACT_HEADER) + csvLine(values));
+    byBank.set(bankId!, (byBank.get(bankId!) ?? extractHeader(LOAN.definition)) + csvLine(values));
   }
   return [...byBank.values()].map((text) => Buffer.from(text, 'utf8'));
 }

@@ -11,7 +11,8 @@
 import { createWriteStream, readdirSync, readFileSync, writeFileSync, type WriteStream } from 'node:fs';
 import { Writable } from 'node:stream';
 import { monthWindow, parseMonth } from '../functions/core/month';
-import { jdbcConnectionOf, sparkToolchainProblem, startSparkJobs, type SparkJobs } from '../local/glue-spark/spark-jobs';
+import { DEFAULT_EXTRACT_ID, findExtract } from '../extracts/folders';
+import { extractJobFiles, jdbcConnectionOf, sparkToolchainProblem, startSparkJobs, type SparkJobs } from '../local/glue-spark/spark-jobs';
 
 /** What the job runs with: the defaults of the deployed job (resources/glue.yml sets no Spark conf, no --read_partitions). */
 export const SPARK_MASTER = 'local[2]';
@@ -93,7 +94,8 @@ export async function startBenchSpark(options: { readonly served: string; readon
         // As StartExtractJob passes them, with the deployed job's defaults (resources/glue.yml); the
         // bench server has no TLS. --read_partitions is not passed: the job's default (8) applies.
         arguments: {
-          '--JOB_NAME': 'monthly-loan-extract-bench-extract',
+          '--JOB_NAME': `monthly-loan-extract-bench-${DEFAULT_EXTRACT_ID}`,
+          '--extract_id': DEFAULT_EXTRACT_ID,
           '--month': month,
           '--window_start': window.windowStart,
           '--month_start': window.monthStart,
@@ -104,6 +106,7 @@ export async function startBenchSpark(options: { readonly served: string; readon
           '--ods_sslmode': 'disable',
         },
         connections: { ods: jdbcConnectionOf(sourceUrl) },
+        extraFiles: extractJobFiles(findExtract(DEFAULT_EXTRACT_ID)),
       });
       const ms = performance.now() - t0;
       const answered = Date.now();

@@ -1,10 +1,11 @@
-"""The monthly extract as an AWS Glue 5.1 job (Spark 3.5.6, Python 3.11, Java 17).
+"""Any monthly extract as an AWS Glue 5.1 job (Spark 3.5.6, Python 3.11, Java 17).
 
-A thin driver around glue/sql: it reads only what the month references from the ODS over JDBC (the
-window's loans with the accounts and clients they reference, resolved in PostgreSQL by
-sql/read_window.sql; every bank and branch), all partitions in one exported snapshot, over verified
-TLS; runs the shared SQL with
-Spark SQL and writes the staging layout of functions/core/staging-layout.ts, byte for byte what
+A thin driver around an extract's folder (extracts/<id>/: extract.json and its SQL, which reach the
+job through --extra-files; --extract_id names the one this job runs). It reads only what the month
+references from the ODS over JDBC (with a definition's source.windowRead: the windowed table and
+the rows it references, resolved in PostgreSQL by that SQL; every other table whole), all
+partitions in one exported snapshot, over verified TLS; runs the extract's SQL with Spark SQL and
+writes the staging layout of functions/core/staging-layout.ts, byte for byte what
 local/engine/extract-job.ts writes with DuckDB, except the analytics/ Parquet copy, whose rows and
 schema (not bytes) are the same (test/integration/spark-engine.test.ts proves both on a real Spark).
 
@@ -26,6 +27,7 @@ LOG = logging.getLogger("monthly-extract")
 
 REQUIRED_ARGS = (
     "JOB_NAME",
+    "extract_id",
     "month",
     "window_start",
     "month_start",
@@ -48,22 +50,23 @@ MAX_READ_PARTITIONS = 64
 # streams through a cursor instead of holding a whole partition in memory.
 FETCH_SIZE = 10_000
 
-SQL_FILES = ("branch_loans_3m.sql", "rejected_loans.sql")
 # The name the window read is cached under before its tables are rebuilt from it.
 WINDOW_READ_VIEW = "window_read"
-SOURCE_MODEL_FILE = "source-model.json"
+DEFINITION_FILE = "extract.json"
 LAYOUT_FILE = "extract-layout.json"
+# What a definition's sql.entities returns, in order: one line of entities/ per row.
+ENTITY_COLUMNS = ["id", "name"]
 
-# Every bank, even without branches, so each gets a (header-only) file. NULL name as '' like the local engine.
-BANKS_SQL = "SELECT idbank AS bank_id, COALESCE(name, '') AS bank_name FROM bank ORDER BY idbank"
-
-# Spark's JDBC column types accepted for each type family of source-model.json.
+# Spark's JDBC column types accepted for each type family of a definition's source columns
+# (glue/extract-layout.json's sourceTypeFamilies lists the information_schema types of the same families).
 SPARK_TYPE_FAMILIES = {
     "integer": ("smallint", "int", "bigint"),
     "text": ("string",),
     "date": ("date",),
 }
 
+# As functions/core/extract-definition.ts checks an id: lower-case words joined by single dashes.
+_EXTRACT_ID = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # Bucket names are 3-63 of a-z 0-9 . -; then zero or more non-empty key segments, each ending in /.
@@ -82,6 +85,7 @@ _SNAPSHOT_ID = re.compile(r"^[0-9A-F]+-[0-9A-F]+(?:-[0-9]+)?$")
 @dataclass(frozen=True)
 class JobConfig:
     job_name: str
+    extract_id: str
     month: str
     window_start: date
     month_start: date
@@ -113,6 +117,9 @@ def validate_args(raw: Mapping[str, str]) -> JobConfig:
         if not str(raw.get(name, "")).strip():
             raise ValueError(f"--{name} is required and must not be empty")
 
+    extract_id = raw["extract_id"].strip()
+    if not _EXTRACT_ID.match(extract_id):
+        raise ValueError(f'--extract_id must be an extract id (lower-case words joined by "-"), got "{extract_id}"')
     month = raw["month"]
     if not _MONTH.match(month):
         raise ValueError(f'--month must look like "YYYY-MM" with a month 01..12, got "{month}"')
@@ -141,6 +148,7 @@ def validate_args(raw: Mapping[str, str]) -> JobConfig:
 
     return JobConfig(
         job_name=raw["JOB_NAME"],
+        extract_id=extract_id,
         month=month,
         window_start=window_start,
         month_start=month_start,
@@ -177,10 +185,12 @@ def staging_paths(staging_path: str, layout: Mapping[str, Any]) -> dict[str, str
 
 
 def resource_dirs() -> list[Path]:
-    """Glue copies --extra-files to the working directory; from a checkout they sit next to this file."""
+    """Glue copies --extra-files to the working directory, side by side whatever their folder was;
+    from a checkout the shared files (extract-layout.json, the CA bundle) sit next to this file. An
+    extract's files are only ever in the working directory (the local runner copies them there too)."""
     here = Path(__file__).resolve().parent
     dirs: list[Path] = []
-    for candidate in (here, Path.cwd(), here / "sql"):
+    for candidate in (here, Path.cwd()):
         if candidate not in dirs:
             dirs.append(candidate)
     return dirs
@@ -207,8 +217,43 @@ def load_sql(file_name: str, dirs: Iterable[Path]) -> str:
     return strip_sql(find_resource(file_name, dirs).read_text(encoding="utf-8"))
 
 
-def load_source_model(dirs: Iterable[Path]) -> dict[str, Any]:
-    return json.loads(find_resource(SOURCE_MODEL_FILE, dirs).read_text(encoding="utf-8"))
+def load_definition(extract_id: str, dirs: Iterable[Path]) -> dict[str, Any]:
+    """The extract's extract.json, which must be the one --extract_id names.
+
+    Packaging checked the definition whole (functions/core/extract-definition.ts); the job only
+    makes sure it was given the right one, so a job can never run another extract's SQL.
+    """
+    path = find_resource(DEFINITION_FILE, dirs)
+    definition = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(definition, dict) or definition.get("id") != extract_id:
+        found = definition.get("id") if isinstance(definition, dict) else None
+        raise ValueError(f"{path} is the definition of extract {found!r}, but --extract_id is {extract_id!r}")
+    return definition
+
+
+def sql_file_name(relative_path: str) -> str:
+    """A definition's SQL file as --extra-files delivers it: by its base name (Glue flattens folders)."""
+    return Path(relative_path).name
+
+
+@dataclass(frozen=True)
+class ExtractSql:
+    rows: str
+    entities: str
+    rejected: str | None
+    window_read: str | None
+
+
+def load_extract_sql(definition: Mapping[str, Any], dirs: Iterable[Path]) -> ExtractSql:
+    dirs = list(dirs)
+    files = definition["sql"]
+    window_read = definition["source"].get("windowRead")
+    return ExtractSql(
+        rows=load_sql(sql_file_name(files["rows"]), dirs),
+        entities=load_sql(sql_file_name(files["entities"]), dirs),
+        rejected=load_sql(sql_file_name(files["rejected"]), dirs) if files.get("rejected") else None,
+        window_read=load_sql(sql_file_name(window_read["sql"]), dirs) if window_read else None,
+    )
 
 
 def load_layout(dirs: Iterable[Path]) -> dict[str, Any]:
@@ -245,6 +290,14 @@ def source_tables(model: Mapping[str, Any]) -> list[SourceTable]:
     ]
 
 
+def whole_table_predicates(table: SourceTable, lowest: int | None, highest: int | None, parts: int) -> list[str] | None:
+    """How a table read whole is split: by id ranges on its first column when that is an integer
+    (see id_range_predicates), else not at all (None: one partition)."""
+    if table.columns[0][1] != "integer":
+        return None
+    return id_range_predicates(table.columns[0][0], lowest, highest, parts)
+
+
 def window_read_table(model: Mapping[str, Any]) -> SourceTable:
     """The window read's columns, as a table for check_source_types."""
     return SourceTable(name=WINDOW_READ_VIEW, columns=tuple(model["windowRead"]["columns"].items()))
@@ -261,7 +314,7 @@ def source_query(schema: str, table: SourceTable) -> str:
 
 
 def window_read_query(read_sql: str, config: JobConfig) -> str:
-    """The JDBC `dbtable` of the window read: sql/read_window.sql over the month's extract_window.
+    """The JDBC `dbtable` of the window read: the definition's source.windowRead.sql over the month's extract_window.
 
     PostgreSQL runs it whole: it resolves each window loan's account and client where the rows are,
     so only referenced rows travel. The tables are unqualified in the file; the sessions' search_path
@@ -282,7 +335,7 @@ def window_read_predicates(window_column: str) -> list[str]:
 
 
 def rebuild_from_window_read_sql(table: SourceTable) -> str:
-    """Spark SQL that rebuilds one table of the window read (glue/source-model.json says how), as
+    """Spark SQL that rebuilds one table of the window read (the definition's source says how), as
     local/engine/source-reader.ts does in DuckDB: the windowed table every row, a referenced table
     each distinct row whose key was found."""
     columns = [f"`{name}`" for name, _ in table.columns]
@@ -318,7 +371,7 @@ def id_bounds_query(schema: str, table: SourceTable) -> str:
 
 
 def check_source_types(table: SourceTable, dtypes: Sequence[tuple[str, str]]) -> None:
-    """Fails, naming table.column, if Spark read a column with another type family than source-model.json says."""
+    """Fails, naming table.column, if Spark read a column with another type family than the definition's source says."""
     found = dict(dtypes)
     problems = []
     for column, family in table.columns:
@@ -327,7 +380,7 @@ def check_source_types(table: SourceTable, dtypes: Sequence[tuple[str, str]]) ->
         if dtype is None or not (dtype in accepted or (family == "text" and is_text_dtype(dtype))):
             problems.append(f"{table.name}.{column} is {dtype or 'missing'}; the extract needs {family} ({', '.join(accepted)})")
     if problems:
-        raise ValueError(f"the ODS does not match glue/source-model.json: {'; '.join(problems)}")
+        raise ValueError(f"the ODS does not match the extract's source model: {'; '.join(problems)}")
 
 
 def is_text_dtype(dtype: str) -> bool:
@@ -391,7 +444,7 @@ def snapshot_import_statement(snapshot_id: str, schema: str) -> str:
 
     BEGIN first: whatever pgjdbc's autocommit state when Spark runs it, the read that follows is in
     this REPEATABLE READ READ ONLY transaction (a second BEGIN from the driver is only a warning).
-    The model's schema is the only one searched: sql/read_window.sql names the tables unqualified.
+    The model's schema is the only one searched: the extract's SQL names the tables unqualified.
     """
     if not _SNAPSHOT_ID.match(snapshot_id):
         raise ValueError(f"unexpected snapshot id from pg_export_snapshot(): {snapshot_id!r}")
@@ -415,12 +468,43 @@ def extract_window_sql(config: JobConfig) -> str:
     CAST('{config.window_end.isoformat()}' AS DATE) AS window_end"""
 
 
-def check_extract_columns(columns: Sequence[str], layout: Mapping[str, Any]) -> None:
-    expected = ["bank_id", *layout["columns"]]
+def check_extract_columns(columns: Sequence[str], definition: Mapping[str, Any]) -> None:
+    """The rows query returns the split entity's id, then the output columns in order."""
+    output = definition["output"]
+    expected = [output["splitBy"]["idColumn"], *(c["name"] for c in output["columns"])]
     if list(columns) != expected:
         raise ValueError(
-            f"glue/sql/branch_loans_3m.sql returns columns {', '.join(columns)}; the contract needs {', '.join(expected)}"
+            f"{definition['sql']['rows']} of extract {definition['id']} returns columns {', '.join(columns)}; "
+            f"its definition needs {', '.join(expected)}"
         )
+
+
+def check_entity_ids(rows_per_id: Sequence[tuple[Any, int]], definition: Mapping[str, Any]) -> None:
+    """A row without the split entity's id would belong to no file (Spark would stage it under
+    __HIVE_DEFAULT_PARTITION__): the run fails, as the local engine's does."""
+    without_id = sum(count for entity_id, count in rows_per_id if entity_id is None)
+    if without_id:
+        id_column = definition["output"]["splitBy"]["idColumn"]
+        raise ValueError(f"{definition['sql']['rows']} of extract {definition['id']} returns {without_id} rows with a NULL {id_column}")
+
+
+def check_entity_columns(columns: Sequence[str], definition: Mapping[str, Any]) -> None:
+    if list(columns) != ENTITY_COLUMNS:
+        raise ValueError(
+            f"{definition['sql']['entities']} of extract {definition['id']} returns columns {', '.join(columns)}; "
+            f"it must return {', '.join(ENTITY_COLUMNS)}"
+        )
+
+
+# Spark types of the analytics/ Parquet copy per output column type, as local/engine/extract-job.ts
+# PARQUET_TYPES: ids and counts INT64 whatever the ODS column's width, the average DECIMAL(20,2);
+# text, month and date columns keep the type the SQL gives them.
+PARQUET_CASTS = {"integer": "bigint", "count": "bigint", "decimal2": "decimal(20,2)"}
+
+
+def analytics_casts(definition: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(column, Spark type) for each output column the Parquet copy casts."""
+    return [(c["name"], PARQUET_CASTS[c["type"]]) for c in definition["output"]["columns"] if c["type"] in PARQUET_CASTS]
 
 
 def csv_writer_options() -> dict[str, str]:
@@ -531,24 +615,37 @@ def cache_source_view(df: Any, table: SourceTable) -> int:
 
 
 def read_source(
-    spark: Any, url: str, properties: dict[str, str], model: Mapping[str, Any], read_sql: str, config: JobConfig, snapshot: ExportedSnapshot
+    spark: Any,
+    url: str,
+    properties: dict[str, str],
+    model: Mapping[str, Any],
+    read_sql: str | None,
+    config: JobConfig,
+    snapshot: ExportedSnapshot,
 ) -> list[tuple[str, int]]:
     """Reads what the month references into cached temp views of the tables' names; returns the rows per table.
 
-    bank and branch whole, split by id ranges; loans, account and client through the window read
-    (one JDBC read pushed down to PostgreSQL), then rebuilt from it.
+    Tables read whole are split by id ranges (the loan extract's bank and branch; every table of a
+    model without a window read); with a window read (read_sql), the tables it serves arrive through
+    one JDBC read pushed down to PostgreSQL and are rebuilt from it.
     """
     schema = model["schema"]
     counts: dict[str, int] = {}
     tables = source_tables(model)
+    through_window = read_sql is not None
     for table in tables:
-        if table.read_through_window:
+        if through_window and table.read_through_window:
             continue
-        lowest, highest = snapshot.id_bounds(schema, table)
-        predicates = id_range_predicates(table.columns[0][0], lowest, highest, config.read_partitions)
-        df = spark.read.jdbc(url=url, table=source_query(schema, table), predicates=predicates, properties=properties)
+        lowest, highest = snapshot.id_bounds(schema, table) if table.columns[0][1] == "integer" else (None, None)
+        predicates = whole_table_predicates(table, lowest, highest, config.read_partitions)
+        if predicates is None:
+            df = spark.read.jdbc(url=url, table=source_query(schema, table), properties=properties)
+        else:
+            df = spark.read.jdbc(url=url, table=source_query(schema, table), predicates=predicates, properties=properties)
         counts[table.name] = cache_source_view(df, table)
-        LOG.info("read %d rows from %s.%s in %d partitions", counts[table.name], schema, table.name, len(predicates))
+        LOG.info("read %d rows from %s.%s in %d partitions", counts[table.name], schema, table.name, len(predicates or [None]))
+    if not through_window:
+        return [(table.name, counts[table.name]) for table in tables]
     windowed = next(t for t in tables if t.window_column)
     predicates = window_read_predicates(windowed.window_column)
     df = spark.read.jdbc(url=url, table=window_read_query(read_sql, config), predicates=predicates, properties=properties)
@@ -561,20 +658,39 @@ def read_source(
     return [(table.name, counts[table.name]) for table in tables]
 
 
-def write_analytics_parquet(rows: Any, path: str) -> None:
-    """The same rows as Parquet, for the analysts' Athena table: analytics/bank_id=<id>/part-*.parquet.
+def write_rows_csv(rows: Any, definition: Mapping[str, Any], path: str) -> None:
+    """rows/<idColumn>=<id>/part-*.csv: one part per entity, rows in output.orderBy order.
+
+    repartition puts each entity in one partition, and sorting by the id column too matches the order
+    partitionBy needs (else Spark 3.4+ plans its own sort by the id on top and drops the orderBy order).
+    """
+    id_column, order_by = definition["output"]["splitBy"]["idColumn"], definition["output"]["orderBy"]
+    (
+        rows.repartition(id_column)
+        .sortWithinPartitions(id_column, order_by)
+        .write.mode("overwrite")
+        .partitionBy(id_column)
+        .options(**csv_writer_options())
+        .csv(path)
+    )
+
+
+def write_analytics_parquet(rows: Any, definition: Mapping[str, Any], path: str) -> None:
+    """The same rows as Parquet, for the analysts' Athena table: analytics/<idColumn>=<id>/part-*.parquet.
 
     Athena's CSV SerDes cannot read a line break inside a quoted field (which the contract allows in
-    addresses) nor decimal(20,2); Parquet keeps both, and NULL stays NULL. One part per bank in
-    branch_id order, as for the CSV; branch_id as BIGINT (INT64) whatever the ODS column's width, so
-    the schema is the local engine's; snappy, Spark's default, named explicitly.
+    addresses) nor decimal(20,2); Parquet keeps both, and NULL stays NULL. One part per entity in
+    orderBy order, as for the CSV; integer and count columns as BIGINT (INT64) whatever the ODS
+    column's width, so the schema is the local engine's; snappy, Spark's default, named explicitly.
     """
+    id_column, order_by = definition["output"]["splitBy"]["idColumn"], definition["output"]["orderBy"]
+    for column, spark_type in analytics_casts(definition):
+        rows = rows.withColumn(column, rows[column].cast(spark_type))
     (
-        rows.withColumn("branch_id", rows["branch_id"].cast("bigint"))
-        .repartition("bank_id")
-        .sortWithinPartitions("bank_id", "branch_id")
+        rows.repartition(id_column)
+        .sortWithinPartitions(id_column, order_by)
         .write.mode("overwrite")
-        .partitionBy("bank_id")
+        .partitionBy(id_column)
         .option("compression", "snappy")
         .parquet(path)
     )
@@ -603,9 +719,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     dirs = resource_dirs()
     layout = load_layout(dirs)
     paths = staging_paths(config.staging_path, layout)
-    model = load_source_model(dirs)
-    branch_sql, rejected_sql = (load_sql(name, dirs) for name in SQL_FILES)
-    read_sql = load_sql(model["windowRead"]["sql"], dirs)
+    definition = load_definition(config.extract_id, dirs)
+    model = definition["source"]
+    sql = load_extract_sql(definition, dirs)
+    output = definition["output"]
+    id_column = output["splitBy"]["idColumn"]
     tls = tls_properties(config, dirs)
 
     glue_context = GlueContext(SparkContext.getOrCreate())
@@ -615,8 +733,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     # Integer overflow fails the run instead of wrapping into a wrong sum.
     spark.conf.set("spark.sql.ansi.enabled", "true")
     LOG.info(
-        "run %s: month %s, window [%s, %s), staging %s, connection %s, %d read partitions, TLS %s",
-        config.run_id, config.month, config.window_start, config.window_end,
+        "extract %s, run %s: month %s, window [%s, %s), staging %s, connection %s, %d read partitions, TLS %s",
+        config.extract_id, config.run_id, config.month, config.window_start, config.window_end,
         config.staging_path, config.connection_name, config.read_partitions, config.ods_sslmode,
     )
     if "sslrootcert" in tls:
@@ -638,33 +756,34 @@ def main(argv: Sequence[str] | None = None) -> None:
             "fetchsize": str(FETCH_SIZE),
             "sessionInitStatement": snapshot.session_init_statement,
         }
-        source_rows = read_source(spark, url, properties, model, read_sql, config, snapshot)
+        source_rows = read_source(spark, url, properties, model, sql.window_read, config, snapshot)
 
     spark.sql(extract_window_sql(config)).createOrReplaceTempView("extract_window")
-    rows = spark.sql(branch_sql)
-    check_extract_columns(rows.columns, layout)
+    rows = spark.sql(sql.rows)
+    check_extract_columns(rows.columns, definition)
+    entities = spark.sql(sql.entities)
+    check_entity_columns(entities.columns, definition)
     rows = rows.cache()
 
-    per_bank = rows.groupBy("bank_id").count().orderBy("bank_id").collect()
-    LOG.info("writing %d rows: %s", sum(r["count"] for r in per_bank), ", ".join(f"bank {r.bank_id}: {r['count']}" for r in per_bank))
-    # One part per bank, rows in branch_id order: repartition puts each bank in one partition, and
-    # sorting by bank_id too matches the order partitionBy needs (else Spark 3.4+ plans its own sort
-    # by bank_id on top and drops the branch_id order).
-    (
-        rows.repartition("bank_id")
-        .sortWithinPartitions("bank_id", "branch_id")
-        .write.mode("overwrite")
-        .partitionBy("bank_id")
-        .options(**csv_writer_options())
-        .csv(paths["rows"])
+    per_entity = rows.groupBy(id_column).count().orderBy(id_column).collect()
+    check_entity_ids([(r[id_column], r["count"]) for r in per_entity], definition)
+    LOG.info(
+        "writing %d rows: %s",
+        sum(r["count"] for r in per_entity),
+        ", ".join(f"{output['splitBy']['entity']} {r[id_column]}: {r['count']}" for r in per_entity),
     )
-    write_analytics_parquet(rows, paths["analytics"])
+    write_rows_csv(rows, definition, paths["rows"])
+    if output["keys"].get("analytics"):
+        write_analytics_parquet(rows, definition, paths["analytics"])
 
-    rejected = spark.sql(rejected_sql).cache()
-    rejected_counts = rejected.collect()
-    LOG.info("rejected loans: %s", ", ".join(f"{r.reason}: {r.loan_count}" for r in rejected_counts) or "none")
-    write_json_lines(rejected, paths["rejected"])
-    write_json_lines(spark.sql(BANKS_SQL), paths["banks"])
+    # Without sql.rejected nothing is staged under rejected/: the publish step reads no folder as no rejections.
+    if sql.rejected is not None:
+        rejected = spark.sql(sql.rejected).cache()
+        rejected_counts = rejected.collect()
+        LOG.info("rejected: %s", ", ".join(f"{r.reason}: {r.loan_count}" for r in rejected_counts) or "none")
+        write_json_lines(rejected, paths["rejected"])
+    # A NULL name as '' (the local engine does the same): Spark's JSON writer would drop the field.
+    write_json_lines(entities.selectExpr("id", "COALESCE(CAST(name AS STRING), '') AS name"), paths["entities"])
     write_json_lines(spark.createDataFrame(source_rows, "`table` STRING, row_count BIGINT"), paths["sourceRows"])
     LOG.info("staged under %s", config.staging_path)
     job.commit()

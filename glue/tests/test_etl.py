@@ -18,11 +18,26 @@ from glue import etl
 
 REPO = Path(__file__).resolve().parents[2]
 GLUE = REPO / "glue"
+LOAN = REPO / "extracts" / "loan-moving-average"
+# The second extract (split by branch, tables read whole, no rejected SQL, no analytics).
+CLIENT_ACTIVITY = REPO / "test" / "fixtures" / "extracts" / "client-activity"
+
+
+def definition_of(folder: Path) -> dict:
+    return json.loads((folder / "extract.json").read_text(encoding="utf-8"))
+
+
+def flat_copy(folder: Path, into: Path) -> None:
+    """An extract folder's files side by side, as Glue puts --extra-files in the job's working directory."""
+    for path in folder.rglob("*"):
+        if path.is_file():
+            (into / path.name).write_bytes(path.read_bytes())
 
 
 def valid_args(**overrides):
     args = {
         "JOB_NAME": "monthly-extract-dev",
+        "extract_id": "loan-moving-average",
         "month": "2024-03",
         "window_start": "2024-01-01",
         "month_start": "2024-03-01",
@@ -57,6 +72,12 @@ class ValidateArgsTest(unittest.TestCase):
         self.assertEqual(config.window_end, date(2024, 4, 1))
         self.assertEqual(config.read_partitions, int(etl.OPTIONAL_ARGS["read_partitions"]))
         self.assertEqual((config.ods_sslmode, config.ods_ssl_root_cert), ("verify-full", "rds-ca-bundle.pem"))
+
+    def test_extract_id(self):
+        self.assertEqual(etl.validate_args(valid_args(extract_id="client-activity")).extract_id, "client-activity")
+        for value in ("Loan", "loan_moving", "-loan", "loan--x", "../x"):
+            with self.subTest(value=value):
+                self.assert_rejected("extract_id", extract_id=value)
 
     def test_accepts_a_window_across_the_year_boundary(self):
         config = etl.validate_args(
@@ -148,7 +169,7 @@ class ValidateArgsTest(unittest.TestCase):
 
 class WindowReadTest(unittest.TestCase):
     def setUp(self):
-        self.model = json.loads((GLUE / "source-model.json").read_text(encoding="utf-8"))
+        self.model = definition_of(LOAN)["source"]
         self.config = etl.validate_args(valid_args())
 
     def test_partitions_are_the_window_and_the_null_dates_each_row_in_one(self):
@@ -161,7 +182,7 @@ class WindowReadTest(unittest.TestCase):
         self.assertEqual(sorted(hits, key=str), ["2024-01-01", "2024-03-31", None])
 
     def test_query_is_the_shared_file_over_the_months_window(self):
-        read_sql = etl.load_sql(self.model["windowRead"]["sql"], [GLUE / "sql"])
+        read_sql = etl.load_sql(etl.sql_file_name(self.model["windowRead"]["sql"]), [LOAN / "sql"])
         query = etl.window_read_query(read_sql, self.config)
         self.assertTrue(query.startswith("(WITH extract_window AS (SELECT CAST('2024-03' AS VARCHAR(7)) AS month"), query)
         self.assertIn("CAST('2024-01-01' AS DATE) AS window_start", query)
@@ -233,7 +254,7 @@ class IdRangePredicatesTest(unittest.TestCase):
 
 class SourceModelTest(unittest.TestCase):
     def setUp(self):
-        self.model = json.loads((GLUE / "source-model.json").read_text(encoding="utf-8"))
+        self.model = definition_of(LOAN)["source"]
         self.tables = {t.name: t for t in etl.source_tables(self.model)}
         self.config = etl.validate_args(valid_args())
 
@@ -256,6 +277,24 @@ class SourceModelTest(unittest.TestCase):
                     etl.id_bounds_query("public", self.tables[name]),
                     f'SELECT min("{first}"), max("{first}") FROM "public"."{name}"',
                 )
+
+    def test_a_table_read_whole_splits_on_an_integer_first_column_only(self):
+        self.assertEqual(
+            etl.whole_table_predicates(self.tables["branch"], 1, 4, 2),
+            ['"idbranch" >= 1 AND "idbranch" < 3', '"idbranch" >= 3 AND "idbranch" < 5', '"idbranch" IS NULL'],
+        )
+        by_name = etl.SourceTable(name="code", columns=(("label", "text"), ("idcode", "integer")))
+        self.assertIsNone(etl.whole_table_predicates(by_name, None, None, 8))
+
+    def test_a_model_without_a_window_read_reads_every_table_whole(self):
+        tables = etl.source_tables(definition_of(CLIENT_ACTIVITY)["source"])
+        self.assertEqual([t.name for t in tables], ["branch", "client", "account", "loans"])
+        self.assertFalse(any(t.read_through_window for t in tables))
+
+    def test_type_families_are_the_layout_s(self):
+        # glue/extract-layout.json's sourceTypeFamilies (information_schema) and Spark's dtypes name the same families.
+        layout = etl.load_layout([GLUE])
+        self.assertEqual(sorted(etl.SPARK_TYPE_FAMILIES), sorted(layout["sourceTypeFamilies"]))
 
     def test_source_types_checked_per_family(self):
         loans = self.tables["loans"]
@@ -397,40 +436,118 @@ class SqlLoadingTest(unittest.TestCase):
             with self.assertRaisesRegex(FileNotFoundError, "--extra-files"):
                 etl.load_sql("rejected_loans.sql", [Path(empty)])
 
-    def test_the_repository_files_are_found_from_a_checkout(self):
+    def test_the_shared_files_are_found_from_a_checkout(self):
         dirs = etl.resource_dirs()
-        for name in etl.SQL_FILES:
-            with self.subTest(name=name):
-                sql = etl.load_sql(name, dirs)
-                self.assertFalse(sql.endswith(";"))
-                self.assertIn("extract_window", sql)
-        self.assertEqual(etl.load_source_model(dirs)["schema"], "public")
+        self.assertEqual(etl.find_resource("extract-layout.json", dirs), GLUE / "extract-layout.json")
+        self.assertEqual(etl.find_resource("rds-ca-bundle.pem", dirs), GLUE / "rds-ca-bundle.pem")
+
+
+class DefinitionTest(unittest.TestCase):
+    """The extract's files as Glue delivers them: flat in the working directory."""
+
+    def setUp(self):
+        self.work = tempfile.TemporaryDirectory()
+        self.addCleanup(self.work.cleanup)
+        self.dir = Path(self.work.name)
+
+    def test_loads_the_loan_extract_and_its_sql_by_base_name(self):
+        flat_copy(LOAN, self.dir)
+        definition = etl.load_definition("loan-moving-average", [GLUE, self.dir])
+        self.assertEqual(definition, definition_of(LOAN))
+        sql = etl.load_extract_sql(definition, [GLUE, self.dir])
+        self.assertEqual(sql.rows, etl.strip_sql((LOAN / "sql" / "branch_loans_3m.sql").read_text(encoding="utf-8")))
+        self.assertEqual(sql.entities, etl.strip_sql((LOAN / "sql" / "banks.sql").read_text(encoding="utf-8")))
+        self.assertEqual(sql.rejected, etl.strip_sql((LOAN / "sql" / "rejected_loans.sql").read_text(encoding="utf-8")))
+        self.assertEqual(sql.window_read, etl.strip_sql((LOAN / "sql" / "read_window.sql").read_text(encoding="utf-8")))
+        for text in (sql.rows, sql.rejected, sql.window_read):
+            self.assertIn("extract_window", text)
+            self.assertFalse(text.endswith(";"))
+
+    def test_an_extract_without_rejected_sql_or_window_read(self):
+        flat_copy(CLIENT_ACTIVITY, self.dir)
+        definition = etl.load_definition("client-activity", [self.dir])
+        sql = etl.load_extract_sql(definition, [self.dir])
+        self.assertIn("AS client_id", sql.rows)
+        self.assertIn("FROM branch", sql.entities)
+        self.assertIsNone(sql.rejected)
+        self.assertIsNone(sql.window_read)
+
+    def test_refuses_another_extract_s_definition(self):
+        flat_copy(CLIENT_ACTIVITY, self.dir)
+        with self.assertRaisesRegex(ValueError, r"definition of extract 'client-activity', but --extract_id is 'loan-moving-average'"):
+            etl.load_definition("loan-moving-average", [self.dir])
+
+    def test_a_missing_definition_names_extra_files(self):
+        with self.assertRaisesRegex(FileNotFoundError, r"extract\.json not found .*--extra-files"):
+            etl.load_definition("loan-moving-average", [self.dir])
+
+    def test_a_missing_sql_file_names_extra_files(self):
+        (self.dir / "extract.json").write_bytes((CLIENT_ACTIVITY / "extract.json").read_bytes())
+        definition = etl.load_definition("client-activity", [self.dir])
+        with self.assertRaisesRegex(FileNotFoundError, r"rows\.sql not found"):
+            etl.load_extract_sql(definition, [self.dir])
+
+
+class OutputTest(unittest.TestCase):
+    """What the rows query must return and how the Parquet copy is typed, from the definition."""
+
+    def setUp(self):
+        self.loan = definition_of(LOAN)
+        self.columns = [c["name"] for c in self.loan["output"]["columns"]]
+
+    def test_loan_columns_are_the_contract_s(self):
+        # The contract's header, as the hand-written oracle files have it.
+        header = (REPO / "test/fixtures/oracle/2024-06/bank_id=1.csv").read_text(encoding="utf-8").split("\n")[0]
+        self.assertEqual(",".join(self.columns), header)
+
+    def test_check_extract_columns(self):
+        etl.check_extract_columns(["bank_id", *self.columns], self.loan)
+        with self.assertRaisesRegex(ValueError, "sql/branch_loans_3m.sql of extract loan-moving-average"):
+            etl.check_extract_columns(self.columns, self.loan)
+        with self.assertRaises(ValueError):
+            etl.check_extract_columns(["bank_id", *reversed(self.columns)], self.loan)
+        client = definition_of(CLIENT_ACTIVITY)
+        etl.check_extract_columns(["branch_id", "client_id", "month", "loan_count", "loan_amount", "first_loan_date"], client)
+        with self.assertRaisesRegex(ValueError, "needs branch_id, client_id"):
+            etl.check_extract_columns(["bank_id", "client_id", "month", "loan_count", "loan_amount", "first_loan_date"], client)
+
+    def test_check_entity_ids(self):
+        etl.check_entity_ids([(1, 3), (2, 5)], self.loan)
+        with self.assertRaisesRegex(ValueError, "sql/branch_loans_3m.sql of extract loan-moving-average returns 2 rows with a NULL bank_id"):
+            etl.check_entity_ids([(None, 2), (1, 3)], self.loan)
+
+    def test_check_entity_columns(self):
+        etl.check_entity_columns(["id", "name"], self.loan)
+        with self.assertRaisesRegex(ValueError, "sql/banks.sql of extract loan-moving-average returns columns bank_id, bank_name; it must return id, name"):
+            etl.check_entity_columns(["bank_id", "bank_name"], self.loan)
+
+    def test_loan_parquet_types_are_today_s(self):
+        # The analysts' Athena table reads these types: ids and counts INT64, the average DECIMAL(20,2).
+        self.assertEqual(
+            etl.analytics_casts(self.loan),
+            [
+                ("branch_id", "bigint"),
+                ("loan_count", "bigint"),
+                ("loan_amount", "bigint"),
+                ("loan_count_3m", "bigint"),
+                ("loan_amount_3m", "bigint"),
+                ("moving_avg_3m", "decimal(20,2)"),
+            ],
+        )
 
 
 class LayoutTest(unittest.TestCase):
-    """glue/extract-layout.json is the one list of columns and staging folders (TypeScript reads it too)."""
+    """glue/extract-layout.json is the one list of staging folders and source type families (TypeScript reads it too)."""
 
     def setUp(self):
         self.layout = etl.load_layout(etl.resource_dirs())
-
-    def test_columns_are_the_contract_s(self):
-        # The contract's header, as the hand-written oracle files have it.
-        header = (REPO / "test/fixtures/oracle/2024-06/bank_id=1.csv").read_text(encoding="utf-8").split("\n")[0]
-        self.assertEqual(",".join(self.layout["columns"]), header)
-
-    def test_check_extract_columns(self):
-        etl.check_extract_columns(["bank_id", *self.layout["columns"]], self.layout)
-        with self.assertRaisesRegex(ValueError, "branch_loans_3m.sql"):
-            etl.check_extract_columns(list(self.layout["columns"]), self.layout)
-        with self.assertRaises(ValueError):
-            etl.check_extract_columns(["bank_id", *reversed(self.layout["columns"])], self.layout)
 
     def test_staging_paths(self):
         self.assertEqual(
             etl.staging_paths("s3://b/runs/r1/", self.layout),
             {
                 "rows": "s3://b/runs/r1/rows/",
-                "banks": "s3://b/runs/r1/banks/",
+                "entities": "s3://b/runs/r1/entities/",
                 "rejected": "s3://b/runs/r1/rejected/",
                 "sourceRows": "s3://b/runs/r1/source_rows/",
                 "analytics": "s3://b/runs/r1/analytics/",

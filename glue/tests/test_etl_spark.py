@@ -92,7 +92,8 @@ class OracleDatabase:
 
 def job_request(database: OracleDatabase, staging: Path, run_id: str, host: str | None = None, **arguments: str) -> dict:
     args = {
-        "--JOB_NAME": "monthly-loan-extract-test-extract",
+        "--JOB_NAME": "monthly-loan-extract-test-loan-moving-average",
+        "--extract_id": "loan-moving-average",
         "--month": "2024-06",
         "--window_start": "2024-04-01",
         "--month_start": "2024-06-01",
@@ -104,7 +105,10 @@ def job_request(database: OracleDatabase, staging: Path, run_id: str, host: str 
         "--ods_sslmode": "disable",
     }
     args.update({f"--{k}": v for k, v in arguments.items()})
-    extra = [str(REPO / "glue" / name) for name in ("sql/branch_loans_3m.sql", "sql/rejected_loans.sql", "sql/read_window.sql", "source-model.json", "extract-layout.json", "rds-ca-bundle.pem")]
+    # As the deployed job's --extra-files: the extract's folder, then the shared glue/ files.
+    loan = REPO / "extracts" / "loan-moving-average"
+    extra = [str(loan / name) for name in ("extract.json", "sql/branch_loans_3m.sql", "sql/rejected_loans.sql", "sql/read_window.sql", "sql/banks.sql")]
+    extra += [str(REPO / "glue" / name) for name in ("extract-layout.json", "rds-ca-bundle.pem")]
     return {"arguments": args, "connections": {"ods": database.jdbc(host)}, "extraFiles": extra}
 
 

@@ -1,29 +1,35 @@
 /**
- * The local stand-in for the Glue Spark job: the same SQL, run by DuckDB, on only the rows the
- * month's window needs, written in the staging layout glue/etl.py writes on AWS.
+ * The local stand-in for the Glue Spark job: any extract's SQL (its folder, extracts/<id>/), run by
+ * DuckDB, on only the rows the month's window needs, written in the staging layout glue/etl.py
+ * writes on AWS (functions/core/staging-layout.ts).
  */
 import { createReadStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import { EXTRACT_COLUMNS, EXTRACT_HEADER, csvLine } from '../../functions/core/extract-csv';
+import type { ExtractDefinition, OutputType } from '../../functions/core/extract-definition';
+import { csvLine, extractHeader } from '../../functions/core/extract-csv';
 import type { MonthWindow } from '../../functions/core/month';
 import {
   STAGING_FOLDERS,
-  bankAnalyticsFolder,
-  bankRowsFolder,
+  entityAnalyticsFolder,
+  entityRowsFolder,
   type RejectedCount,
   type SourceRowCount,
-  type StagedBank,
+  type StagedEntity,
 } from '../../functions/core/staging-layout';
+import type { ExtractFolder } from '../../extracts/folders';
 import { withClient } from '../postgres';
-import { BRANCH_LOANS_SQL, REJECTED_LOANS_SQL, extractWindowSql } from './extract-sql';
+import { extractWindowSql } from './extract-sql';
 import { reportPhase, tracePhase } from './engine-trace';
 import { copySourceIntoDuckDb } from './source-reader';
+import { sourceModelOf } from './source-model';
 import type { StagingSink } from './staging-sink';
 
 export interface ExtractJobInput {
+  /** The extract to run: its definition and SQL (extracts/folders.ts findExtract). */
+  readonly extract: ExtractFolder;
   /** postgres:// URL of the ODS (embedded or real). */
   readonly sourceUrl: string;
   readonly window: MonthWindow;
@@ -33,38 +39,48 @@ export interface ExtractJobInput {
 }
 
 export interface StagedPart {
-  readonly bankId: number;
+  /** The split entity's id (`output.splitBy.idColumn`). */
+  readonly entityId: number;
   readonly key: string;
   readonly rows: number;
 }
 
 export interface ExtractJobResult {
-  readonly banks: readonly StagedBank[];
-  /** The CSV parts (rows/). */
+  /** Every entity of `sql.entities`, in its order. */
+  readonly entities: readonly StagedEntity[];
+  /** The CSV parts (rows/), one per entity with rows. */
   readonly parts: readonly StagedPart[];
-  /** The Parquet copies of the same rows (analytics/), one per bank with rows. */
+  /** The Parquet copies of the same rows (analytics/), one per entity with rows; none without `output.keys.analytics`. */
   readonly analyticsParts: readonly StagedPart[];
   readonly sourceRows: readonly SourceRowCount[];
+  /** Empty for an extract without `sql.rejected` (nothing is staged under rejected/ then). */
   readonly rejected: readonly RejectedCount[];
 }
 
+/** The DuckDB table the rows query is materialised in. */
+const ROWS_TABLE = 'extract_rows';
+
 export async function runExtractJob(input: ExtractJobInput): Promise<ExtractJobResult> {
+  const { definition, sql } = input.extract;
+  const { idColumn } = definition.output.splitBy;
   const instance = await DuckDBInstance.create(':memory:');
   const duck = await instance.connect();
   try {
     // The SQL's integer division: built into Spark and PostgreSQL, DuckDB spells it //.
     await duck.run('CREATE MACRO div(a, b) AS a // b');
-    const sourceRows = await withClient(input.sourceUrl, (pg) => copySourceIntoDuckDb(pg, duck, input.window));
-    const { rejected, banks } = await tracePhase('compute', async () => {
+    const model = sourceModelOf(input.extract);
+    const sourceRows = await withClient(input.sourceUrl, (pg) => copySourceIntoDuckDb(pg, duck, input.window, model));
+    const { rejected, entities, rowsPerEntity } = await tracePhase('compute', async () => {
       await duck.run(`CREATE TABLE extract_window AS ${extractWindowSql(input.window)}`);
-      await duck.run(`CREATE TABLE extract_rows AS ${BRANCH_LOANS_SQL}`);
-      await assertExtractColumns(duck);
+      await duck.run(`CREATE TABLE ${ROWS_TABLE} AS ${sql.rows}`);
+      await assertExtractColumns(duck, definition);
       return {
-        rejected: (await readAll(duck, REJECTED_LOANS_SQL)).map((r) => ({ reason: String(r[0]), loan_count: Number(r[1]) })),
-        banks: (await readAll(duck, 'SELECT idbank, name FROM bank ORDER BY idbank')).map((r) => ({
-          bank_id: Number(r[0]),
-          bank_name: r[1] === null ? '' : String(r[1]),
-        })),
+        rowsPerEntity: await countRowsPerEntity(duck, definition),
+        rejected:
+          sql.rejected === undefined
+            ? []
+            : (await readAll(duck, sql.rejected)).map((r) => ({ reason: String(r[0]), loan_count: Number(r[1]) })),
+        entities: await readEntities(duck, input.extract),
       };
     });
 
@@ -75,74 +91,81 @@ export async function runExtractJob(input: ExtractJobInput): Promise<ExtractJobR
     const parquetName = `part-00000-${input.runId}.c000.snappy.parquet`;
     const parquetDir = await mkdtemp(join(tmpdir(), 'extract-parquet-'));
     try {
-      for (const bank of banks) {
-        const rows = Number((await readAll(duck, `SELECT count(*) FROM extract_rows WHERE bank_id = ${bank.bank_id}`))[0]![0]);
-        // Like Spark's partitionBy, a bank without rows gets no part; publishing writes its header-only file.
-        if (rows === 0) continue;
-        const key = `${bankRowsFolder(bank.bank_id)}/${partName}`;
-        await input.sink.putObject(key, bankCsv(duck, bank.bank_id));
-        parts.push({ bankId: bank.bank_id, key, rows });
-        const analyticsKey = `${bankAnalyticsFolder(bank.bank_id)}/${parquetName}`;
-        await stageBankParquet(duck, bank.bank_id, join(parquetDir, `bank_id=${bank.bank_id}.parquet`), input.sink, analyticsKey);
-        analyticsParts.push({ bankId: bank.bank_id, key: analyticsKey, rows });
+      // Like Spark's partitionBy: a part for each id the rows hold, none for an entity without rows
+      // (publishing writes its header-only file, and judges an id that is no entity's).
+      for (const [entityId, rows] of rowsPerEntity) {
+        const key = `${entityRowsFolder(idColumn, entityId)}/${partName}`;
+        await input.sink.putObject(key, entityCsv(duck, definition, entityId));
+        parts.push({ entityId, key, rows });
+        if (definition.output.keys.analytics === undefined) continue;
+        const analyticsKey = `${entityAnalyticsFolder(idColumn, entityId)}/${parquetName}`;
+        await stageEntityParquet(duck, definition, entityId, join(parquetDir, `${idColumn}=${entityId}.parquet`), input.sink, analyticsKey);
+        analyticsParts.push({ entityId, key: analyticsKey, rows });
       }
     } finally {
       await rm(parquetDir, { recursive: true, force: true });
     }
     const jsonPart = `part-00000-${input.runId}.json`;
-    await input.sink.putObject(`${STAGING_FOLDERS.banks}/${jsonPart}`, jsonLines(banks));
-    await input.sink.putObject(`${STAGING_FOLDERS.rejected}/${jsonPart}`, jsonLines(rejected));
+    await input.sink.putObject(`${STAGING_FOLDERS.entities}/${jsonPart}`, jsonLines(entities));
+    // Without sql.rejected nothing is staged under rejected/ (as glue/etl.py): publishing reads no folder as no rejections.
+    if (sql.rejected !== undefined) await input.sink.putObject(`${STAGING_FOLDERS.rejected}/${jsonPart}`, jsonLines(rejected));
     await input.sink.putObject(`${STAGING_FOLDERS.sourceRows}/${jsonPart}`, jsonLines(sourceRows));
     reportPhase({ name: 'stage', ms: performance.now() - stageStarted, rows: parts.reduce((n, p) => n + p.rows, 0) });
-    return { banks, parts, analyticsParts, sourceRows, rejected };
+    return { entities, parts, analyticsParts, sourceRows, rejected };
   } finally {
     duck.closeSync();
     instance.closeSync();
   }
 }
 
-/** The CSV text of one bank's rows, streamed chunk by chunk from DuckDB. */
-export async function* bankCsv(duck: DuckDBConnection, bankId: number): AsyncIterable<string> {
-  yield EXTRACT_HEADER;
-  const columns = EXTRACT_COLUMNS.map((c) => `CAST(${c} AS VARCHAR)`).join(', ');
-  const result = await duck.stream(`SELECT ${columns} FROM extract_rows WHERE bank_id = ${bankId} ORDER BY branch_id`);
+/** The CSV text of one entity's rows (from the extract_rows table), in `output.orderBy` order, streamed chunk by chunk from DuckDB. */
+export async function* entityCsv(duck: DuckDBConnection, definition: ExtractDefinition, entityId: number): AsyncIterable<string> {
+  yield extractHeader(definition);
+  const { output } = definition;
+  const columns = output.columns.map((c) => `CAST(${quoteIdent(c.name)} AS VARCHAR)`).join(', ');
+  const result = await duck.stream(
+    `SELECT ${columns} FROM ${ROWS_TABLE} WHERE ${quoteIdent(output.splitBy.idColumn)} = ${entityId} ORDER BY ${quoteIdent(output.orderBy)}`,
+  );
   for await (const rows of result.yieldRows()) {
     yield rows.map((row) => csvLine(row.map((v) => (v === null ? null : String(v))))).join('');
   }
 }
 
 /**
- * The Parquet types of the analytics copy (glue/etl.py writes the same): the contract's columns in
- * order, without bank_id (it is the folder). Explicit, so the file's schema never follows a change in
- * what DuckDB infers: INT64 ids and counts, DECIMAL(20,2) average, STRING text; NULL stays NULL.
+ * The Parquet type of each output column type in the analytics copy (glue/etl.py casts the same):
+ * explicit, so the file's schema never follows a change in what DuckDB infers. INT64 ids and counts,
+ * DECIMAL(20,2) average, STRING text and month; NULL stays NULL. For the loan extract this is the
+ * schema the analysts' Athena table reads.
  */
-const PARQUET_TYPES: Readonly<Record<string, string>> = {
-  bank_name: 'VARCHAR',
-  branch_id: 'BIGINT',
-  branch_address: 'VARCHAR',
+const PARQUET_TYPES: Readonly<Record<OutputType, string>> = {
+  text: 'VARCHAR',
+  integer: 'BIGINT',
+  count: 'BIGINT',
+  decimal2: 'DECIMAL(20, 2)',
   month: 'VARCHAR',
-  loan_count: 'BIGINT',
-  loan_amount: 'BIGINT',
-  loan_count_3m: 'BIGINT',
-  loan_amount_3m: 'BIGINT',
-  moving_avg_3m: 'DECIMAL(20, 2)',
+  date: 'DATE',
 };
 
 /**
- * One bank's rows as a Parquet part (analytics/bank_id=<id>/part-*.parquet), for the analysts' Athena
- * table: Athena's CSV SerDes read neither line breaks in quoted fields nor decimal(20,2). DuckDB writes
- * the file aside (Parquet's footer comes last, so it cannot be streamed as it is made), then the file
- * is streamed to the sink and removed.
+ * One entity's rows as a Parquet part (analytics/<idColumn>=<id>/part-*.parquet), for the analysts'
+ * Athena table: Athena's CSV SerDes read neither line breaks in quoted fields nor decimal(20,2). The
+ * output columns in order, without the id column (it is the folder). DuckDB writes the file aside
+ * (Parquet's footer comes last, so it cannot be streamed as it is made), then the file is streamed to
+ * the sink and removed.
  */
-async function stageBankParquet(duck: DuckDBConnection, bankId: number, file: string, sink: StagingSink, key: string): Promise<void> {
-  const columns = EXTRACT_COLUMNS.map((c) => {
-    const type = PARQUET_TYPES[c];
-    if (!type) throw new Error(`no Parquet type for the contract's column ${c} (local/engine/extract-job.ts PARQUET_TYPES)`);
-    return `CAST(${c} AS ${type}) AS ${c}`;
-  }).join(', ');
+async function stageEntityParquet(
+  duck: DuckDBConnection,
+  definition: ExtractDefinition,
+  entityId: number,
+  file: string,
+  sink: StagingSink,
+  key: string,
+): Promise<void> {
+  const { output } = definition;
+  const columns = output.columns.map((c) => `CAST(${quoteIdent(c.name)} AS ${PARQUET_TYPES[c.type]}) AS ${quoteIdent(c.name)}`).join(', ');
   try {
     await duck.run(
-      `COPY (SELECT ${columns} FROM extract_rows WHERE bank_id = ${bankId} ORDER BY branch_id) ` +
+      `COPY (SELECT ${columns} FROM ${ROWS_TABLE} WHERE ${quoteIdent(output.splitBy.idColumn)} = ${entityId} ORDER BY ${quoteIdent(output.orderBy)}) ` +
         `TO '${file.replaceAll("'", "''")}' (FORMAT parquet, COMPRESSION snappy)`,
     );
     await sink.putObject(key, createReadStream(file));
@@ -151,13 +174,37 @@ async function stageBankParquet(duck: DuckDBConnection, bankId: number, file: st
   }
 }
 
-async function assertExtractColumns(duck: DuckDBConnection): Promise<void> {
-  const result = await duck.runAndReadAll('SELECT * FROM extract_rows LIMIT 0');
+/** The rows query returns the split entity's id, then the output columns in order. */
+async function assertExtractColumns(duck: DuckDBConnection, definition: ExtractDefinition): Promise<void> {
+  const result = await duck.runAndReadAll(`SELECT * FROM ${ROWS_TABLE} LIMIT 0`);
   const actual = result.columnNames();
-  const expected = ['bank_id', ...EXTRACT_COLUMNS];
+  const expected = [definition.output.splitBy.idColumn, ...definition.output.columns.map((c) => c.name)];
   if (actual.join(',') !== expected.join(',')) {
-    throw new Error(`glue/sql/branch_loans_3m.sql returns columns ${actual.join(', ')}; the contract needs ${expected.join(', ')}`);
+    throw new Error(
+      `${definition.sql.rows} of extract ${definition.id} returns columns ${actual.join(', ')}; its definition needs ${expected.join(', ')}`,
+    );
   }
+}
+
+/** Rows per id of the split entity, in id order; a row without an id would belong to no file, and fails the run (as in glue/etl.py). */
+async function countRowsPerEntity(duck: DuckDBConnection, definition: ExtractDefinition): Promise<Array<[number, number]>> {
+  const id = quoteIdent(definition.output.splitBy.idColumn);
+  const counts = await readAll(duck, `SELECT ${id}, count(*) FROM ${ROWS_TABLE} GROUP BY ${id} ORDER BY ${id}`);
+  const withoutId = counts.find((r) => r[0] === null);
+  if (withoutId) {
+    throw new Error(`${definition.sql.rows} of extract ${definition.id} returns ${Number(withoutId[1])} rows with a NULL ${definition.output.splitBy.idColumn}`);
+  }
+  return counts.map((r) => [Number(r[0]), Number(r[1])]);
+}
+
+/** Every entity of `sql.entities` as (id, name); a NULL name as '' (glue/etl.py does the same). */
+async function readEntities(duck: DuckDBConnection, extract: ExtractFolder): Promise<StagedEntity[]> {
+  const result = await duck.runAndReadAll(extract.sql.entities);
+  const columns = result.columnNames();
+  if (columns.join(',') !== 'id,name') {
+    throw new Error(`${extract.definition.sql.entities} of extract ${extract.definition.id} returns columns ${columns.join(', ')}; it must return id, name`);
+  }
+  return result.getRowsJS().map((r) => ({ id: Number(r[0]), name: r[1] === null ? '' : String(r[1]) }));
 }
 
 async function readAll(duck: DuckDBConnection, sql: string): Promise<unknown[][]> {
@@ -166,4 +213,8 @@ async function readAll(duck: DuckDBConnection, sql: string): Promise<unknown[][]
 
 function jsonLines(records: readonly object[]): string {
   return records.map((r) => `${JSON.stringify(r)}\n`).join('');
+}
+
+function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
 }

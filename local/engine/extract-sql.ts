@@ -1,14 +1,8 @@
-/** The two SQL files of glue/sql, as every engine runs them, and the window relation they read. */
+/** The `extract_window` relation every extract's SQL reads (its SQL text is in its folder: extracts/folders.ts). */
 import type { MonthWindow } from '../../functions/core/month';
-import { readGlueSql } from './source-model';
-
-/** The numbers of contract section 2: one row per branch, bank_id first. */
-export const BRANCH_LOANS_SQL = readGlueSql('branch_loans_3m.sql');
-/** Loans not counted, by reason. */
-export const REJECTED_LOANS_SQL = readGlueSql('rejected_loans.sql');
 
 /**
- * The one-row `extract_window` relation both SQL files read, built from the month logic. Dates are
+ * The one-row `extract_window` relation the SQL files read, built from the month logic. Dates are
  * validated ISO strings from monthWindow(), so inlining them as literals is safe.
  */
 export function extractWindowSql(window: MonthWindow): string {

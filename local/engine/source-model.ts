@@ -1,9 +1,13 @@
-/** The ODS columns the extract reads, from glue/source-model.json (shared with glue/etl.py). */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import sourceModelJson from '../../glue/source-model.json';
+/**
+ * The ODS columns an extract reads: its definition's `source` (extracts/<id>/extract.json, which
+ * glue/etl.py reads too), with the window read's SQL text and the information_schema types of each
+ * type family (glue/extract-layout.json, shared by every extract).
+ */
+import type { SourceTypeFamily } from '../../functions/core/extract-definition';
+import layout from '../../glue/extract-layout.json';
+import type { ExtractFolder } from '../../extracts/folders';
 
-export type TypeFamily = 'integer' | 'text' | 'date';
+export type TypeFamily = SourceTypeFamily;
 
 export interface SourceTable {
   readonly name: string;
@@ -15,7 +19,7 @@ export interface SourceTable {
   readonly keyInRead?: string;
 }
 
-/** The one query that reads the windowed table and the tables it references (glue/sql/<file>), run by PostgreSQL. */
+/** The one query that reads the windowed table and the tables it references (the definition's `source.windowRead.sql`), run by PostgreSQL. */
 export interface WindowRead {
   readonly sql: string;
   /** Its columns, in order, with their type families. */
@@ -31,24 +35,24 @@ export interface SourceModel {
   readonly typeFamilies: Readonly<Record<TypeFamily, readonly string[]>>;
 }
 
-const SQL_DIR = join(__dirname, '..', '..', 'glue', 'sql');
+export const SOURCE_TYPE_FAMILIES: Readonly<Record<TypeFamily, readonly string[]>> = layout.sourceTypeFamilies;
 
-/** A glue/sql file as every engine runs it: a trailing semicolon would end a statement the engines wrap. */
-export function readGlueSql(fileName: string): string {
-  return readFileSync(join(SQL_DIR, fileName), 'utf8').trim().replace(/;$/, '');
+/** The source model of an extract, as both engines read it. */
+export function sourceModelOf(extract: ExtractFolder): SourceModel {
+  const { source } = extract.definition;
+  const windowRead = source.windowRead;
+  if (windowRead && extract.sql.windowRead === undefined) {
+    throw new Error(`extract ${extract.definition.id}: source.windowRead names ${windowRead.sql}, whose text was not loaded`);
+  }
+  return {
+    schema: source.schema,
+    tables: Object.entries(source.tables).map(([name, table]) => ({
+      name,
+      columns: Object.entries(table.columns),
+      ...(table.windowColumn !== undefined ? { windowColumn: table.windowColumn } : {}),
+      ...(table.keyInRead !== undefined ? { keyInRead: table.keyInRead } : {}),
+    })),
+    ...(windowRead ? { windowRead: { sql: extract.sql.windowRead!, columns: Object.entries(windowRead.columns) } } : {}),
+    typeFamilies: SOURCE_TYPE_FAMILIES,
+  };
 }
-
-export const SOURCE_MODEL: SourceModel = {
-  schema: sourceModelJson.schema,
-  tables: Object.entries(sourceModelJson.tables).map(([name, table]) => ({
-    name,
-    columns: Object.entries(table.columns) as [string, TypeFamily][],
-    ...('windowColumn' in table ? { windowColumn: table.windowColumn } : {}),
-    ...('keyInRead' in table ? { keyInRead: table.keyInRead } : {}),
-  })),
-  windowRead: {
-    sql: readGlueSql(sourceModelJson.windowRead.sql),
-    columns: Object.entries(sourceModelJson.windowRead.columns) as [string, TypeFamily][],
-  },
-  typeFamilies: sourceModelJson.typeFamilies,
-};

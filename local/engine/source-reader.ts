@@ -1,9 +1,11 @@
 /**
- * Reads what the extract needs from the ODS into DuckDB: only what the month references (contract
- * section 3). bank and branch whole; the window's loans with the accounts and clients they reference
- * through one query pushed down to PostgreSQL (glue/sql/read_window.sql), where the loan_date index and
- * the joins find them, so client and account rows no loan of the window references never travel.
- * Rows stream (COPY to a scratch file, or a cursor in batches), so no table is ever held in memory whole.
+ * Reads what an extract needs from the ODS into DuckDB, as its source model says: only what the month
+ * references (contract section 3). With a window read (the loan extract's read_window.sql): the
+ * window's loans with the accounts and clients they reference through one query pushed down to
+ * PostgreSQL, where the loan_date index and the joins find them, so client and account rows no loan
+ * of the window references never travel; the other tables (bank, branch) whole. Without one, every
+ * table whole. Rows stream (COPY to a scratch file, or a cursor in batches), so no table is ever held
+ * in memory whole.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -17,7 +19,7 @@ import type { SourceRowCount } from '../../functions/core/staging-layout';
 import { tracePhase } from './engine-trace';
 import { extractWindowSql } from './extract-sql';
 import { copyOutToFile } from './pg-copy-out';
-import { SOURCE_MODEL, type SourceModel, type SourceTable, type TypeFamily } from './source-model';
+import type { SourceModel, SourceTable, TypeFamily } from './source-model';
 
 const BATCH_ROWS = 10_000;
 
@@ -25,10 +27,10 @@ const BATCH_ROWS = 10_000;
  * Set for the read transaction. Dates in ISO form. No parallel workers: each table arrives through one
  * COPY stream formatted by one backend, so workers only add start-up and contend for the CPU; the
  * planner picks them for the loans window once the table is large (20M loans), which made a longer
- * history cost time (bench/README.md). The glue/sql files name the ODS tables unqualified: the
+ * history cost time (bench/README.md). An extract's SQL files name the ODS tables unqualified: the
  * model's schema is the only one searched.
  */
-export function readTransactionSettings(model: SourceModel = SOURCE_MODEL): string[] {
+export function readTransactionSettings(model: SourceModel): string[] {
   return ['DateStyle = ISO, YMD', 'max_parallel_workers_per_gather = 0', `search_path = ${quoteIdent(model.schema)}`];
 }
 
@@ -41,7 +43,7 @@ const DUCKDB_TYPES: Record<TypeFamily, string> = { integer: 'BIGINT', text: 'VAR
 const RAW_TEXT = { getTypeParser: () => (value: string) => value };
 
 /** Fails with the table and column named if the ODS lacks a table or column the extract reads, or has it with the wrong type. */
-export async function checkSourceSchema(pg: ClientBase, model: SourceModel = SOURCE_MODEL): Promise<void> {
+export async function checkSourceSchema(pg: ClientBase, model: SourceModel): Promise<void> {
   const { rows } = await pg.query<{ table_name: string; column_name: string; data_type: string }>(
     `SELECT table_name, column_name, data_type FROM information_schema.columns
       WHERE table_schema = $1 AND table_name = ANY($2)`,
@@ -97,10 +99,10 @@ async function tablesWithoutSelect(pg: ClientBase, schema: string, tables: reado
  * (a read-only REPEATABLE READ transaction), and returns the rows read per table.
  *
  * Three ways in:
- * - The window read (glue/sql/read_window.sql: the window's loans, each with the account and client
- *   it references, nearly all the rows): `COPY (…) TO STDOUT` streamed to a scratch file, loaded by
- *   DuckDB's CSV reader with the column types given, then split into loans, account and client (the
- *   referenced rows, once each) as glue/source-model.json says. PostgreSQL and DuckDB do the per-row
+ * - The window read (the loan extract's read_window.sql: the window's loans, each with the account and
+ *   client it references, nearly all the rows): `COPY (…) TO STDOUT` streamed to a scratch file, loaded
+ *   by DuckDB's CSV reader with the column types given, then split into loans, account and client (the
+ *   referenced rows, once each) as the definition's source says. PostgreSQL and DuckDB do the per-row
  *   work in C++; this process only moves buffers.
  * - Other tables of integer and date columns only (a model without a window read: every table whole):
  *   `COPY table (columns)` the same way. Each file loads while PostgreSQL sends the next table.
@@ -111,10 +113,10 @@ export async function copySourceIntoDuckDb(
   pg: ClientBase,
   duck: DuckDBConnection,
   window: MonthWindow,
-  model: SourceModel = SOURCE_MODEL,
+  model: SourceModel,
 ): Promise<SourceRowCount[]> {
   await tracePhase('schema', () => checkSourceSchema(pg, model));
-  const scratch = await mkdtemp(join(tmpdir(), 'loan-extract-source-'));
+  const scratch = await mkdtemp(join(tmpdir(), 'extract-source-'));
   // DuckDB loads one file at a time, on this chain, and the appender waits for it: one connection.
   let loads: Promise<void> = Promise.resolve();
   const load = (step: () => Promise<void>): void => {
@@ -171,17 +173,17 @@ function readThroughWindow(table: SourceTable): boolean {
 }
 
 /**
- * The window read as PostgreSQL runs it: glue/sql/read_window.sql over the month's extract_window.
- * The dates are validated ISO strings from monthWindow(), so inlining them is safe (COPY takes no
- * parameters). The benchmark EXPLAINs it.
+ * The window read as PostgreSQL runs it: the definition's source.windowRead.sql over the month's
+ * extract_window. The dates are validated ISO strings from monthWindow(), so inlining them is safe
+ * (COPY takes no parameters). The benchmark EXPLAINs it.
  */
-export function windowReadSql(window: MonthWindow, model: SourceModel = SOURCE_MODEL): string {
+export function windowReadSql(window: MonthWindow, model: SourceModel): string {
   if (!model.windowRead) throw new Error('the source model has no window read');
   return `WITH extract_window AS (${extractWindowSql(window)}) SELECT * FROM (${model.windowRead.sql}) AS ${WINDOW_READ_TABLE}`;
 }
 
 /**
- * One table of the window read as a DuckDB table of its name (glue/source-model.json says how): the
+ * One table of the window read as a DuckDB table of its name (the definition's source says how): the
  * windowed table every row, a referenced table each distinct row whose key was found. Returns its rows.
  */
 async function rebuildFromWindowRead(duck: DuckDBConnection, table: SourceTable): Promise<number> {
@@ -238,7 +240,7 @@ async function appendByCursor(pg: ClientBase, duck: DuckDBConnection, table: Sou
 }
 
 /** The SELECT that reads `table` whole: its model columns only. */
-export function tableReadSql(table: SourceTable, schema: string = SOURCE_MODEL.schema): string {
+export function tableReadSql(table: SourceTable, schema: string): string {
   return `SELECT ${table.columns.map(([name]) => quoteIdent(name)).join(', ')} FROM ${quoteIdent(schema)}.${quoteIdent(table.name)}`;
 }
 

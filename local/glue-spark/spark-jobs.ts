@@ -9,21 +9,29 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
+import type { ExtractFolder } from '../../extracts/folders';
 
 const REPO = join(__dirname, '..', '..');
 export const SPARK_DIR = join(REPO, '.spark');
 const SPARK_PYTHON = join(SPARK_DIR, 'venv', 'bin', 'python');
 const SERVER = join(__dirname, 'glue_job_server.py');
 
-/** The files the deployed job gets with --extra-files (resources/glue.yml), from this checkout. */
-export const GLUE_EXTRA_FILES = [
-  'glue/sql/branch_loans_3m.sql',
-  'glue/sql/rejected_loans.sql',
-  'glue/sql/read_window.sql',
-  'glue/source-model.json',
-  'glue/extract-layout.json',
-  'glue/rds-ca-bundle.pem',
-].map((path) => join(REPO, path));
+/** The shared files every extract's deployed job gets with --extra-files (after its extract's own), from this checkout. */
+export const GLUE_EXTRA_FILES = ['glue/extract-layout.json', 'glue/rds-ca-bundle.pem'].map((path) => join(REPO, path));
+
+/**
+ * What one extract's job gets with --extra-files: the extract's folder (extract.json and its SQL),
+ * then the shared files. Glue puts them side by side in the job's working directory, where etl.py
+ * finds each by its file name (extracts/folders.ts refuses two files of one name).
+ */
+export function extractJobFiles(extract: ExtractFolder): string[] {
+  return [...extractFolderFiles(extract), ...GLUE_EXTRA_FILES];
+}
+
+/** The extract's own files (extract.json and its SQL), absolute. */
+export function extractFolderFiles(extract: ExtractFolder): string[] {
+  return extract.files.map((file) => join(extract.dir, ...file.split('/')));
+}
 
 /** What Glue's extract_jdbc_conf() returns for a connection. */
 export interface JdbcConnection {
@@ -36,8 +44,8 @@ export interface SparkJobRun {
   /** The job run's arguments, `--name` to value, as StartJobRun passes them with the job's defaults. */
   readonly arguments: Readonly<Record<string, string>>;
   readonly connections: Readonly<Record<string, JdbcConnection>>;
-  /** Copied into the job's working directory, as Glue does with --extra-files. */
-  readonly extraFiles?: readonly string[];
+  /** Copied into the job's working directory, as Glue does with --extra-files (extractJobFiles). */
+  readonly extraFiles: readonly string[];
   /** Spark SQL settings for this run only (e.g. spark.sql.adaptive.enabled). */
   readonly sparkConf?: Readonly<Record<string, string>>;
 }
@@ -105,7 +113,7 @@ export async function startSparkJobs(options: StartSparkJobsOptions = {}): Promi
     sparkVersion: String(ready.spark),
     run(job) {
       const result = queue.then(async () => {
-        child.stdin.write(`${JSON.stringify({ extraFiles: GLUE_EXTRA_FILES, ...job })}\n`);
+        child.stdin.write(`${JSON.stringify(job)}\n`);
         const answer = await next();
         return answer.status === 'SUCCEEDED' ? { status: 'SUCCEEDED' as const } : { status: 'FAILED' as const, error: String(answer.error) };
       });

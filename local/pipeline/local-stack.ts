@@ -55,7 +55,7 @@ export const LOCAL_STAGE = {
   scriptsBucket: 'monthly-loan-extract-local-scripts',
   ledgerTable: 'monthly-loan-extract-local-run-ledger',
   crawlerName: 'monthly-loan-extract-local-ods',
-  /** Each extract's Glue job is this and its id (serverless.yml's `${self:service}-${sls:stage}-<id>`). */
+  /** Each extract's Glue job is this prefix and its id (scripts/extract-stack.ts names the deployed ones alike). */
   jobNamePrefix: 'monthly-loan-extract-local-',
   topicName: 'monthly-loan-extract-local-alerts',
   supportEmail: 'data-support@mybigbank.co.za',
@@ -198,7 +198,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const params = readServerlessParams(MIRRORED_STAGE);
     const glue = await startGlueStandIn({
       crawlerName: LOCAL_STAGE.crawlerName,
-      jobName: `${LOCAL_STAGE.jobNamePrefix}${extractId}`,
+      jobNamePrefix: LOCAL_STAGE.jobNamePrefix,
       capacity: { workerType: String(params.glueWorkerType), numberOfWorkers: Number(params.glueNumberOfWorkers) },
       sourceUrl: options.sourceUrl,
       sourceSchema: LOCAL_STAGE.sourceSchema,
@@ -333,8 +333,6 @@ export function lambdaEnvironment(
     RUN_LEASE_MINUTES: String(LOCAL_STAGE.leaseMinutes),
     GLUE_CRAWLER_NAME: LOCAL_STAGE.crawlerName,
     GLUE_JOB_NAME_PREFIX: LOCAL_STAGE.jobNamePrefix,
-    // The job of the stack's one extract, for a StartExtractJob that takes one job name.
-    GLUE_JOB_NAME: `${LOCAL_STAGE.jobNamePrefix}${options.extractIds[0] ?? DEFAULT_EXTRACT_ID}`,
     EXTRACT_BUCKET: LOCAL_STAGE.extractBucket,
     EXTRACT_DEFINITIONS_BUCKET: LOCAL_STAGE.scriptsBucket,
     EXTRACT_IDS: options.extractIds.join(','),

@@ -10,7 +10,8 @@ import { createReadStream, createWriteStream, existsSync, type WriteStream } fro
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { GLUE_EXTRA_FILES, jdbcConnectionOf, startSparkJobs, type JdbcConnection, type SparkJobs } from '../glue-spark/spark-jobs';
+import { GLUE_EXTRA_FILES, extractFolderFiles, jdbcConnectionOf, startSparkJobs, type JdbcConnection, type SparkJobs } from '../glue-spark/spark-jobs';
+import type { ExtractJob } from './glue';
 import { S3StagingSink } from './s3-staging-sink';
 
 /** The Glue connection the local job reads the ODS through (the deployed job's `--connection_name`). */
@@ -20,7 +21,6 @@ export const LOCAL_CONNECTION_NAME = 'local-ods';
 export class JobRunFailure extends Error {}
 
 export interface SparkJobEngineOptions {
-  readonly jobName: string;
   /** The ODS: postgres:// URL of a real PostgreSQL server. */
   readonly sourceUrl: string;
   readonly s3: S3Client;
@@ -31,8 +31,13 @@ export interface SparkJobEngineOptions {
 }
 
 export interface SparkJobEngine {
-  /** Runs glue/etl.py with the run's arguments; the staging lands under s3://bucket/prefix/ on success. */
-  run(jobRunId: string, args: Readonly<Record<string, string>>, staging: { readonly bucket: string; readonly prefix: string }): Promise<void>;
+  /** Runs glue/etl.py as `job` with the run's arguments; the staging lands under s3://bucket/prefix/ on success. */
+  run(
+    jobRunId: string,
+    job: ExtractJob,
+    args: Readonly<Record<string, string>>,
+    staging: { readonly bucket: string; readonly prefix: string },
+  ): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -40,6 +45,7 @@ export interface SparkJobEngine {
 export interface SparkSourceSettings {
   readonly connection: JdbcConnection;
   readonly arguments: Readonly<Record<string, string>>;
+  /** The shared files of every job, and the CA file when TLS is verified (the extract's own come first: extractJobFiles). */
   readonly extraFiles: readonly string[];
 }
 
@@ -86,23 +92,24 @@ export function sparkJobEngine(options: SparkJobEngineOptions): SparkJobEngine {
   };
 
   return {
-    async run(jobRunId, args, staging) {
+    async run(jobRunId, job, args, staging) {
       const folder = join(options.stagingRoot, jobRunId);
       await rm(folder, { recursive: true, force: true });
       try {
         const { jobs, log } = await (started ??= start());
-        log.write(`\n== ${new Date().toISOString()} job run ${jobRunId}: ${args['--month']}, run ${args['--run_id']}, staging ${folder}\n`);
+        log.write(`\n== ${new Date().toISOString()} job run ${jobRunId} of ${job.name}: ${args['--month']}, run ${args['--run_id']}, staging ${folder}\n`);
         const result = await jobs.run({
           // The deployed job's DefaultArguments (and the --JOB_NAME Glue adds), then the run's own.
           arguments: {
-            '--JOB_NAME': options.jobName,
+            '--JOB_NAME': job.name,
             '--connection_name': LOCAL_CONNECTION_NAME,
             ...source.arguments,
             ...args,
             '--staging_path': `file://${folder}/`,
           },
           connections: { [LOCAL_CONNECTION_NAME]: source.connection },
-          extraFiles: source.extraFiles,
+          // The job's --extra-files: its extract's folder, then the shared files (and the CA file, last).
+          extraFiles: [...extractFolderFiles(job.extract), ...source.extraFiles],
         });
         if (result.status === 'FAILED') throw new JobRunFailure(result.error ?? 'the Spark job failed');
         await uploadStagedFolder(folder, new S3StagingSink(options.s3, staging.bucket, staging.prefix));

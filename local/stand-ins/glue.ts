@@ -3,9 +3,11 @@
  * StartJobRun, GetJobRuns, GetJobRun):
  * - the crawler reads the source's information_schema into a catalog file, as the Glue crawler
  *   fills the Data Catalog from the JDBC connection;
- * - the job runs the local engine (glue/sql on DuckDB) with the arguments the Spark job takes and
- *   writes its staging layout through the S3 API; or, with engine `spark`, runs glue/etl.py itself
- *   on a local Spark (./glue-spark-job.ts).
+ * - a job is one extract's (`<jobNamePrefix><extract id>`, as scripts/extract-stack.ts names the
+ *   deployed ones, with DefaultArguments `--extract_id <id>`): every extract the folders hold
+ *   (extracts/, EXTRACTS_PATH) has one. A run executes the local engine (the extract's SQL on
+ *   DuckDB) with the arguments the Spark job takes and writes its staging layout through the S3
+ *   API; or, with engine `spark`, runs glue/etl.py itself on a local Spark (./glue-spark-job.ts).
  * Runs are asynchronous, like Glue's: the state machine polls them. A poll of a crawl or job run
  * still in progress is held until it ends or LONG_POLL_MS pass, so the local run's short waits do
  * not use up the poll ceilings in seconds. `simulateFailure` makes every crawl or job run started
@@ -17,6 +19,7 @@ import type { ServerResponse } from 'node:http';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { ClientBase } from 'pg';
 import { monthWindow, parseMonth, type MonthWindow } from '../../functions/core/month';
+import { findExtract, type ExtractFolder } from '../../extracts/folders';
 import { runExtractJob } from '../engine/extract-job';
 import { writeFileAtomically } from '../atomic-file';
 import { withClient } from '../postgres';
@@ -26,7 +29,10 @@ import { S3StagingSink } from './s3-staging-sink';
 
 export interface GlueStandInOptions {
   readonly crawlerName: string;
-  readonly jobName: string;
+  /** Each extract's job is named this prefix and the extract's id. */
+  readonly jobNamePrefix: string;
+  /** Where the extracts are looked up (EXTRACTS_PATH); default: this process's environment. */
+  readonly env?: NodeJS.ProcessEnv;
   /** The job's configured workers (serverless.yml glueWorkerType, glueNumberOfWorkers), reported by GetJobRun as Glue does. */
   readonly capacity?: { readonly workerType: string; readonly numberOfWorkers: number };
   /** The "JDBC connection": postgres:// URL of the ODS. */
@@ -78,6 +84,12 @@ interface JobRun {
   NumberOfWorkers?: number;
 }
 
+/** One extract's job, as deployed: its name and the extract whose files it is given. */
+export interface ExtractJob {
+  readonly name: string;
+  readonly extract: ExtractFolder;
+}
+
 class GlueApiError extends Error {
   constructor(
     readonly type: string,
@@ -119,12 +131,13 @@ export async function startGlueStandIn(options: GlueStandInOptions): Promise<Glu
       return { Crawler: { Name: options.crawlerName, State: crawler.state, LastCrawl: crawler.lastCrawl } };
     },
     StartJobRun(request) {
-      expectName(request.JobName, options.jobName, 'Job');
-      const args = (request.Arguments ?? {}) as Record<string, string>;
-      const run: JobRun = { Id: `jr_${randomUUID().replace(/-/g, '')}`, JobName: options.jobName, JobRunState: 'RUNNING', Arguments: args, StartedOn: nowSeconds(), ...(options.capacity ? { WorkerType: options.capacity.workerType, NumberOfWorkers: options.capacity.numberOfWorkers } : {}) };
+      const job = jobOf(options, request.JobName);
+      // The job's DefaultArguments, then the run's own (StartJobRun's Arguments), as Glue merges them.
+      const args = { '--extract_id': job.extract.definition.id, ...((request.Arguments ?? {}) as Record<string, string>) };
+      const run: JobRun = { Id: `jr_${randomUUID().replace(/-/g, '')}`, JobName: job.name, JobRunState: 'RUNNING', Arguments: args, StartedOn: nowSeconds(), ...(options.capacity ? { WorkerType: options.capacity.workerType, NumberOfWorkers: options.capacity.numberOfWorkers } : {}) };
       jobRuns.unshift(run);
       const fail = failing === 'glue-job';
-      const running = track(runJob(options, spark, run.Id, args, fail).then(
+      const running = track(runJob(options, spark, run.Id, job, args, fail).then(
         () => finish(run, 'SUCCEEDED'),
         (error: unknown) => finish(run, 'FAILED', errorMessageOf(error)),
       ));
@@ -133,13 +146,13 @@ export async function startGlueStandIn(options: GlueStandInOptions): Promise<Glu
       return { JobRunId: run.Id };
     },
     GetJobRuns(request) {
-      expectName(request.JobName, options.jobName, 'Job');
+      const job = jobOf(options, request.JobName);
       const max = typeof request.MaxResults === 'number' ? request.MaxResults : 100;
-      return { JobRuns: jobRuns.slice(0, max) };
+      return { JobRuns: jobRuns.filter((r) => r.JobName === job.name).slice(0, max) };
     },
     async GetJobRun(request) {
-      expectName(request.JobName, options.jobName, 'Job');
-      const run = jobRuns.find((r) => r.Id === request.RunId);
+      const job = jobOf(options, request.JobName);
+      const run = jobRuns.find((r) => r.Id === request.RunId && r.JobName === job.name);
       if (!run) throw new GlueApiError('EntityNotFoundException', `Job run ${String(request.RunId)} not found`);
       const running = runningJobs.get(run.Id);
       if (running) await settledOrAfter(running, LONG_POLL_MS);
@@ -177,7 +190,7 @@ export async function startGlueStandIn(options: GlueStandInOptions): Promise<Glu
 function sparkEngineOf(options: GlueStandInOptions): SparkJobEngine | undefined {
   if ((options.engine ?? 'duckdb') === 'duckdb') return undefined;
   if (!options.spark) throw new Error('the Glue stand-in needs the spark option (log and staging folders) for engine spark');
-  return sparkJobEngine({ jobName: options.jobName, sourceUrl: options.sourceUrl, s3: options.s3, ...options.spark });
+  return sparkJobEngine({ sourceUrl: options.sourceUrl, s3: options.s3, ...options.spark });
 }
 
 function errorMessageOf(error: unknown): string {
@@ -239,18 +252,42 @@ async function noTablesReason(client: ClientBase, schema: string): Promise<strin
     : `user ${user} has no privilege on any of the ${tables} tables of schema "${schema}" of the ODS (GRANT SELECT)`;
 }
 
+/** The job of that name: `<jobNamePrefix><id>` for an extract the folders hold; any other name is not found, as on Glue. */
+function jobOf(options: GlueStandInOptions, name: unknown): ExtractJob {
+  const id = typeof name === 'string' && name.startsWith(options.jobNamePrefix) ? name.slice(options.jobNamePrefix.length) : undefined;
+  let extract: ExtractFolder | undefined;
+  try {
+    extract = id ? findExtract(id, options.env) : undefined;
+  } catch {
+    extract = undefined;
+  }
+  if (!extract) throw new GlueApiError('EntityNotFoundException', `Job ${String(name)} not found`);
+  return { name: name as string, extract };
+}
+
 /** Runs the extract: glue/etl.py itself on the Spark engine, else as glue/etl.py would with these arguments. */
-async function runJob(options: GlueStandInOptions, spark: SparkJobEngine | undefined, jobRunId: string, args: Record<string, string>, fail: boolean): Promise<void> {
+async function runJob(
+  options: GlueStandInOptions,
+  spark: SparkJobEngine | undefined,
+  jobRunId: string,
+  job: ExtractJob,
+  args: Record<string, string>,
+  fail: boolean,
+): Promise<void> {
   if (fail) throw new Error('Simulated Spark failure (--simulate-failure glue-job)');
   const staging = /^s3:\/\/([^/]+)\/(.+\/)$/.exec(args['--staging_path'] ?? '');
   if (!staging) throw new Error(`--staging_path must be s3://bucket/prefix/ ending in "/", got "${args['--staging_path']}"`);
   const [bucket, prefix] = [staging[1]!, staging[2]!];
-  // etl.py checks its own arguments.
-  if (spark) return spark.run(jobRunId, args, { bucket, prefix });
+  // etl.py checks its own arguments (--extract_id against the definition it was given too).
+  if (spark) return spark.run(jobRunId, job, args, { bucket, prefix });
+  // As etl.py: a job only has its own extract's files, so it cannot run another extract.
+  if (args['--extract_id'] !== job.extract.definition.id) {
+    throw new Error(`the job ${job.name} runs extract ${job.extract.definition.id}, but --extract_id is "${args['--extract_id']}"`);
+  }
   const window = windowFromArguments(args);
   const runId = args['--run_id'];
   if (!runId) throw new Error('--run_id is required');
-  await runExtractJob({ sourceUrl: options.sourceUrl, window, runId, sink: new S3StagingSink(options.s3, bucket, prefix) });
+  await runExtractJob({ extract: job.extract, sourceUrl: options.sourceUrl, window, runId, sink: new S3StagingSink(options.s3, bucket, prefix) });
 }
 
 /** Like etl.py, the job takes the window from its arguments and only checks them against the month. */

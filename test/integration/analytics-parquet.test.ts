@@ -15,6 +15,7 @@ import { FolderStagingSink } from '../../local/engine/staging-sink';
 import { startEmbeddedOds, type EmbeddedOds } from '../../local/ods';
 import { withClient } from '../../local/postgres';
 import { loadFixtureOds } from '../support/databases';
+import { LOAN_FOLDER } from '../support/engine-extracts';
 import { ANALYTICS_SCHEMA, asCsvFields, bankParts, readCsvRows, readParquetPart } from '../support/parquet';
 
 const MONTHS = ['2024-02', '2024-06', '2025-01', '2023-09'] as const;
@@ -46,14 +47,14 @@ describe('analytics/: the Parquet copy of the staged rows, read back by DuckDB',
 
     beforeAll(async () => {
       folder = join(staging, month);
-      job = await runExtractJob({ sourceUrl: ods.url, window: monthWindow(parseMonth(month)), sink: new FolderStagingSink(folder), runId: 'analytics' });
+      job = await runExtractJob({ extract: LOAN_FOLDER, sourceUrl: ods.url, window: monthWindow(parseMonth(month)), sink: new FolderStagingSink(folder), runId: 'analytics' });
     });
 
     it('stages exactly one Parquet part per bank with rows, none for the bank without branches', async () => {
       const parquet = await bankParts(folder, 'analytics', /^part-.*\.parquet$/);
       expect([...parquet.keys()]).toEqual(STAGED_BANKS);
       for (const parts of parquet.values()) expect(parts).toHaveLength(1);
-      expect(job.analyticsParts.map((p) => [p.bankId, p.key])).toEqual(
+      expect(job.analyticsParts.map((p) => [p.entityId, p.key])).toEqual(
         STAGED_BANKS.map((id) => [id, `analytics/bank_id=${id}/part-00000-analytics.c000.snappy.parquet`]),
       );
       const csv = await bankParts(folder, 'rows', /^part-.*\.csv$/);

@@ -12,6 +12,7 @@ import { runExtractJob } from '../../local/engine/extract-job';
 import { FolderStagingSink } from '../../local/engine/staging-sink';
 import { withClient } from '../../local/postgres';
 import { testDatabases, type TestDatabase } from '../support/databases';
+import { LOAN_FOLDER } from '../support/engine-extracts';
 
 const SPEC: SourceSpec = { loansPer36Months: 36_000, months: 72, lastMonth: { year: 2024, month: 2 } };
 
@@ -92,7 +93,7 @@ describe.each(testDatabases())('the generated source on %s', (_label, createData
         },
       };
     });
-    const job = await runExtractJob({ sourceUrl: database.url, window, sink: new FolderStagingSink(staging), runId: 'bench' });
+    const job = await runExtractJob({ extract: LOAN_FOLDER, sourceUrl: database.url, window, sink: new FolderStagingSink(staging), runId: 'bench' });
     expect(referenced.client).toBeLessThan(counts.clients);
     expect(Object.fromEntries(job.sourceRows.map((r) => [r.table, r.row_count]))).toEqual({
       bank: 3,

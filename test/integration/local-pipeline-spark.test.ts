@@ -76,9 +76,9 @@ describe('the Spark engine\'s upload of its staging folder', () => {
       'rows/bank_id=1/part-00000-a.c000.csv': Buffer.from('bank_name,branch_id\nSociété Générale,1\n'),
       'rows/bank_id=2/part-00001-a.c000.csv': Buffer.alloc(0),
       // Not UTF-8: bytes must not go through a text decoding.
-      'banks/part-00000-b-c000.json': Buffer.from([0x7b, 0xff, 0xfe, 0x00, 0x7d, 0x0a]),
+      'entities/part-00000-b-c000.json': Buffer.from([0x7b, 0xff, 0xfe, 0x00, 0x7d, 0x0a]),
     };
-    const checksums = ['._SUCCESS.crc', 'rows/._SUCCESS.crc', 'rows/bank_id=1/.part-00000-a.c000.csv.crc', 'banks/.part-00000-b-c000.json.crc'];
+    const checksums = ['._SUCCESS.crc', 'rows/._SUCCESS.crc', 'rows/bank_id=1/.part-00000-a.c000.csv.crc', 'entities/.part-00000-b-c000.json.crc'];
     for (const [key, bytes] of [...Object.entries(files), ...checksums.map((key) => [key, Buffer.from('crc')] as const)]) {
       await mkdir(dirname(join(folder, key)), { recursive: true });
       await writeFile(join(folder, key), bytes);

@@ -5,7 +5,7 @@
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GetCrawlerCommand, GetJobRunCommand, GlueClient, StartCrawlerCommand, StartJobRunCommand } from '@aws-sdk/client-glue';
+import { GetCrawlerCommand, GetJobRunCommand, GetJobRunsCommand, GlueClient, StartCrawlerCommand, StartJobRunCommand } from '@aws-sdk/client-glue';
 import { CopyObjectCommand, DeleteObjectCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { startEmbeddedOds, type EmbeddedOds } from '../../local/ods';
@@ -77,7 +77,15 @@ describe('Glue stand-in', () => {
     ods = await startEmbeddedOds();
     // No job here gets as far as writing staging output; this endpoint refuses connections if one did.
     s3 = new S3Client({ endpoint: 'http://127.0.0.1:9', region: 'af-south-1', credentials });
-    glue = await startGlueStandIn({ crawlerName: 'ods', jobName: 'extract', sourceUrl: ods.url, sourceSchema: 'public', catalogDir: join(dir, 'catalog'), s3 });
+    glue = await startGlueStandIn({
+      crawlerName: 'ods',
+      jobNamePrefix: 'job-',
+      env: { EXTRACTS_PATH: 'test/fixtures/extracts' },
+      sourceUrl: ods.url,
+      sourceSchema: 'public',
+      catalogDir: join(dir, 'catalog'),
+      s3,
+    });
     client = new GlueClient({ endpoint: glue.url, region: 'af-south-1', credentials });
   });
   afterAll(async () => {
@@ -91,6 +99,10 @@ describe('Glue stand-in', () => {
   it('answers for an unknown crawler or job with EntityNotFoundException', async () => {
     await expect(client.send(new GetCrawlerCommand({ Name: 'nope' }))).rejects.toMatchObject({ name: 'EntityNotFoundException' });
     await expect(client.send(new StartJobRunCommand({ JobName: 'nope' }))).rejects.toMatchObject({ name: 'EntityNotFoundException' });
+    // A job per extract the folders hold: job-<id>; no folder, no job.
+    await expect(client.send(new StartJobRunCommand({ JobName: 'job-no-such-extract' }))).rejects.toMatchObject({ name: 'EntityNotFoundException' });
+    await expect(client.send(new GetJobRunsCommand({ JobName: 'job-loan-moving-average' }))).resolves.toMatchObject({ JobRuns: [] });
+    await expect(client.send(new GetJobRunsCommand({ JobName: 'job-client-activity' }))).resolves.toMatchObject({ JobRuns: [] });
   });
 
   it('refuses a second start while the crawler runs, and a crawl of an empty schema ends FAILED saying why', async () => {
@@ -104,13 +116,32 @@ describe('Glue stand-in', () => {
   it('fails a job run whose window does not belong to its month, naming the argument', async () => {
     const { JobRunId } = await client.send(
       new StartJobRunCommand({
-        JobName: 'extract',
+        JobName: 'job-loan-moving-average',
         Arguments: { '--month': '2024-03', '--window_start': '2024-02-01', '--month_start': '2024-03-01', '--window_end': '2024-04-01', '--staging_path': 's3://b/p/', '--run_id': 'r' },
       }),
     );
     await glue.idle();
-    const { JobRun } = await client.send(new GetJobRunCommand({ JobName: 'extract', RunId: JobRunId }));
+    const { JobRun } = await client.send(new GetJobRunCommand({ JobName: 'job-loan-moving-average', RunId: JobRunId }));
     expect(JobRun).toMatchObject({ JobRunState: 'FAILED', ErrorMessage: 'Error: --window_start is "2024-02-01", but month 2024-03 needs 2024-01-01' });
+    // The job's DefaultArguments name its extract, as the deployed job's do.
+    expect(JobRun!.Arguments).toMatchObject({ '--extract_id': 'loan-moving-average' });
+    // A run is its job's: another extract's job does not know it.
+    await expect(client.send(new GetJobRunCommand({ JobName: 'job-client-activity', RunId: JobRunId }))).rejects.toMatchObject({ name: 'EntityNotFoundException' });
+  });
+
+  it('fails a job run told to run another extract than its job\'s, as etl.py does', async () => {
+    const { JobRunId } = await client.send(
+      new StartJobRunCommand({
+        JobName: 'job-client-activity',
+        Arguments: { '--extract_id': 'loan-moving-average', '--month': '2024-03', '--window_start': '2024-01-01', '--month_start': '2024-03-01', '--window_end': '2024-04-01', '--staging_path': 's3://b/p/', '--run_id': 'r' },
+      }),
+    );
+    await glue.idle();
+    const { JobRun } = await client.send(new GetJobRunCommand({ JobName: 'job-client-activity', RunId: JobRunId }));
+    expect(JobRun).toMatchObject({
+      JobRunState: 'FAILED',
+      ErrorMessage: 'Error: the job job-client-activity runs extract client-activity, but --extract_id is "loan-moving-average"',
+    });
   });
 });
 

@@ -14,16 +14,17 @@ import { FolderStagingSink } from '../../local/engine/staging-sink';
 import { startEmbeddedOds, type EmbeddedOds } from '../../local/ods';
 import { withClient } from '../../local/postgres';
 import { loadFixtureOds } from '../support/databases';
+import { LOAN_FOLDER } from '../support/engine-extracts';
 
 const FIXTURES = join(__dirname, '..', 'fixtures');
 const HEADER = 'bank_name,branch_id,branch_address,month,loan_count,loan_amount,loan_count_3m,loan_amount_3m,moving_avg_3m\n';
 
-/** Every bank of the fixture, as banks/part-*.json must list it (bank 2 has no branches). */
+/** Every bank of the fixture, as entities/part-*.json must list it (bank 2 has no branches). */
 const BANKS = [
-  { bank_id: 1, bank_name: 'First National Bank' },
-  { bank_id: 2, bank_name: 'Nedbank' },
-  { bank_id: 3, bank_name: 'Société Générale' },
-  { bank_id: 4, bank_name: 'Umoya "Co-op" Bank, Ltd' },
+  { id: 1, name: 'First National Bank' },
+  { id: 2, name: 'Nedbank' },
+  { id: 3, name: 'Société Générale' },
+  { id: 4, name: 'Umoya "Co-op" Bank, Ltd' },
 ];
 const BANK_WITHOUT_BRANCHES = 2;
 
@@ -139,6 +140,7 @@ describe('oracle: hand-built ODS, hand-computed extract', () => {
     beforeAll(async () => {
       folder = join(staging, expected.month);
       job = await runExtractJob({
+        extract: LOAN_FOLDER,
         sourceUrl: ods.url,
         window: monthWindow(parseMonth(expected.month)),
         sink: new FolderStagingSink(folder),
@@ -165,7 +167,8 @@ describe('oracle: hand-built ODS, hand-computed extract', () => {
     it('stages no rows for the bank without branches, but lists it among the banks', async () => {
       const staged = await stagedRows(folder);
       expect(staged[BANK_WITHOUT_BRANCHES]).toBeUndefined();
-      expect(await readJsonLines(folder, 'banks')).toEqual(BANKS);
+      expect(await readJsonLines(folder, 'entities')).toEqual(BANKS);
+      expect(job.entities).toEqual(BANKS);
     });
 
     it('reports the rejected loans counted by hand', async () => {

@@ -9,6 +9,7 @@ import { FolderStagingSink } from '../../local/engine/staging-sink';
 import { startEmbeddedOds, type EmbeddedOds } from '../../local/ods';
 import { withClient } from '../../local/postgres';
 import { createOdsSchema } from '../../local/sample/generate';
+import { LOAN_FOLDER } from '../support/engine-extracts';
 
 describe('a source that breaks the model', () => {
   let ods: EmbeddedOds;
@@ -26,7 +27,7 @@ describe('a source that breaks the model', () => {
   });
 
   const run = () =>
-    runExtractJob({ sourceUrl: ods.url, window: monthWindow(parseMonth('2024-03')), sink: new FolderStagingSink(staging), runId: 't' });
+    runExtractJob({ extract: LOAN_FOLDER, sourceUrl: ods.url, window: monthWindow(parseMonth('2024-03')), sink: new FolderStagingSink(staging), runId: 't' });
 
   it.each([
     ['DROP TABLE loans', /table public\.loans does not exist/],
@@ -43,6 +44,6 @@ describe('a source that breaks the model', () => {
 
   it('accepts bigint ids and text names', async () => {
     await withClient(ods.url, (c) => c.query('ALTER TABLE bank ALTER COLUMN idbank TYPE bigint, ALTER COLUMN name TYPE text'));
-    await expect(run()).resolves.toMatchObject({ banks: [] });
+    await expect(run()).resolves.toMatchObject({ entities: [] });
   });
 });

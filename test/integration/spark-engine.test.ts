@@ -17,15 +17,16 @@ import { monthWindow, parseMonth } from '../../functions/core/month';
 import type { Manifest } from '../../functions/core/manifest';
 import { parseManifest } from '../../functions/core/manifest';
 import { publishExtracts } from '../../functions/core/publish-extracts';
-import { stagingPrefixFor, type RunContext } from '../../functions/core/run-context';
 import { runExtractJob } from '../../local/engine/extract-job';
 import { FolderStagingSink } from '../../local/engine/staging-sink';
 import { withClient } from '../../local/postgres';
-import { jdbcConnectionOf, sparkToolchainProblem, startSparkJobs, type SparkJobs } from '../../local/glue-spark/spark-jobs';
+import { extractJobFiles, jdbcConnectionOf, sparkToolchainProblem, startSparkJobs, type SparkJobs } from '../../local/glue-spark/spark-jobs';
 import { loadFixtureOds, realPostgresUrl, realServerDatabase, type TestDatabase } from '../support/databases';
+import { CLIENT_ACTIVITY_FOLDER, LOAN_FOLDER } from '../support/engine-extracts';
 import { MemoryJournalLedger } from '../support/memory-journal-ledger';
 import { MemoryStore } from '../support/memory-object-store';
 import { ANALYTICS_SCHEMA, asCsvFields, bankParts, readParquetPart, type ParquetPart } from '../support/parquet';
+import { runContextFor } from '../support/run-context';
 
 const FIXTURES = join(__dirname, '..', 'fixtures');
 const MONTHS = ['2024-02', '2024-06', '2025-01'] as const;
@@ -93,7 +94,7 @@ describeSpark('glue/etl.py on a real Spark', () => {
 
       beforeAll(async () => {
         const folder = join(work, ods.name, month, 'duckdb');
-        await runExtractJob({ sourceUrl: databases.get(ods.name)!.url, window: monthWindow(parseMonth(month)), sink: new FolderStagingSink(folder), runId: 'duckdb' });
+        await runExtractJob({ extract: LOAN_FOLDER, sourceUrl: databases.get(ods.name)!.url, window: monthWindow(parseMonth(month)), sink: new FolderStagingSink(folder), runId: 'duckdb' });
         duckdb = await publishFolder(folder, month, 'duckdb');
       });
 
@@ -103,6 +104,7 @@ describeSpark('glue/etl.py on a real Spark', () => {
         const result = await spark.run({
           arguments: jobArguments(month, `file://${folder}/`, runId),
           connections: { ods: jdbcConnectionOf(databases.get(ods.name)!.url) },
+          extraFiles: extractJobFiles(LOAN_FOLDER),
           sparkConf: { 'spark.sql.adaptive.enabled': settings.adaptive, 'spark.sql.shuffle.partitions': settings.shufflePartitions },
         });
         expect(result).toEqual({ status: 'SUCCEEDED' });
@@ -151,9 +153,65 @@ describeSpark('glue/etl.py on a real Spark', () => {
     const result = await spark.run({
       arguments: jobArguments('2024-13', `file://${join(work, 'bad')}/`, 'bad'),
       connections: { ods: jdbcConnectionOf(databases.get('oracle')!.url) },
+      extraFiles: extractJobFiles(LOAN_FOLDER),
     });
     expect(result.status).toBe('FAILED');
     expect(result.error).toMatch(/^ValueError: --month must look like "YYYY-MM"/);
+  });
+
+  it('refuses to run another extract than the one whose files it was given', async () => {
+    const result = await spark.run({
+      arguments: jobArguments('2024-06', `file://${join(work, 'wrong-extract')}/`, 'wrong', 'loan-moving-average'),
+      connections: { ods: jdbcConnectionOf(databases.get('oracle')!.url) },
+      extraFiles: extractJobFiles(CLIENT_ACTIVITY_FOLDER),
+    });
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toMatch(/^ValueError: .*extract\.json is the definition of extract 'client-activity', but --extract_id is 'loan-moving-average'$/);
+  });
+
+  it('runs the second extract (client-activity: split by branch, tables read whole, no rejected SQL, no analytics) as the local engine does', async () => {
+    const month = '2024-02';
+    const url = databases.get('oracle')!.url;
+    const folder = join(work, 'client-activity', month);
+    const duckdb = await runExtractJob({ extract: CLIENT_ACTIVITY_FOLDER, sourceUrl: url, window: monthWindow(parseMonth(month)), sink: new FolderStagingSink(join(folder, 'duckdb')), runId: 'duckdb' });
+    const result = await spark.run({
+      arguments: jobArguments(month, `file://${folder}/spark/`, 'spark', 'client-activity'),
+      connections: { ods: jdbcConnectionOf(url) },
+      extraFiles: extractJobFiles(CLIENT_ACTIVITY_FOLDER),
+      sparkConf: { 'spark.sql.shuffle.partitions': '3' },
+    });
+    expect(result).toEqual({ status: 'SUCCEEDED' });
+    const staged = await stagedFiles(join(folder, 'spark'));
+
+    // rows/branch_id=<id>/: one part with rows per branch that has rows, the same bytes as DuckDB's.
+    const sparkRows = new Map<string, string[]>();
+    for (const [key, bytes] of staged) {
+      const part = /^rows\/(branch_id=\d+)\/part-[^/]+\.csv$/.exec(key);
+      if (part && bytes.toString('utf8').split('\n').filter((line) => line !== '').length > 1) {
+        sparkRows.set(part[1]!, [...(sparkRows.get(part[1]!) ?? []), bytes.toString('utf8')]);
+      }
+    }
+    const duckdbRows = new Map<string, string[]>();
+    for (const part of duckdb.parts) {
+      duckdbRows.set(`branch_id=${part.entityId}`, [await readFile(join(folder, 'duckdb', ...part.key.split('/')), 'utf8')]);
+    }
+    expect([...duckdbRows.keys()]).toEqual(['branch_id=2', 'branch_id=10', 'branch_id=31', 'branch_id=40']);
+    expect(new Map([...sparkRows].sort(([a], [b]) => Number(a.slice(10)) - Number(b.slice(10))))).toEqual(duckdbRows);
+
+    const jsonLinesOf = (folderName: string) =>
+      staged
+        .filter(([key]) => key.startsWith(`${folderName}/`) && key.endsWith('.json'))
+        .flatMap(([, bytes]) => bytes.toString('utf8').split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as unknown));
+    expect(jsonLinesOf('entities')).toEqual(duckdb.entities);
+    expect(duckdb.entities).toHaveLength(8);
+    expect(jsonLinesOf('source_rows')).toEqual(duckdb.sourceRows);
+    expect(duckdb.sourceRows).toEqual([
+      { table: 'branch', row_count: 8 },
+      { table: 'client', row_count: 10 },
+      { table: 'account', row_count: 11 },
+      { table: 'loans', row_count: 64 },
+    ]);
+    expect(staged.filter(([key]) => /^(rejected|analytics)\//.test(key))).toEqual([]);
   });
 
   it('reads no more rows for a month when clients, accounts and older loans outside its window are added (both engines)', async () => {
@@ -162,8 +220,12 @@ describeSpark('glue/etl.py on a real Spark', () => {
       await loadFixtureOds(database.url, 'oracle-ods.sql');
       const rowsRead = async (label: string) => {
         const folder = join(work, 'growth', label);
-        await runExtractJob({ sourceUrl: database.url, window: monthWindow(parseMonth('2024-06')), sink: new FolderStagingSink(join(folder, 'duckdb')), runId: 'duckdb' });
-        const result = await spark.run({ arguments: jobArguments('2024-06', `file://${folder}/spark/`, 'spark'), connections: { ods: jdbcConnectionOf(database.url) } });
+        await runExtractJob({ extract: LOAN_FOLDER, sourceUrl: database.url, window: monthWindow(parseMonth('2024-06')), sink: new FolderStagingSink(join(folder, 'duckdb')), runId: 'duckdb' });
+        const result = await spark.run({
+          arguments: jobArguments('2024-06', `file://${folder}/spark/`, 'spark'),
+          connections: { ods: jdbcConnectionOf(database.url) },
+          extraFiles: extractJobFiles(LOAN_FOLDER),
+        });
         expect(result).toEqual({ status: 'SUCCEEDED' });
         return { duckdb: await stagedSourceRows(join(folder, 'duckdb')), spark: await stagedSourceRows(join(folder, 'spark')) };
       };
@@ -192,11 +254,12 @@ async function stagedSourceRows(folder: string): Promise<Record<string, number>>
   return Object.fromEntries(lines.map((line) => JSON.parse(line) as { table: string; row_count: number }).map((r) => [r.table, r.row_count]));
 }
 
-/** The run's arguments as StartExtractJob passes them, plus the job's defaults (resources/glue.yml). */
-function jobArguments(month: string, stagingPath: string, runId: string): Record<string, string> {
+/** The run's arguments as StartExtractJob passes them, plus the job's defaults (scripts/extract-stack.ts). */
+function jobArguments(month: string, stagingPath: string, runId: string, extractId = LOAN_FOLDER.definition.id): Record<string, string> {
   const window = /^\d{4}-(0[1-9]|1[0-2])$/.test(month) ? monthWindow(parseMonth(month)) : monthWindow(parseMonth('2024-01'));
   return {
-    '--JOB_NAME': 'monthly-loan-extract-test-extract',
+    '--JOB_NAME': `monthly-loan-extract-test-${extractId}`,
+    '--extract_id': extractId,
     '--month': month,
     '--window_start': window.windowStart,
     '--month_start': window.monthStart,
@@ -225,14 +288,7 @@ async function stagedFiles(folder: string): Promise<Array<[string, Buffer]>> {
 /** Publishes a staging folder with the real publish step into an in-memory bucket. */
 async function publishFolder(folder: string, month: string, runId: string): Promise<Published> {
   const store = new MemoryStore(true, 64 * 1024);
-  const run: RunContext = {
-    month,
-    runId,
-    executionArn: `arn:aws:states:af-south-1:000000000000:execution:test:${runId}`,
-    force: false,
-    window: monthWindow(parseMonth(month)),
-    stagingPrefix: stagingPrefixFor(month, runId),
-  };
+  const run = runContextFor(month, runId, { executionArn: `arn:aws:states:af-south-1:000000000000:execution:test:${runId}` });
   const staged = await stagedFiles(folder);
   const partsWithRows = new Map<string, number>();
   const stagedParts = new Map<number, Buffer>();

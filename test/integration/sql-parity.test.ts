@@ -7,13 +7,14 @@ import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ClientBase } from 'pg';
-import { EXTRACT_COLUMNS, EXTRACT_HEADER, csvLine } from '../../functions/core/extract-csv';
+import { csvLine, extractColumns, extractHeader } from '../../functions/core/extract-csv';
 import { monthWindow, parseMonth, type MonthWindow } from '../../functions/core/month';
 import { runExtractJob } from '../../local/engine/extract-job';
-import { BRANCH_LOANS_SQL, REJECTED_LOANS_SQL, extractWindowSql } from '../../local/engine/extract-sql';
+import { extractWindowSql } from '../../local/engine/extract-sql';
 import { FolderStagingSink } from '../../local/engine/staging-sink';
 import { withClient } from '../../local/postgres';
 import { testDatabases, type TestDatabase } from '../support/databases';
+import { LOAN_FOLDER } from '../support/engine-extracts';
 import { loadRandomOds } from '../support/random-ods';
 
 const MONTHS = ['2023-01', '2023-07', '2024-01', '2024-02', '2024-12', '2025-01', '2025-06', '2026-02'];
@@ -39,7 +40,7 @@ describe.each(testDatabases())('SQL parity, DuckDB vs %s', (_label, createDataba
     const fromPostgres = await withClient(database.url, (client) => runSqlInPostgres(client, window));
 
     const folder = join(staging, month);
-    const job = await runExtractJob({ sourceUrl: database.url, window, sink: new FolderStagingSink(folder), runId: 'parity' });
+    const job = await runExtractJob({ extract: LOAN_FOLDER, sourceUrl: database.url, window, sink: new FolderStagingSink(folder), runId: 'parity' });
 
     expect(await stagedCsvByBank(folder)).toEqual(fromPostgres.csvByBank);
     expect(job.rejected).toEqual(fromPostgres.rejected);
@@ -76,13 +77,13 @@ async function runSqlInPostgres(client: ClientBase, window: MonthWindow): Promis
   await client.query('BEGIN');
   try {
     await client.query(`CREATE TEMP TABLE extract_window ON COMMIT DROP AS ${extractWindowSql(window)}`);
-    const result = await client.query({ text: BRANCH_LOANS_SQL, rowMode: 'array', types: RAW_TEXT });
-    const rejected = await client.query({ text: REJECTED_LOANS_SQL, rowMode: 'array', types: RAW_TEXT });
-    expect(result.fields.map((f) => f.name)).toEqual(['bank_id', ...EXTRACT_COLUMNS]);
+    const result = await client.query({ text: LOAN_FOLDER.sql.rows, rowMode: 'array', types: RAW_TEXT });
+    const rejected = await client.query({ text: LOAN_FOLDER.sql.rejected!, rowMode: 'array', types: RAW_TEXT });
+    expect(result.fields.map((f) => f.name)).toEqual(['bank_id', ...extractColumns(LOAN_FOLDER.definition)]);
     const rows = result.rows as (string | null)[][];
     const csvByBank: Record<string, string> = {};
     for (const [bankId, ...values] of rows) {
-      csvByBank[bankId!] = (csvByBank[bankId!] ?? EXTRACT_HEADER) + csvLine(values);
+      csvByBank[bankId!] = (csvByBank[bankId!] ?? extractHeader(LOAN_FOLDER.definition)) + csvLine(values);
     }
     return {
       rows,

@@ -1,9 +1,11 @@
 /** How `npm start -- --engine spark` hands the --source URL to glue/etl.py: connection, TLS arguments, --extra-files. */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { GLUE_EXTRA_FILES } from '../../local/glue-spark/spark-jobs';
+import { basename, join } from 'node:path';
+import { REPOSITORY_ROOT } from '../../extracts/folders';
+import { GLUE_EXTRA_FILES, extractJobFiles } from '../../local/glue-spark/spark-jobs';
 import { sparkSourceSettings } from '../../local/stand-ins/glue-spark-job';
+import { CLIENT_ACTIVITY_FOLDER, LOAN_FOLDER } from '../support/engine-extracts';
 
 let dir: string;
 const savedPassword = process.env.PGPASSWORD;
@@ -16,6 +18,24 @@ afterAll(async () => {
 afterEach(() => {
   if (savedPassword === undefined) delete process.env.PGPASSWORD;
   else process.env.PGPASSWORD = savedPassword;
+});
+
+describe('extractJobFiles: what an extract\'s job gets with --extra-files', () => {
+  it('the extract\'s definition and SQL, then the shared glue/ files, each base name once (Glue puts them in one folder)', () => {
+    const loan = join(REPOSITORY_ROOT, 'extracts', 'loan-moving-average');
+    expect(GLUE_EXTRA_FILES).toEqual([join(REPOSITORY_ROOT, 'glue', 'extract-layout.json'), join(REPOSITORY_ROOT, 'glue', 'rds-ca-bundle.pem')]);
+    expect(extractJobFiles(LOAN_FOLDER)).toEqual([
+      join(loan, 'extract.json'),
+      join(loan, 'sql', 'branch_loans_3m.sql'),
+      join(loan, 'sql', 'banks.sql'),
+      join(loan, 'sql', 'rejected_loans.sql'),
+      join(loan, 'sql', 'read_window.sql'),
+      ...GLUE_EXTRA_FILES,
+    ]);
+    const client = extractJobFiles(CLIENT_ACTIVITY_FOLDER);
+    expect(client.map((file) => basename(file))).toEqual(['extract.json', 'rows.sql', 'branches.sql', 'extract-layout.json', 'rds-ca-bundle.pem']);
+    for (const files of [extractJobFiles(LOAN_FOLDER), client]) expect(new Set(files.map((f) => basename(f))).size).toBe(files.length);
+  });
 });
 
 describe('sparkSourceSettings', () => {
