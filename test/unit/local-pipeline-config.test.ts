@@ -30,13 +30,12 @@ describe('the local runner and serverless.yml', () => {
     }
   });
 
-  it("points the handlers at the scripts bucket stand-in for the extracts' definitions, and names the stack's extract and its Glue job", () => {
+  it("points the handlers at the scripts bucket stand-in for the extracts' definitions, and names the stack's extract and its Glue jobs' prefix", () => {
     const local = lambdaEnvironment({ extractIds: ['client-activity'] }, { s3: endpoint, dynamo: endpoint, glue: endpoint, sns: endpoint });
     expect(local).toMatchObject({
       EXTRACT_DEFINITIONS_BUCKET: 'monthly-loan-extract-local-scripts',
       EXTRACT_IDS: 'client-activity',
       GLUE_JOB_NAME_PREFIX: 'monthly-loan-extract-local-',
-      GLUE_JOB_NAME: 'monthly-loan-extract-local-client-activity',
     });
   });
 

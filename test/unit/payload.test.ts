@@ -24,7 +24,8 @@ beforeAll(() => {
     ALERT_TOPIC_ARN: 'arn:aws:sns:af-south-1:123456789012:monthly-loan-extract-test-alerts',
     STAGE: 'test',
     AWS_REGION: 'af-south-1',
-    STAGE_TIME_ZONE: 'Africa/Johannesburg',
+    EXTRACT_DEFINITIONS_BUCKET: 'monthly-loan-extract-test-scripts',
+    EXTRACT_IDS: 'loan-moving-average',
     RUN_LEASE_MINUTES: '360',
     STATE_MACHINE_ARN: 'arn:aws:states:af-south-1:123456789012:stateMachine:monthly-loan-extract-test',
   });
