@@ -54,7 +54,7 @@ export function testDatabases(): [string, DatabaseFactory][] {
 }
 
 /** Creates the ODS schema in `url`'s database and loads a hand-built fixture of test/fixtures/ into it. */
-export async function loadFixtureOds(url: string, fixture: 'oracle-ods.sql' | 'adversarial-ods.sql'): Promise<void> {
+export async function loadFixtureOds(url: string, fixture: 'oracle-ods.sql' | 'adversarial-ods.sql' | 'client-activity-ods.sql'): Promise<void> {
   const sql = await readFile(join(__dirname, '..', 'fixtures', fixture), 'utf8');
   await withClient(url, async (client) => {
     await createOdsSchema(client);
