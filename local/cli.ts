@@ -221,7 +221,7 @@ async function runMonth(options: RunMonthOptions): Promise<void> {
     console.log(
       engine === 'spark'
         ? `  engine: spark (glue/etl.py on a local Spark; its log: ${shown(sparkLogPath(dataDir))})`
-        : '  engine: duckdb (glue/sql on DuckDB; --engine spark runs glue/etl.py)',
+        : "  engine: duckdb (the extract's SQL on DuckDB; --engine spark runs glue/etl.py)",
     );
     console.log(`  extract: ${extract.definition.id} (${shown(extract.dir)}): ${extract.definition.description}`);
     const stack = await startLocalStack({ dataDir, sourceUrl: sourceUrl ?? ods!.url, extract, engine });
