@@ -89,7 +89,7 @@ describe('npm run backfill, history and check on a fresh data dir', () => {
     const before = new Set(await readdir(outbox));
     const run = await npmRun('check', ['--data-dir', dataDir]);
     expect(run.code).toBe(0);
-    expect(run.stdout).toContain(`✖ [local] Loan extract ${LATEST} not published: never ran`);
+    expect(run.stdout).toContain(`✖ [local] loan-moving-average ${LATEST} not published: never ran`);
     const emails = (await readdir(outbox)).filter((name) => !before.has(name));
     expect(emails).toHaveLength(1);
     const email = await readFile(join(outbox, emails[0]!), 'utf8');

@@ -56,7 +56,7 @@ describe('a forced re-publish over changed data, killed in the middle of publish
       // The next run finds the month held by a dead process: released (NotifyFailure's status-change
       // path, which settles its unfinished publish), then this run fails before publishing anything.
       const next = await runExtractCli([...CHANGED, '--simulate-failure', 'glue-job'], dataDir);
-      expect(next.stdout).toMatch(/released 2024-06 from execution [\w-]+ .*\n\s+The unfinished publish of run [\w-]+ was rolled back/);
+      expect(next.stdout).toMatch(/released loan-moving-average 2024-06 from execution [\w-]+ .*\n\s+The unfinished publish of run [\w-]+ was rolled back/);
       const released = cliReport(next).released!;
       expect(released.emails).toHaveLength(1);
       const email = await readFile(released.emails[0]!, 'utf8');

@@ -79,14 +79,14 @@ async function expectReleasedThenPublished(args: readonly string[], month: strin
   const before = await outbox();
   const run = await runExtractCli([...SAMPLE, ...args], dataDir);
   expect(run.code).toBe(0);
-  expect(run.stdout).toMatch(new RegExp(`^ {2}released ${month} from execution ${dead} \\(RUNNING since [^)]+\\): its process is gone; ledger now FAILED$`, 'm'));
+  expect(run.stdout).toMatch(new RegExp(`^ {2}released loan-moving-average ${month} from execution ${dead} \\(RUNNING since [^)]+\\): its process is gone; ledger now FAILED$`, 'm'));
   const report = cliReport(run);
   expect(report).toMatchObject({ outcome: 'succeeded', month, status: 'SUCCEEDED', ledgerStatus: 'SUCCEEDED', emails: [] });
   expect(report.released).toEqual({ executionArn: expect.stringMatching(new RegExp(`:${dead}$`)), emails: [expect.stringContaining(join(dataDir, 'outbox'))] });
   const emails = await emailsSince(before);
   expect(emails).toHaveLength(1);
   const email = emails[0]!;
-  expect(email).toMatch(new RegExp(`^Subject: \\[local\\] Loan extract ${month} was aborted: ExecutionAborted\\r$`, 'm'));
+  expect(email).toMatch(new RegExp(`^Subject: \\[local\\] loan-moving-average ${month} was aborted: ExecutionAborted\\r$`, 'm'));
   expect(email).toContain(`execution:monthly-loan-extract-local:${dead}`);
   expect(email).toMatch(/its process is gone/);
   expect(email).toMatch(new RegExp(`Ledger: +${month} is marked FAILED`));
@@ -110,7 +110,7 @@ describe('npm start stopped by a signal', () => {
     const emails = await emailsSince(before);
     expect(emails).toHaveLength(1);
     expect(report.emails).toHaveLength(1);
-    expect(emails[0]).toMatch(new RegExp(`^Subject: \\[local\\] Loan extract ${month} was aborted: ExecutionAborted\\r$`, 'm'));
+    expect(emails[0]).toMatch(new RegExp(`^Subject: \\[local\\] loan-moving-average ${month} was aborted: ExecutionAborted\\r$`, 'm'));
     expect(emails[0]).toContain('the local run was stopped: SIGTERM received');
 
     const next = await runExtractCli([...SAMPLE, '--month', month], dataDir);

@@ -132,7 +132,7 @@ describe('npm start on the embedded sample', () => {
     expect(result).toMatchObject({ outcome: 'failed', status: 'FAILED', error, ledgerStatus: 'FAILED', files: [] });
     expect(result.emails).toHaveLength(1);
     const email = await readFile(result.emails[0]!, 'utf8');
-    expect(email).toMatch(new RegExp(`^Subject: \\[local\\] Loan extract ${EARLIER_MONTH} failed at ${step}: ${error}\\r$`, 'm'));
+    expect(email).toMatch(new RegExp(`^Subject: \\[local\\] loan-moving-average ${EARLIER_MONTH} failed at ${step}: ${error}\\r$`, 'm'));
     expect(run.stdout).toContain(`✖ ${error}: `);
     const earlier = monthWindow(addMonths(month, -1));
     expect([...(await publishedFiles()).keys()].filter((key) => key.includes(`/year=${earlier.year}/month=${earlier.monthOfYear}/`))).toEqual([]);
