@@ -780,7 +780,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     if sql.rejected is not None:
         rejected = spark.sql(sql.rejected).cache()
         rejected_counts = rejected.collect()
-        LOG.info("rejected: %s", ", ".join(f"{r.reason}: {r.loan_count}" for r in rejected_counts) or "none")
+        LOG.info("rejected: %s", ", ".join(f"{r.reason}: {r.row_count}" for r in rejected_counts) or "none")
         write_json_lines(rejected, paths["rejected"])
     # A NULL name as '' (the local engine does the same): Spark's JSON writer would drop the field.
     write_json_lines(entities.selectExpr("id", "COALESCE(CAST(name AS STRING), '') AS name"), paths["entities"])

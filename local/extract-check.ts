@@ -138,8 +138,8 @@ function sqlChecks(folder: ExtractFolder): SqlCheck[] {
       field: 'sql.rejected',
       file: definition.sql.rejected,
       sql: sql.rejected,
-      columns: [['reason', 'text'], ['loan_count', 'count']],
-      declaredBy: 'every rejected query returns (reason, loan_count)',
+      columns: [['reason', 'text'], ['row_count', 'count']],
+      declaredBy: 'every rejected query returns (reason, row_count)',
     });
   }
   if (definition.source.windowRead && sql.windowRead !== undefined) {

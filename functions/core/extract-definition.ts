@@ -73,7 +73,7 @@ export const extractDefinitionSchema = z
     sql: z.strictObject({
       /** The rows: the split entity's id column first, then the output columns in order. */
       rows: relativeSqlFile,
-      /** Optional: (reason, loan_count) of source rows left out, for the manifest's rowsRejected. */
+      /** Optional: (reason, row_count) of source rows left out, for the manifest's rowsRejected. */
       rejected: relativeSqlFile.optional(),
       /** Every entity that gets a file each month, even with no rows: (id, name). */
       entities: relativeSqlFile,

@@ -135,7 +135,7 @@ async function planPublication(store: ObjectStore, run: RunContext, staged: read
   const entities = await readStagedEntities(store, dataObjects(staged, STAGING_FOLDERS.entities));
   const named = namedEntities(definition, entities);
   const rowsRejected = definition.sql.rejected
-    ? await readCounts(store, staged, STAGING_FOLDERS.rejected, 'reason', 'loan_count')
+    ? await readCounts(store, staged, STAGING_FOLDERS.rejected, 'reason', 'row_count')
     : await noCounts(store, staged, STAGING_FOLDERS.rejected, 'the extract has no rejected SQL (sql.rejected)');
   const sourceRowsRead = await readCounts(store, staged, STAGING_FOLDERS.sourceRows, 'table', 'row_count');
   const partsByEntity = groupParts(staged, named, STAGING_FOLDERS.rows, (key) => parseRowsPartKey(idColumn, key), `${STAGING_FOLDERS.rows}/${idColumn}=<id>/part-*.csv`);

@@ -7,7 +7,7 @@
  *                                      may also write empty parts, or several parts for one entity)
  *   entities/part-*.json               every entity of `sql.entities`, JSON lines {"id", "name"}, so
  *                                      entities without rows still get a (header-only) file
- *   rejected/part-*.json               JSON lines {"reason", "loan_count"} (none without `sql.rejected`)
+ *   rejected/part-*.json               JSON lines {"reason", "row_count"} (none without `sql.rejected`)
  *   source_rows/part-*.json            JSON lines {"table", "row_count"}: rows read from the ODS
  *   analytics/<idColumn>=<id>/part-*.parquet
  *                                      the same rows as Parquet, only for an extract with
@@ -27,7 +27,7 @@ export interface StagedEntity {
 
 export interface RejectedCount {
   readonly reason: string;
-  readonly loan_count: number;
+  readonly row_count: number;
 }
 
 export interface SourceRowCount {

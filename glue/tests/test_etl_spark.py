@@ -180,7 +180,7 @@ class SnapshotTest(unittest.TestCase):
         # unresolved_branch. The snapshot is what prevents it.
         with unittest.mock.patch.object(etl, "snapshot_import_statement", lambda snapshot_id, schema: "SELECT 1"):
             split = self.run_with_insert_after_branches("split", 80001)
-        rejected = {json.loads(line)["reason"]: json.loads(line)["loan_count"] for line in split["rejected/*.json"].splitlines()}
+        rejected = {json.loads(line)["reason"]: json.loads(line)["row_count"] for line in split["rejected/*.json"].splitlines()}
         self.assertEqual(rejected["unresolved_branch"], 1 + 3)
 
     def run_plain(self, run_id: str) -> dict[str, str]:

@@ -79,7 +79,7 @@ export async function runExtractJob(input: ExtractJobInput): Promise<ExtractJobR
         rejected:
           sql.rejected === undefined
             ? []
-            : (await readAll(duck, sql.rejected)).map((r) => ({ reason: String(r[0]), loan_count: Number(r[1]) })),
+            : (await readAll(duck, sql.rejected)).map((r) => ({ reason: String(r[0]), row_count: Number(r[1]) })),
         entities: await readEntities(duck, input.extract),
       };
     });

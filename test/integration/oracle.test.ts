@@ -174,9 +174,9 @@ describe('oracle: hand-built ODS, hand-computed extract', () => {
     it('reports the rejected loans counted by hand', async () => {
       const lines = await readJsonLines(folder, 'rejected');
       const byReason: Record<string, number> = {};
-      for (const line of lines as { reason: string; loan_count: number }[]) {
+      for (const line of lines as { reason: string; row_count: number }[]) {
         expect(byReason[line.reason]).toBeUndefined();
-        if (line.loan_count !== 0) byReason[line.reason] = line.loan_count;
+        if (line.row_count !== 0) byReason[line.reason] = line.row_count;
       }
       expect(byReason).toEqual(expected.rejected);
     });

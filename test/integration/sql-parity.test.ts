@@ -70,7 +70,7 @@ describe.each(testDatabases())('SQL parity, DuckDB vs %s', (_label, createDataba
 interface PostgresResult {
   readonly rows: (string | null)[][];
   readonly csvByBank: Record<string, string>;
-  readonly rejected: { reason: string; loan_count: number }[];
+  readonly rejected: { reason: string; row_count: number }[];
 }
 
 async function runSqlInPostgres(client: ClientBase, window: MonthWindow): Promise<PostgresResult> {
@@ -88,7 +88,7 @@ async function runSqlInPostgres(client: ClientBase, window: MonthWindow): Promis
     return {
       rows,
       csvByBank,
-      rejected: (rejected.rows as string[][]).map(([reason, count]) => ({ reason: reason!, loan_count: Number(count) })),
+      rejected: (rejected.rows as string[][]).map(([reason, count]) => ({ reason: reason!, row_count: Number(count) })),
     };
   } finally {
     await client.query('COMMIT');

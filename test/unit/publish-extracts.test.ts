@@ -69,8 +69,8 @@ function stage(store: MemoryStore, overrides: Record<string, string | null> = {}
     'entities/part-00000-exec-1.json':
       '{"id":1,"name":"First National Bank"}\n{"id":2,"name":"Nedbank"}\n{"id":3,"name":"Société Générale"}\n',
     'entities/_SUCCESS': '',
-    'rejected/part-00000-exec-1.json': '{"reason":"null_amount","loan_count":7}\n{"reason":"null_loan_date","loan_count":27}\n',
-    'rejected/part-00001-exec-1.json': '{"reason":"null_amount","loan_count":1}\n',
+    'rejected/part-00000-exec-1.json': '{"reason":"null_amount","row_count":7}\n{"reason":"null_loan_date","loan_count":27}\n',
+    'rejected/part-00001-exec-1.json': '{"reason":"null_amount","row_count":1}\n',
     'source_rows/part-00000-exec-1.json': '{"table":"bank","row_count":3}\n{"table":"loans","row_count":12440}\n',
     'rows/_SUCCESS': '',
     'rows/bank_id=1/part-00000-exec-1.c000.csv': FNB_CSV,
@@ -234,7 +234,7 @@ describe('publishExtracts', () => {
       ['rows/bank_id=2_$folder$', NED_CSV],
       ['rows_$folder$', 'x'],
       ['entities/', '{"id":9,"name":"Absa"}\n'],
-      ['rejected/', '{"reason":"null_amount","loan_count":1}\n'],
+      ['rejected/', '{"reason":"null_amount","row_count":1}\n'],
       ['source_rows_$folder$', '{"table":"loans","row_count":1}\n'],
     ])('refuses a non-empty object named like a marker (%s), naming it, and publishes nothing', async (key, body) => {
       const store = new MemoryStore();
@@ -739,7 +739,7 @@ describe('publishExtracts, the client-activity extract', () => {
     ['the loan extract\'s header', { 'rows/branch_id=7/part-00000-exec-1.c000.csv': EXTRACT_HEADER }, /the extract's columns are "client_id,month,loan_count,loan_amount,first_loan_date"/],
     ['rows staged by the loan extract\'s id column', { 'rows/bank_id=7/part-00000-exec-1.c000.csv': BRANCH7_CSV }, /Unexpected object .* \(expected rows\/branch_id=<id>\/part-\*\.csv\)/],
     ['Parquet parts, which it does not publish', { 'analytics/branch_id=7/part-00000-exec-1.c000.parquet': 'PAR1 PAR1' }, /the extract has no output.keys.analytics/],
-    ['rejected counts, which it has no SQL for', { 'rejected/part-00000-exec-1.json': '{"reason":"null_amount","loan_count":1}\n' }, /holds rejected counts, and the extract has no rejected SQL/],
+    ['rejected counts, which it has no SQL for', { 'rejected/part-00000-exec-1.json': '{"reason":"null_amount","row_count":1}\n' }, /holds rejected counts, and the extract has no rejected SQL/],
     ['no source row counts', { 'source_rows/part-00000-exec-1.json': null }, /No source_rows\//],
   ])('refuses %s, publishing nothing', async (_what, overrides, message) => {
     const store = new MemoryStore();
@@ -775,7 +775,7 @@ describe('PublishExtracts handler', () => {
   const FNB_CSV = `${EXTRACT_HEADER}First National Bank,101,"Shop 33, ""Menlyn Park""",2024-02,130,27894012,343,69793470,23264490.00\n`;
   const STAGED: Record<string, string> = {
     [`${S}entities/part-00000.json`]: '{"id":1,"name":"First National Bank"}\n{"id":3,"name":"Société Générale"}\n',
-    [`${S}rejected/part-00000.json`]: '{"reason":"null_amount","loan_count":7}\n',
+    [`${S}rejected/part-00000.json`]: '{"reason":"null_amount","row_count":7}\n',
     [`${S}source_rows/part-00000.json`]: '{"table":"loans","row_count":12440}\n',
     [FNB_PART]: FNB_CSV,
     [FNB_PARQUET_PART]: 'PAR1 (the rows as Parquet) PAR1',

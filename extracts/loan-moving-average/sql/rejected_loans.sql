@@ -2,7 +2,7 @@
 -- Same relations as branch_loans_3m.sql. A loan is counted under its first failing reason, in the
 -- order below; loans outside the window are not looked at, except that a NULL loan_date puts a loan
 -- in no month at all, so those are reported by every run.
-SELECT reason, CAST(COUNT(*) AS BIGINT) AS loan_count
+SELECT reason, CAST(COUNT(*) AS BIGINT) AS row_count
 FROM (
   SELECT
     CASE
