@@ -2,8 +2,9 @@
  * The missed-month check (an SLA / freshness alert), for every deployed extract: once a month is
  * due (its schedule's run in the month after, plus MISSED_MONTH_GRACE_HOURS, by the calendar and
  * clock of the extract's time zone), it must be SUCCEEDED in the run ledger. The check looks at the
- * latest month due: the last complete month, or before that one is due, the month before it. If it is not (it never ran, its last run failed, or its run is RUNNING past its lease,
- * so its holder died), support and the extract's recipients are emailed the extract, the month, its
+ * latest month due: the last complete month, or until that one is due, the month before it. If it
+ * is not SUCCEEDED (it never ran, its last run failed, or its run is RUNNING past its lease, so its
+ * holder died), support and the extract's recipients are emailed the extract, the month, its
  * last attempt and outcome, and the exact re-run input. The check runs daily; a conditional write
  * per extract, month and day (`MissedMonthNotices.claim`) makes it one email per missed extract
  * month per day, however many checks run, and none once the month succeeds.
