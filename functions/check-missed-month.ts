@@ -1,7 +1,7 @@
 /**
  * CheckMissedMonth: run daily by its schedule (resources/schedule.yml); for every deployed extract
- * (env EXTRACT_IDS), emails when its last complete month is not SUCCEEDED in the run ledger. The
- * rules are in core/missed-month.ts.
+ * (env EXTRACT_IDS), emails when its latest month due (its schedule's run in the month after, plus
+ * a grace period) is not SUCCEEDED in the run ledger. The rules are in core/missed-month.ts.
  */
 import { z } from 'zod';
 import { dynamoDocumentClient } from './commons/clients/dynamodb';
@@ -36,6 +36,7 @@ export async function functionHandler(): Promise<CheckResult[]> {
   const results = await checkMissedMonths({ ledger, notices, alerts, stage, region, stateMachineArn, extractIds, extracts, now: new Date() });
   for (const result of results) {
     const what = `${result.extract} ${result.month}`;
+    for (const later of result.notDue) logger.info(`${result.extract} ${later.month} is not due until ${later.dueAt}`, { extract: result.extract, ...later });
     logger.info(result.outcome === 'ok' ? `${what} is ${result.state}` : `${what} missed (${result.state})`, { ...result });
   }
   return results;

@@ -1,14 +1,17 @@
 /**
- * `npm run check [-- --extract <id>] [--data-dir DIR]`: the missed-month check of one extract (default
- * the loan extract; functions/core/missed-month.ts, what the CheckMissedMonth Lambda runs daily for
- * each deployed extract) against the local ledger, in the extract's time zone; its email, if any,
- * goes to the outbox as every local alert does. docs/local.md.
+ * `npm run check [-- --extract <id>] [--data-dir DIR] [--at <ISO instant>]`: the missed-month check of
+ * one extract (default the loan extract; functions/core/missed-month.ts, what the CheckMissedMonth
+ * Lambda runs daily for each deployed extract) against the local ledger, by the extract's schedule
+ * and time zone, as at now or `--at`; its email, if any, goes to the outbox as every local alert
+ * does. docs/local.md.
  */
 import { join } from 'node:path';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { DynamoDbMissedMonthNotices } from '../functions/commons/clients/dynamodb-missed-month-notices';
 import { SnsAlertSender } from '../functions/commons/clients/sns-alerts';
-import { checkMissedMonth } from '../functions/core/missed-month';
+import { InvalidInputError } from '../functions/core/errors';
+import { checkMissedMonth, MISSED_MONTH_GRACE_HOURS } from '../functions/core/missed-month';
+import { formatWallClock, parseCalendarDate, wallClockIn } from '../functions/core/month';
 import { parseCommandLine, parseDataDir, parseExtract, reportFailure, shown } from './cli-options';
 import { openLocalLedger } from './pipeline/local-ledger';
 import { ALERT_TOPIC_ARN, LOCAL_STAGE, STATE_MACHINE_ARN } from './pipeline/local-stack';
@@ -17,10 +20,12 @@ import { startSnsStandIn } from './stand-ins/sns';
 import { readdir } from 'node:fs/promises';
 
 async function main(): Promise<void> {
-  const args = parseCommandLine(process.argv.slice(2), { extract: { type: 'string' }, 'data-dir': { type: 'string' } });
+  const args = parseCommandLine(process.argv.slice(2), { extract: { type: 'string' }, 'data-dir': { type: 'string' }, at: { type: 'string' } });
   const { definition } = parseExtract(args.extract);
   const dataDir = parseDataDir(args['data-dir']);
+  const now = parseAt(args.at);
   const timeZone = definition.schedule.timeZone;
+  const inZone = (iso: string) => `${formatWallClock(wallClockIn(new Date(iso), timeZone))} ${timeZone}`;
   const outboxDir = join(dataDir, 'outbox');
   const local = await openLocalLedger(dataDir);
   try {
@@ -35,10 +40,14 @@ async function main(): Promise<void> {
         stage: LOCAL_STAGE.stage,
         region: LOCAL_STAGE.region,
         stateMachineArn: STATE_MACHINE_ARN,
-        now: new Date(),
+        now,
       });
       const what = `${result.extract} ${result.month}`;
-      console.log(`Missed-month check of ${result.extract} on ${result.day} (${timeZone}): the last complete month is ${result.month}`);
+      console.log(`Missed-month check of ${result.extract} on ${result.day} (${timeZone}), schedule ${definition.schedule.cron}`);
+      for (const later of result.notDue) {
+        console.log(`● ${result.extract} ${later.month} is not due yet: due at ${inZone(later.dueAt)} (${MISSED_MONTH_GRACE_HOURS} hours after its scheduled run); not checked before then`);
+      }
+      console.log(`  the latest month due is ${result.month} (due since ${inZone(result.dueAt)})`);
       if (result.outcome === 'ok') {
         console.log(result.state === 'succeeded' ? `✔ ${what} SUCCEEDED: nothing to report` : `● ${what} is running within its lease: nothing to report yet`);
         return;
@@ -57,6 +66,17 @@ async function main(): Promise<void> {
   } finally {
     await local.close();
   }
+}
+
+/** --at: the instant to check as at (ISO 8601 with Z or an offset), to see what the daily check says then; default now. */
+function parseAt(text: string | undefined): Date {
+  if (text === undefined) return new Date();
+  const at = new Date(text);
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(text) || Number.isNaN(at.getTime())) {
+    throw new InvalidInputError('at', `must be an instant like 2024-04-01T08:00:00+02:00 (with Z or an offset), got "${text}"`);
+  }
+  parseCalendarDate(text.slice(0, 10), 'at'); // Date rolls 2024-02-30 over to March 1; refuse it instead.
+  return at;
 }
 
 main().catch(reportFailure);

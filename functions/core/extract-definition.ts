@@ -10,6 +10,7 @@
  * so one run uses one definition from start to end even if a deploy lands meanwhile.
  */
 import { z } from 'zod';
+import { scheduleProblems } from './extract-schedule';
 import type { MonthWindow } from './month';
 
 /** Column type families of the ODS (information_schema types accepted for each in `typeFamilies`). */
@@ -62,7 +63,7 @@ export const extractDefinitionSchema = z
     id: z.string().regex(/^[a-z][a-z0-9]*(-[a-z0-9]+)*$/, 'must be lower-case words of a-z and 0-9 joined by single dashes').max(40),
     description: z.string().min(1),
     schedule: z.strictObject({
-      /** EventBridge Scheduler cron: `cron(minutes hours day-of-month month day-of-week year)`, in timeZone. */
+      /** EventBridge Scheduler cron: `cron(minutes hours day-of-month month day-of-week year)`, in timeZone; monthly (core/extract-schedule). */
       cron: z.string(),
       /** IANA time zone of the schedule and of the calendar: the extract month is the last complete one there. */
       timeZone: z.string(),
@@ -244,39 +245,6 @@ function keyPatternProblems(pattern: string, rule: PatternRule): string[] {
 }
 
 // --- cross-field rules ------------------------------------------------------------------------------
-
-/** Scheduler's six cron fields; day-of-month or day-of-week must be `?` (exactly one). */
-const CRON = /^cron\(([^()]+)\)$/;
-const CRON_FIELD = /^[0-9A-Z*?,\-/#LW]+$/;
-
-function scheduleProblems(schedule: ExtractDefinition['schedule']): string[] {
-  const problems: string[] = [];
-  const match = CRON.exec(schedule.cron);
-  const fields = match ? match[1]!.trim().split(/\s+/) : [];
-  if (!match || fields.length !== 6 || !fields.every((f) => CRON_FIELD.test(f))) {
-    problems.push(`schedule.cron: ${JSON.stringify(schedule.cron)} is not cron(minutes hours day-of-month month day-of-week year)`);
-  } else if ((fields[2] === '?') === (fields[4] === '?')) {
-    problems.push('schedule.cron: exactly one of day-of-month and day-of-week must be ?');
-  } else if (!/^\d+$/.test(fields[0]!) || !/^\d+$/.test(fields[1]!)) {
-    problems.push('schedule.cron: minutes and hours must each be one number: the extract runs once at a set time');
-  } else if (Number(fields[0]) > 59 || Number(fields[1]) > 23) {
-    problems.push(`schedule.cron: ${fields[1]}:${fields[0]} is not a time of day (minutes 0-59, hours 0-23)`);
-  } else if (/^\d+$/.test(fields[2]!) && (Number(fields[2]) < 1 || Number(fields[2]) > 28)) {
-    // 29-31 are not in every month: those months would have no run (use L for the last day).
-    problems.push(`schedule.cron: day-of-month ${fields[2]} is not in every month; use 1-28 or L, or the extract misses months`);
-  }
-  let canonical: string | undefined;
-  try {
-    canonical = new Intl.DateTimeFormat('en', { timeZone: schedule.timeZone }).resolvedOptions().timeZone;
-  } catch {
-    problems.push(`schedule.timeZone: ${JSON.stringify(schedule.timeZone)} is not an IANA time zone`);
-  }
-  // Intl ignores case; the Scheduler and PostgreSQL do not.
-  if (canonical !== undefined && canonical !== schedule.timeZone && canonical.toLowerCase() === schedule.timeZone.toLowerCase()) {
-    problems.push(`schedule.timeZone: ${JSON.stringify(schedule.timeZone)} must be spelled as IANA spells it: ${canonical}`);
-  }
-  return problems;
-}
 
 function outputProblems(output: ExtractDefinition['output']): string[] {
   const problems: string[] = [];

@@ -1,18 +1,54 @@
 /**
- * The missed-month check (an SLA / freshness alert), for every deployed extract: once the last
- * complete month in the extract's time zone should have been extracted, it must be SUCCEEDED in the
- * run ledger. If it is not (it never ran, its last run failed, or its run is RUNNING past its lease,
- * so its holder died), support and the extract's recipients are emailed the extract, the month, its
+ * The missed-month check (an SLA / freshness alert), for every deployed extract: once a month is
+ * due (its schedule's run in the month after, plus MISSED_MONTH_GRACE_HOURS, by the calendar and
+ * clock of the extract's time zone), it must be SUCCEEDED in the run ledger. The check looks at the
+ * latest month due: the last complete month, or until that one is due, the month before it. If it
+ * is not SUCCEEDED (it never ran, its last run failed, or its run is RUNNING past its lease, so its
+ * holder died), support and the extract's recipients are emailed the extract, the month, its
  * last attempt and outcome, and the exact re-run input. The check runs daily; a conditional write
  * per extract, month and day (`MissedMonthNotices.claim`) makes it one email per missed extract
  * month per day, however many checks run, and none once the month succeeds.
  */
 import type { ExtractDefinitions } from './deployed-extracts';
 import type { ExtractDefinition } from './extract-definition';
+import { firstRunIn, type ExtractSchedule } from './extract-schedule';
 import { executionConsoleUrl, stateMachineConsoleUrl, MAX_SUBJECT_LENGTH } from './failure-message';
-import { calendarDateIn, formatCalendarDate, formatMonth, lastCompleteMonth } from './month';
+import { addMonths, calendarDateIn, formatCalendarDate, formatMonth, formatWallClock, lastCompleteMonth, wallClockIn, type ExtractMonth } from './month';
 import type { AlertSender } from './notify-failure';
 import { leaseExpired, type MonthRecord, type RunLedger } from './run-ledger';
+
+/**
+ * How long after its scheduled run a month may still be unfinished before it counts as missed: the
+ * run's time to finish (the loan extract starts at 02:00 and was always first checked at 08:00).
+ */
+export const MISSED_MONTH_GRACE_HOURS = 6;
+
+/** When `month` of an extract is due: its schedule's first run in the month after, plus the grace. */
+export function monthDueAt(schedule: ExtractSchedule, month: ExtractMonth): Date {
+  return new Date(firstRunIn(schedule, addMonths(month, 1)).getTime() + MISSED_MONTH_GRACE_HOURS * 3_600_000);
+}
+
+export interface DueMonths {
+  /** The latest month due at `now`, and since when. */
+  readonly month: ExtractMonth;
+  readonly dueAt: Date;
+  /** The complete months after it, not due yet (newest first), each with when it will be. */
+  readonly notDue: readonly { readonly month: ExtractMonth; readonly dueAt: Date }[];
+}
+
+/**
+ * The latest month due at `now`, walking back from the last complete month in the schedule's time
+ * zone. At most two are passed over: month M runs in M+1, on its last day at the latest, so M is due
+ * (with the grace) by early on the 1st of M+2.
+ */
+export function dueMonths(schedule: ExtractSchedule, now: Date): DueMonths {
+  const notDue: { month: ExtractMonth; dueAt: Date }[] = [];
+  for (let month = lastCompleteMonth(now, schedule.timeZone); ; month = addMonths(month, -1)) {
+    const dueAt = monthDueAt(schedule, month);
+    if (dueAt.getTime() <= now.getTime()) return { month, dueAt, notDue };
+    notDue.push({ month, dueAt });
+  }
+}
 
 /** The once-a-day rule, in storage: a claim per (extract, month, day), taken by one check only. */
 export interface MissedMonthNotices {
@@ -35,7 +71,7 @@ export interface MissedMonthDeps {
 export interface MissedMonthsDeps extends MissedMonthDeps {
   /** Every deployed extract's id (env EXTRACT_IDS). */
   readonly extractIds: readonly string[];
-  /** Their deployed definitions, for each one's time zone. */
+  /** Their deployed definitions, for each one's schedule and time zone. */
   readonly extracts: ExtractDefinitions;
 }
 
@@ -51,8 +87,12 @@ export type MissedKind = Extract<MonthState['kind'], 'never-ran' | 'failed' | 'l
 
 export interface CheckResult {
   readonly extract: string;
-  /** `YYYY-MM`: the last complete month in the extract's time zone. */
+  /** `YYYY-MM`: the latest month due (`dueMonths`), the one checked. */
   readonly month: string;
+  /** When it became due (ISO 8601). */
+  readonly dueAt: string;
+  /** Later complete months not due yet, newest first (ISO 8601 `dueAt`): not checked, never emailed. */
+  readonly notDue: readonly { readonly month: string; readonly dueAt: string }[];
   /** The calendar day of the check in the extract's time zone, `YYYY-MM-DD`. */
   readonly day: string;
   readonly state: MonthState['kind'];
@@ -93,13 +133,15 @@ export async function checkMissedMonths(deps: MissedMonthsDeps): Promise<CheckRe
 
 export async function checkMissedMonth(extract: Pick<ExtractDefinition, 'id' | 'schedule'>, deps: MissedMonthDeps): Promise<CheckResult> {
   const { timeZone } = extract.schedule;
-  const month = formatMonth(lastCompleteMonth(deps.now, timeZone));
+  const due = dueMonths(extract.schedule, deps.now);
+  const month = formatMonth(due.month);
   const day = formatCalendarDate(calendarDateIn(deps.now, timeZone));
   const state = monthState(await deps.ledger.get(extract.id, month), deps.now);
   const rerunInput = { extract: extract.id, month };
-  const result = { extract: extract.id, month, day, state: state.kind, rerunInput };
+  const notDue = due.notDue.map((m) => ({ month: formatMonth(m.month), dueAt: m.dueAt.toISOString() }));
+  const result = { extract: extract.id, month, dueAt: due.dueAt.toISOString(), notDue, day, state: state.kind, rerunInput };
   if (state.kind === 'succeeded' || state.kind === 'in-progress') return { ...result, outcome: 'ok' };
-  const message = { stage: deps.stage, region: deps.region, extract: extract.id, timeZone, stateMachineArn: deps.stateMachineArn, month, day, state };
+  const message = { stage: deps.stage, region: deps.region, extract: extract.id, timeZone, stateMachineArn: deps.stateMachineArn, month, dueAt: due.dueAt, day, state };
   const subject = missedMonthSubject(message);
   if (!(await deps.notices.claim(extract.id, month, day, deps.now))) return { ...result, outcome: 'already-emailed', subject };
   try {
@@ -119,6 +161,8 @@ export interface MissedMonthMessage {
   readonly timeZone: string;
   readonly stateMachineArn: string;
   readonly month: string;
+  /** When the month became due. */
+  readonly dueAt: Date;
   readonly day: string;
   readonly state: Extract<MonthState, { kind: MissedKind }>;
 }
@@ -143,7 +187,7 @@ export function missedMonthBody(message: MissedMonthMessage): string {
     '',
     `Stage:         ${message.stage}`,
     `Extract:       ${message.extract}`,
-    `Month:         ${month} (the last complete month in ${message.timeZone} on ${message.day})`,
+    `Month:         ${month} (due since ${formatWallClock(wallClockIn(message.dueAt, message.timeZone))} ${message.timeZone}, ${MISSED_MONTH_GRACE_HOURS} hours after its scheduled run; checked on ${message.day})`,
     ...lastAttemptLines(state, message.region),
     '',
     'How to re-run',

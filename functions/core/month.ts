@@ -115,6 +115,20 @@ export function parseCalendarDate(text: string, field: string): CalendarDate {
 
 /** The calendar date that `instant` falls on in `timeZone` (an IANA name such as `Africa/Johannesburg`). */
 export function calendarDateIn(instant: Date, timeZone: string): CalendarDate {
+  const { year, month, day } = wallClockIn(instant, timeZone);
+  return { year, month, day };
+}
+
+/** A date and time of day as a clock in some time zone shows it. */
+export interface WallClock extends CalendarDate {
+  /** 0..23 */
+  readonly hour: number;
+  readonly minute: number;
+  readonly second: number;
+}
+
+/** What a clock in `timeZone` shows at `instant`. */
+export function wallClockIn(instant: Date, timeZone: string): WallClock {
   let parts: Intl.DateTimeFormatPart[];
   try {
     parts = new Intl.DateTimeFormat('en-CA', {
@@ -122,12 +136,38 @@ export function calendarDateIn(instant: Date, timeZone: string): CalendarDate {
       year: 'numeric',
       month: '2-digit',
       day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+      hourCycle: 'h23',
     }).formatToParts(instant);
   } catch {
     throw new Error(`time zone "${timeZone}" is not a valid IANA time zone name`);
   }
   const get = (type: string) => Number(parts.find((p) => p.type === type)?.value);
-  return { year: get('year'), month: get('month'), day: get('day') };
+  return { year: get('year'), month: get('month'), day: get('day'), hour: get('hour'), minute: get('minute'), second: get('second') };
+}
+
+/** `YYYY-MM-DD HH:MM` */
+export function formatWallClock(clock: WallClock): string {
+  return `${formatCalendarDate(clock)} ${pad(clock.hour, 2)}:${pad(clock.minute, 2)}`;
+}
+
+/**
+ * The instant a clock in `timeZone` shows `date` at `hour`:`minute`: the inverse of `wallClockIn`.
+ * The zone's offset is read at the instant itself (a second pass, since the offset at the first
+ * guess can be the other side of a daylight-saving change). A time skipped by a change (02:30 when
+ * clocks jump from 02:00 to 03:00) comes out after the jump; a time shown twice, its later showing.
+ */
+export function instantAt(date: CalendarDate, hour: number, minute: number, timeZone: string): Date {
+  // The clock reading as if it were UTC; its distance from the real instant is the zone's offset.
+  const reading = Date.UTC(date.year, date.month - 1, date.day, hour, minute);
+  const offsetAt = (instant: number) => {
+    const c = wallClockIn(new Date(instant), timeZone);
+    return Date.UTC(c.year, c.month - 1, c.day, c.hour, c.minute, c.second) - instant;
+  };
+  const guess = reading - offsetAt(reading);
+  return new Date(reading - offsetAt(guess));
 }
 
 /** The last calendar month that has fully ended at `now` in `timeZone`: the default extract month. */

@@ -108,7 +108,7 @@ describe('npm run extract:check', () => {
       // And the SQL, bound with loan_date as the model now types it, no longer makes sense (line 31 compares it to a date).
       'sql.rows (sql/rows.sql, line 31): Binder Error: Cannot compare values of type VARCHAR and type DATE - an explicit cast is required',
     ]);
-    expect(problemsOf(run, 'bad-schedule')).toEqual(['schedule.cron: minutes and hours must each be one number: the extract runs once at a set time']);
+    expect(problemsOf(run, 'bad-schedule')).toEqual(['schedule.cron: minutes and hours must each be one number, not 0 and */2: the extract runs once at a set time']);
     expect(problemsOf(run, 'missing-sql')).toEqual([`sql.rows: sql/rows.sql is not in ${join(root, 'missing-sql')}`]);
   });
 

@@ -1,7 +1,7 @@
 /**
  * The operator's commands on the local runner, as a person types them: `npm run backfill` runs each
  * month through `npm start`'s state machine, `npm run history` reads what it left in the ledger,
- * `npm run check` emails the missed month to the outbox.
+ * `npm run check` emails the missed month to the outbox once it is due.
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -84,18 +84,29 @@ describe('npm run backfill, history and check on a fresh data dir', () => {
     expect(table.stdout).toContain('3 month(s): 1 succeeded, 1 failed, 0 running, 1 never ran');
   }, 60_000);
 
-  it('emails the missed month (the last complete one, never ran) to the outbox once a day', async () => {
+  it('checks the latest month due: the last complete one from 08:00 on the 1st (the run at 02:00 plus 6 hours), then emails it once a day', async () => {
     const outbox = join(dataDir, 'outbox');
     const before = new Set(await readdir(outbox));
-    const run = await npmRun('check', ['--data-dir', dataDir]);
+    // As at set instants (--at), so the test does not depend on the hour it runs at.
+    const firstOfNext = `${formatMonth(addMonths(latest, 1))}-01`;
+    const early = await npmRun('check', ['--data-dir', dataDir, '--at', `${firstOfNext}T07:59:00+02:00`]);
+    expect(early.code).toBe(0);
+    expect(early.stdout).toContain(`● loan-moving-average ${LATEST} is not due yet: due at ${firstOfNext} 08:00 Africa/Johannesburg (6 hours after its scheduled run)`);
+    expect(early.stdout).toContain(`✔ loan-moving-average ${B} SUCCEEDED: nothing to report`);
+    expect((await readdir(outbox)).length).toBe(before.size);
+
+    const run = await npmRun('check', ['--data-dir', dataDir, '--at', `${firstOfNext}T08:00:00+02:00`]);
     expect(run.code).toBe(0);
     expect(run.stdout).toContain(`✖ [local] loan-moving-average ${LATEST} not published: never ran`);
     const emails = (await readdir(outbox)).filter((name) => !before.has(name));
     expect(emails).toHaveLength(1);
     const email = await readFile(join(outbox, emails[0]!), 'utf8');
-    expect(email).toContain(`    {"month":"${LATEST}"}`);
-    const again = await npmRun('check', ['--data-dir', dataDir]);
+    expect(email).toContain(`    {"extract":"loan-moving-average","month":"${LATEST}"}`);
+    const again = await npmRun('check', ['--data-dir', dataDir, '--at', `${firstOfNext}T09:00:00+02:00`]);
     expect(again.stdout).toContain('already emailed today');
     expect((await readdir(outbox)).length).toBe(before.size + 1);
+
+    const bad = await npmRun('check', ['--data-dir', dataDir, '--at', '2024-02-30T08:00:00Z']);
+    expect({ code: bad.code, stderr: bad.stderr }).toEqual({ code: 2, stderr: expect.stringContaining('InvalidInput: at: must be a calendar date') });
   }, 60_000);
 });

@@ -113,18 +113,35 @@ describe('bad schedules', () => {
   it.each<[string, string, RegExp]>([
     ['five fields (Unix cron)', 'cron(30 6 3 * ?)', /is not cron\(minutes hours day-of-month month day-of-week year\)/],
     ['not a cron expression', 'rate(30 days)', /is not cron\(/],
-    ['both days ?', 'cron(30 6 ? * ? *)', /exactly one of day-of-month and day-of-week must be \?/],
-    ['neither day ?', 'cron(30 6 3 * MON *)', /exactly one of day-of-month and day-of-week must be \?/],
-    ['every two hours', 'cron(0 */2 1 * ? *)', /minutes and hours must each be one number/],
-    ['a time that is not one', 'cron(75 6 3 * ? *)', /is not a time of day/],
+    ['every two hours', 'cron(0 */2 1 * ? *)', /minutes and hours must each be one number, not 0 and \*\/2/],
+    ['twice an hour', 'cron(0,30 6 1 * ? *)', /minutes and hours must each be one number/],
+    ['a time that is not one', 'cron(75 6 3 * ? *)', /6:75 is not a time of day/],
+    ['an hour that is not one', 'cron(0 24 3 * ? *)', /24:0 is not a time of day/],
     ['a day not in every month', 'cron(30 6 31 * ? *)', /day-of-month 31 is not in every month/],
+    ['day 0', 'cron(30 6 0 * ? *)', /day-of-month 0 is not in every month/],
+    ['several days a month', 'cron(30 6 1,15 * ? *)', /day-of-month 1,15 must be one day, 1-28 or L: the extract runs once a month/],
+    ['a range of days', 'cron(30 6 1-7 * ? *)', /day-of-month 1-7 must be one day/],
+    ['the weekday nearest a day', 'cron(30 6 15W * ? *)', /day-of-month 15W must be one day/],
+    ['the last weekday', 'cron(30 6 LW * ? *)', /day-of-month LW must be one day/],
+    ['no day of the month (both days ?)', 'cron(30 6 ? * ? *)', /day-of-month \? must be one day/],
+    ['a day of the week besides the day of the month', 'cron(30 6 3 * MON *)', /day-of-week must be \?, not MON: the extract runs on a day of the month, not of the week/],
+    ['yearly', 'cron(0 2 1 1 ? *)', /month must be \*, not 1: the extract runs every month/],
+    ['every other month', 'cron(0 2 1 */2 ? *)', /month must be \*, not \*\/2/],
+    ['only in 2025', 'cron(0 2 1 * ? 2025)', /year must be \*, not 2025: the extract runs every year, without an end/],
   ])('%s: %s', (_case, cron, problem) => {
     const problems = problemsOf(changed((d) => (d.schedule.cron = cron)));
     expect(problems).toEqual([expect.stringMatching(new RegExp(`^schedule\\.cron: .*${problem.source}`))]);
   });
 
-  it('accepts the last day of the month (L)', () => {
-    expect(() => parseExtractDefinition(changed((d) => (d.schedule.cron = 'cron(30 6 L * ? *)')), 'test')).not.toThrow();
+  it('refuses a day-of-week schedule for both its reasons, each naming schedule.cron', () => {
+    expect(problemsOf(changed((d) => (d.schedule.cron = 'cron(0 2 ? * MON#1 *)')))).toEqual([
+      expect.stringMatching(/^schedule\.cron: day-of-month \? must be one day, 1-28 or L/),
+      expect.stringMatching(/^schedule\.cron: day-of-week must be \?, not MON#1/),
+    ]);
+  });
+
+  it.each(['cron(0 2 1 * ? *)', 'cron(30 6 28 * ? *)', 'cron(59 23 L * ? *)', 'cron(0 0 1 * ? *)'])('accepts a monthly schedule (L: the last day): %s', (cron) => {
+    expect(() => parseExtractDefinition(changed((d) => (d.schedule.cron = cron)), 'test')).not.toThrow();
   });
 
   it.each([
