@@ -7,7 +7,7 @@
  * before anything starts.
  *
  * Locally each month is `npm start -- --extract <id> --month M` (local/cli.ts, in its own process as one local run
- * per process needs), its output kept in `<data-dir>/logs/backfill-<month>.log`. On AWS each month
+ * per process needs), its output kept in `<data-dir>/logs/backfill-<extract>-<month>.log`. On AWS each month
  * is started as `npm run rerun` starts it (scripts/rerun.ts) and polled until it ends.
  */
 import { spawn } from 'node:child_process';

@@ -5,25 +5,33 @@
  * job `<service>-<stage>-<id>` running glue/etl.py on the extract's files, the job's two log groups,
  * and the email subscriptions of its recipients to the alert topic (filtered to its failures).
  *
- * osls reads it through scripts/extract-stack.js (`${file(./scripts/extract-stack.js):…}` in
- * serverless.yml and resources/), which runs this file in a child process: osls loads plain
+ * osls reads it through scripts/serverless-extract-stack.js (`${file(./scripts/serverless-extract-stack.js):…}`
+ * in serverless.yml and resources/), which runs this file in a child process: osls loads plain
  * CommonJS only. Run by hand it prints the same JSON, every extract's deployed settings in one place:
  *
  *   node --import tsx scripts/extract-stack.ts [--stage-recipient data-support@mybigbank.co.za]
  *
- * A definition that is not valid (extracts/folders.ts, core/extract-definition.ts) fails the
- * packaging with its ExtractDefinitionError, naming the field.
+ * A definition that is not valid (extracts/folders.ts, core/extract-definition.ts), or whose SQL does
+ * not bind on its source model or return its declared columns (local/extract-check.ts, without an
+ * ODS), fails the packaging with its ExtractDefinitionError, naming the field.
  */
 import { relative, sep } from 'node:path';
 import { parseArgs } from 'node:util';
+import { extractFolderKey } from '../functions/core/deployed-extracts';
 import { ExtractDefinitionError } from '../functions/core/extract-definition';
+import { EXTRACTS_PREFIX, sftpKeyPrefixes } from '../functions/core/extract-keys';
 import { loadExtracts, REPOSITORY_ROOT, type ExtractFolder } from '../extracts/folders';
+import { sqlProblems } from '../local/extract-check';
 
 /** Files every extract's job gets besides its own (glue/README.md); uploaded by the glue-assets plugin. */
 export const SHARED_GLUE_FILES = ['glue/extract-layout.json', 'glue/rds-ca-bundle.pem'] as const;
 
-/** Stage-specific names stay serverless variables: osls resolves them in the generated resources too. */
-const STACK_PREFIX = '${self:service}-${sls:stage}';
+/**
+ * Every extract's Glue job is named `<prefix><id>`; StartExtractJob and GetExtractJobState get the
+ * prefix as GLUE_JOB_NAME_PREFIX (serverless.yml takes it from here). Stage-specific names stay
+ * serverless variables: osls resolves them in the generated values too.
+ */
+export const JOB_NAME_PREFIX = '${self:service}-${sls:stage}-';
 
 /**
  * `extract` named the one Glue job before extracts were folders; its log groups are kept
@@ -61,6 +69,19 @@ export interface ExtractStack {
   readonly jobArns: Json[];
   /** The log groups of every job (the Glue job role writes to these only). */
   readonly jobLogGroupArns: Json[];
+  /**
+   * The same log groups' ARNs built from their names, as CloudWatch Logs names them in the stage
+   * key's encryption context (resources/security.yml): the key policy cannot GetAtt groups that are
+   * encrypted with the key.
+   */
+  readonly jobLogGroupKeyArns: Json[];
+  /** GLUE_JOB_NAME_PREFIX: each job is `<jobNamePrefix><extract id>`. */
+  readonly jobNamePrefix: string;
+  /**
+   * The SFTP user's S3 statements (resources/sftp.yml): list and read only the keys of the extracts
+   * whose definition says `delivery.sftp`, and list the folders above them to get there.
+   */
+  readonly sftpReadStatements: Json[];
   /** Each extract's files, uploaded to `extracts/<id>/<file>` by scripts/serverless-glue-assets.js. */
   readonly glueAssets: GlueAsset[];
 }
@@ -88,7 +109,10 @@ const ref = (name: string): Json => ({ Ref: name });
 const getAtt = (name: string, attribute = 'Arn'): Json => ({ 'Fn::GetAtt': [name, attribute] });
 
 /** The Glue job's name; StartExtractJob starts `${GLUE_JOB_NAME_PREFIX}<id>`. */
-export const jobNameOf = (id: string) => `${STACK_PREFIX}-${id}`;
+export const jobNameOf = (id: string) => `${JOB_NAME_PREFIX}${id}`;
+
+/** An extract file's key in the scripts bucket (where --extra-files and ResolveRun find it). */
+const scriptsKeyOf = (id: string, file: string) => `${extractFolderKey(id)}${file}`;
 
 function scheduleOf(folder: ExtractFolder): CfnResource {
   const { id, description, schedule } = folder.definition;
@@ -123,7 +147,7 @@ function logGroupPrefixOf(id: string): string {
 
 function jobOf(folder: ExtractFolder): CfnResource {
   const { id, description } = folder.definition;
-  const extraFiles = [...folder.files.map((file) => `extracts/${id}/${file}`), ...SHARED_GLUE_FILES].map((key) => `s3://\${ScriptsBucket}/${key}`);
+  const extraFiles = [...folder.files.map((file) => scriptsKeyOf(id, file)), ...SHARED_GLUE_FILES].map((key) => `s3://\${ScriptsBucket}/${key}`);
   return {
     Type: 'AWS::Glue::Job',
     Properties: {
@@ -163,7 +187,9 @@ function jobOf(folder: ExtractFolder): CfnResource {
   };
 }
 
-function logGroupOf(id: string, stream: 'error' | 'output'): CfnResource {
+const LOG_STREAMS = ['error', 'output'] as const;
+
+function logGroupOf(id: string, stream: (typeof LOG_STREAMS)[number]): CfnResource {
   return {
     Type: 'AWS::Logs::LogGroup',
     Properties: {
@@ -180,6 +206,7 @@ export function extractStack(folders: readonly ExtractFolder[], options: Extract
   const Outputs: Record<string, Json> = {};
   const jobArns: Json[] = [];
   const jobLogGroupArns: Json[] = [];
+  const jobLogGroupKeyArns: Json[] = [];
   const glueAssets: GlueAsset[] = [];
   const logicalIds = new Map<string, string>();
   const problems: string[] = [];
@@ -207,9 +234,12 @@ export function extractStack(folders: readonly ExtractFolder[], options: Extract
     Outputs[`${job}Name`] = { Description: `Glue Spark job of the extract ${id}`, Value: ref(job) };
     jobArns.push(sub(`arn:\${AWS::Partition}:glue:\${AWS::Region}:\${AWS::AccountId}:job/\${${job}}`));
     jobLogGroupArns.push(getAtt(`${job}ErrorLogGroup`), getAtt(`${job}OutputLogGroup`));
+    for (const stream of LOG_STREAMS) {
+      jobLogGroupKeyArns.push(sub(`arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:${logGroupPrefixOf(id)}/${stream}`));
+    }
     for (const file of folder.files) {
       const source = relative(REPOSITORY_ROOT, `${folder.dir}${sep}${file}`).split(sep).join('/');
-      glueAssets.push({ source, key: `extracts/${id}/${file}` });
+      glueAssets.push({ source, key: scriptsKeyOf(id, file) });
     }
   }
 
@@ -254,14 +284,73 @@ export function extractStack(folders: readonly ExtractFolder[], options: Extract
     extractIds: folders.map((f) => f.definition.id).join(','),
     jobArns,
     jobLogGroupArns,
+    jobLogGroupKeyArns,
+    jobNamePrefix: JOB_NAME_PREFIX,
+    sftpReadStatements: sftpReadStatements(folders),
     glueAssets,
   };
 }
 
-function main(): void {
+/**
+ * The folders on the way to a key prefix, each with and without its trailing slash (how a client's
+ * path reaches S3 when it lists or opens a folder): `extracts/_manifests/year=` → `extracts/`,
+ * `extracts/_manifests`, `extracts/_manifests/`. `extracts` itself is no path (SFTP's `/` is
+ * `extracts/`), and a prefix ending in `/` lists itself through `<prefix>*`.
+ */
+function foldersAbove(prefix: string): string[] {
+  const folders: string[] = [];
+  for (let at = prefix.indexOf('/'); at >= 0; at = prefix.indexOf('/', at + 1)) {
+    const folder = prefix.slice(0, at + 1);
+    if (folder !== EXTRACTS_PREFIX) folders.push(folder.slice(0, -1));
+    if (folder !== prefix) folders.push(folder);
+  }
+  return folders;
+}
+
+/**
+ * The SFTP user may read an opted-in extract's files and manifests (`<prefix>*` of output.keys.file
+ * and .manifest: no other extract's keys start so, extractSetProblems) and list the folders on the
+ * way to them, which shows the names in those folders but none of the files of another extract.
+ * No extract opted in: nothing to read, said explicitly (a policy needs a statement).
+ */
+function sftpReadStatements(folders: readonly ExtractFolder[]): Json[] {
+  const prefixes = sftpKeyPrefixes(folders.map((f) => f.definition));
+  const bucket = getAtt('ExtractBucket');
+  if (prefixes.length === 0) {
+    return [{ Sid: 'NoExtractIsDeliveredBySftp', Effect: 'Deny', Action: ['s3:ListBucket', 's3:GetObject'], Resource: [bucket, sub('${ExtractBucket.Arn}/*')] }];
+  }
+  const listable = [...new Set([...prefixes.flatMap(foldersAbove), ...prefixes.map((p) => `${p}*`)])];
+  return [
+    { Sid: 'ListDeliveredExtractsOnly', Effect: 'Allow', Action: ['s3:ListBucket'], Resource: bucket, Condition: { StringLike: { 's3:prefix': listable } } },
+    {
+      Sid: 'ReadDeliveredExtractsOnly',
+      Effect: 'Allow',
+      Action: ['s3:GetObject', 's3:GetObjectVersion'],
+      Resource: prefixes.map((prefix) => sub(`\${ExtractBucket.Arn}/${prefix}*`)),
+    },
+  ];
+}
+
+/**
+ * Every extract folder, checked as the stack needs it: each definition and the set (loadExtracts),
+ * and each extract's SQL bound on its source model with the declared columns (sqlProblems).
+ */
+export async function checkedExtracts(env: NodeJS.ProcessEnv): Promise<ExtractFolder[]> {
+  const folders = loadExtracts(env);
+  const refused: ExtractDefinitionError[] = [];
+  for (const folder of folders) {
+    const problems = await sqlProblems(folder);
+    if (problems.length > 0) refused.push(new ExtractDefinitionError(folder.definition.id, problems));
+  }
+  if (refused.length === 1) throw refused[0]!;
+  if (refused.length > 1) throw new ExtractDefinitionError('(all extracts)', refused.map((e) => e.message));
+  return folders;
+}
+
+async function main(): Promise<void> {
   const { values } = parseArgs({ options: { 'stage-recipient': { type: 'string', multiple: true } } });
   try {
-    const stack = extractStack(loadExtracts(process.env), { stageRecipients: values['stage-recipient'] ?? [] });
+    const stack = extractStack(await checkedExtracts(process.env), { stageRecipients: values['stage-recipient'] ?? [] });
     process.stdout.write(`${JSON.stringify(stack, null, 2)}\n`);
   } catch (error) {
     // The message names the extract and each field (ExtractDefinitionError); osls shows it as is.
@@ -270,4 +359,4 @@ function main(): void {
   }
 }
 
-if (require.main === module) main();
+if (require.main === module) void main();

@@ -7,7 +7,9 @@
  * bucket comes from the stack's `ScriptsBucketName` output; the extract files from the same
  * generator as the jobs (scripts/serverless-extract-stack.js), so EXTRACTS_PATH adds its extracts
  * here too. `package` checks every file exists, so a missing file fails offline instead of at the
- * first monthly run.
+ * first monthly run. After uploading, every other key under extracts/ is deleted (and named in the
+ * deploy's log): a removed extract's definition, or a file its folder no longer has, cannot then be
+ * started or read by a run.
  *
  * Plain CommonJS: osls loads plugins with require(), before any TypeScript tooling.
  */
@@ -23,6 +25,8 @@ const GLUE_ASSETS = [
 ];
 const CONTENT_TYPES = { '.sql': 'application/sql; charset=utf-8', '.json': 'application/json; charset=utf-8' };
 const BUCKET_OUTPUT = 'ScriptsBucketName';
+/** Where the extract folders go in the scripts bucket (functions/core/deployed-extracts.ts). */
+const EXTRACTS_PREFIX = 'extracts/';
 
 /** glue/ and every extract's files (`source` in the repository → `key` in the bucket). */
 async function allAssets() {
@@ -67,7 +71,7 @@ class GlueAssetsPlugin {
     const assets = await this.checkAssets();
     const config = await this.provider.getAwsSdkV3Config();
     const bucket = await this.scriptsBucket(clients.cloudFormation ?? this.cloudFormationClient(config));
-    const { S3Client, PutObjectCommand } = require('@aws-sdk/client-s3');
+    const { S3Client, PutObjectCommand, ListObjectsV2Command, DeleteObjectCommand } = require('@aws-sdk/client-s3');
     const s3 = clients.s3 ?? new S3Client(config);
     for (const asset of assets) {
       await s3.send(
@@ -82,7 +86,22 @@ class GlueAssetsPlugin {
       );
     }
     this.log.notice?.(`Glue job files uploaded to s3://${bucket}/glue/ and /extracts/ (${assets.length} files)`);
-    return { bucket, keys: assets.map((a) => a.key) };
+
+    // Uploaded first: a failed deploy of the new files leaves the old ones in place, never none.
+    const uploaded = new Set(assets.map((a) => a.key));
+    const stale = [];
+    let ContinuationToken;
+    do {
+      const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: EXTRACTS_PREFIX, ContinuationToken }));
+      for (const { Key } of page.Contents ?? []) if (Key !== undefined && !uploaded.has(Key)) stale.push(Key);
+      ContinuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (ContinuationToken);
+    for (const key of stale) {
+      // The bucket is versioned: the delete marker ends the key; earlier versions stay recoverable.
+      await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+      this.log.notice?.(`Deleted s3://${bucket}/${key}: no extract folder has it any more`);
+    }
+    return { bucket, keys: assets.map((a) => a.key), deleted: stale };
   }
 
   cloudFormationClient(config) {

@@ -70,6 +70,11 @@ export const extractDefinitionSchema = z
     }),
     /** Emailed when a run of this extract fails (besides the stage's support address). */
     recipients: z.array(z.email()).min(1),
+    /**
+     * Optional: `{"sftp": true}` puts the extract's files and manifests in the external system's SFTP
+     * access (resources/sftp.yml); absent or false, that user can read none of them.
+     */
+    delivery: z.strictObject({ sftp: z.boolean().optional() }).optional(),
     source: sourceModelSchema,
     sql: z.strictObject({
       /** The rows: the split entity's id column first, then the output columns in order. */

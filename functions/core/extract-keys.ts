@@ -48,3 +48,18 @@ export function keysUseEntityNames(definition: Keyed): boolean {
   const { file, analytics } = definition.output.keys;
   return [file, analytics].some((pattern) => pattern !== undefined && pattern.includes('{name}'));
 }
+
+/** Whether the external system's SFTP user may read the extract's files and manifests (`delivery.sftp`). */
+export function deliveredBySftp(definition: Pick<ExtractDefinition, 'delivery'>): boolean {
+  return definition.delivery?.sftp === true;
+}
+
+/**
+ * The fixed beginnings of every key the SFTP user may read: each opted-in extract's file and
+ * manifest prefix. Different extracts' prefixes never begin one another (extractSetProblems), so
+ * `<prefix>*` covers one extract's keys and no other's.
+ */
+export function sftpKeyPrefixes(definitions: readonly Pick<ExtractDefinition, 'delivery' | 'output'>[]): string[] {
+  const prefixes = definitions.filter(deliveredBySftp).flatMap((d) => [extractFileKeyPrefix(d), manifestKeyPrefix(d)]);
+  return [...new Set(prefixes)];
+}

@@ -1,7 +1,8 @@
 /**
  * `npm run sftp`'s server: the published extracts of a data dir (what `npm start` left in its S3
  * stand-in's store), served over SFTP as the stack's Transfer Family server serves them to the
- * consumer (resources/sftp.yml: its user, home `/` = `extracts/`, read-only), with keys kept under
+ * consumer (resources/sftp.yml: its user, home `/` = `extracts/`, read-only, only the extracts whose
+ * definition says `"delivery": {"sftp": true}`), with keys kept under
  * `<data-dir>/sftp/`. It only reads the store, so `npm start` may publish on the same data dir while
  * it runs.
  */
@@ -9,7 +10,8 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InvalidInputError } from '../../functions/core/errors';
 import { portInUse } from '../cli-options';
-import { EXTRACTS_PREFIX } from '../../functions/core/extract-keys';
+import { EXTRACTS_PREFIX, sftpKeyPrefixes } from '../../functions/core/extract-keys';
+import { loadExtracts } from '../../extracts/folders';
 import { LOCAL_STAGE, s3StoreDir } from '../pipeline/local-stack';
 import { readDefaultParam } from '../pipeline/serverless-config';
 import { StoredBucketReader } from '../stand-ins/s3-store';
@@ -35,7 +37,9 @@ export async function startLocalSftp(options: { dataDir: string; port: number; l
     throw new InvalidInputError('data-dir', `${dataDir} does not exist: run npm start first, or name the --data-dir it used`);
   }
   const bucket = await StoredBucketReader.open(s3StoreDir(dataDir), LOCAL_STAGE.extractBucket);
-  const tree = bucket && new PublishedTree(bucket, EXTRACTS_PREFIX);
+  // The extract folders of this checkout (and EXTRACTS_PATH), as the stack generates the SFTP role from them.
+  const readable = sftpKeyPrefixes(loadExtracts(process.env).map((folder) => folder.definition));
+  const tree = bucket && new PublishedTree(bucket, EXTRACTS_PREFIX, readable);
   const rootEntries = (await tree?.list([])) ?? [];
   if (!tree || rootEntries.length === 0) {
     throw new InvalidInputError('data-dir', `nothing is published in ${dataDir} yet: run npm start (with the same --data-dir) first`);

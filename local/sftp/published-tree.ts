@@ -1,8 +1,10 @@
 /**
  * The extract bucket as the consumer's SFTP user sees it on Transfer Family: its logical home maps
  * `/` to the bucket's `extracts/` prefix (resources/sftp.yml), S3 key prefixes show as folders, and
- * nothing above `extracts/` has a path. Each call reads the store as it is then, so a month
- * published while the server runs is seen by the next listing or open.
+ * nothing above `extracts/` has a path. Only the keys of the extracts delivered by SFTP are there
+ * (`readable`: their key prefixes, as the SFTP user's role allows on AWS); a folder shows when it
+ * holds one of them. Each call reads the store as it is then, so a month published while the
+ * server runs is seen by the next listing or open.
  */
 import type { FileHandle } from 'node:fs/promises';
 import { plainPathSegments, type ObjectVersion, type StoredBucketReader } from '../stand-ins/s3-store';
@@ -40,12 +42,19 @@ export class PublishedTree {
     private readonly bucket: StoredBucketReader,
     /** The key prefix `/` maps to, ending in `/`. */
     private readonly prefix: string,
+    /** The only keys served: those starting with one of these (core/extract-keys.ts sftpKeyPrefixes). */
+    private readonly readable: readonly string[],
   ) {}
+
+  private served(key: string): boolean {
+    return this.readable.some((prefix) => key.startsWith(prefix));
+  }
 
   /** The file or folder at `path`; undefined when there is none. The root is always a folder. */
   async stat(path: TreePath): Promise<TreeNode | undefined> {
     if (path.length > 0) {
-      const version = await this.bucket.current(this.key(path));
+      const key = this.key(path);
+      const version = this.served(key) ? await this.bucket.current(key) : undefined;
       // A key that is also a prefix of others shows as the file, here and in listings.
       if (version) return { kind: 'file', version };
     }
@@ -61,6 +70,7 @@ export class PublishedTree {
     const files = new Map<string, ObjectVersion>();
     const folders = new Map<string, Date>();
     for (const version of await this.bucket.list(prefix)) {
+      if (!this.served(version.key)) continue;
       const segments = plainPathSegments(version.key.slice(prefix.length));
       if (!segments) continue; // no path can name it
       const name = segments[0]!;
@@ -78,7 +88,7 @@ export class PublishedTree {
 
   /** The file at `path` as it is now, its bytes open for reading; undefined when there is no such file. */
   async open(path: TreePath): Promise<{ version: ObjectVersion; file: FileHandle } | undefined> {
-    return path.length === 0 ? undefined : this.bucket.openCurrent(this.key(path));
+    return path.length === 0 || !this.served(this.key(path)) ? undefined : this.bucket.openCurrent(this.key(path));
   }
 
   private key(path: TreePath): string {

@@ -32,8 +32,8 @@ export interface Template {
   readonly Outputs?: Record<string, { Value: unknown; Condition?: string }>;
 }
 
-/** What `osls package` reads: the service definition, the handlers, the extract folders, the Glue files the plugin checks. */
-const SERVICE_FILES = ['serverless.yml', 'resources', 'statemachines', 'functions', 'extracts', 'glue', 'scripts', 'package.json', 'package-lock.json', 'tsconfig.json'];
+/** What `osls package` reads: the service definition, the handlers, the extract folders, the Glue files the plugin checks, the SQL check (local/extract-check.ts). */
+const SERVICE_FILES = ['serverless.yml', 'resources', 'statemachines', 'functions', 'extracts', 'glue', 'scripts', 'local', 'package.json', 'package-lock.json', 'tsconfig.json'];
 
 export interface PackageOptions {
   /**

@@ -7,8 +7,8 @@
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { extractStack, logicalIdOf } from '../../scripts/extract-stack';
-import { loadExtracts } from '../../extracts/folders';
+import { checkedExtracts, extractStack, logicalIdOf } from '../../scripts/extract-stack';
+import { loadExtracts, type ExtractFolder } from '../../extracts/folders';
 import { ExtractDefinitionError } from '../../functions/core/extract-definition';
 import { asArray, getAtt, type PackagedStack, packageStack, policyStatements, ref, REPOSITORY_ROOT, resource, type Resource, type Template } from './cloudformation';
 
@@ -117,7 +117,8 @@ describe('the second extract, packaged from its folder (EXTRACTS_PATH)', () => {
 
   it('changes nothing else in the stack: every other resource is as without it', () => {
     // The Lambdas' code keys name the package's time; the lists above name the jobs.
-    const listing = new Set(['StartExtractJobRole', 'GetExtractJobStateRole', 'ExtractJobRole', 'CheckMissedMonthLambdaFunction']);
+    // DataKey: CloudWatch Logs may encrypt the new job's log groups with it.
+    const listing = new Set(['StartExtractJobRole', 'GetExtractJobStateRole', 'ExtractJobRole', 'CheckMissedMonthLambdaFunction', 'DataKey']);
     const comparable = (r: Resource | undefined) => (r?.Type === 'AWS::Lambda::Function' ? { ...r, Properties: { ...r.Properties, Code: undefined } } : r);
     const changed = Object.keys(base.template.Resources).filter(
       (id) => !listing.has(id) && JSON.stringify(comparable(base.template.Resources[id])) !== JSON.stringify(comparable(template.Resources[id])),
@@ -131,6 +132,41 @@ describe('the second extract, packaged from its folder (EXTRACTS_PATH)', () => {
       'ClientActivityJobOutputLogGroup',
       'ClientActivitySchedule',
     ]);
+  });
+});
+
+describe('the second extract and the external SFTP user', () => {
+  it('gives the SFTP user no access to its keys: it does not say "delivery": {"sftp": true}', () => {
+    const sftp = policyStatements(template).filter((s) => s.where.startsWith('SftpUserRole '));
+    expect(sftp.length).toBeGreaterThan(0);
+    const mentioned = JSON.stringify(sftp.map((s) => [s.statement.Resource, s.statement.Condition]));
+    expect(mentioned).not.toContain('client-activity');
+    // Nothing that could match extracts/client-activity/… either: every read and list names the loan extract's prefixes.
+    const clientKey = 'extracts/client-activity/branch_id=1/2024-03/branch1_clients_20240331.csv';
+    const matches = (pattern: string, value: string) => new RegExp(`^${pattern.replace(/[.]/g, '\\.').replace(/\*/g, '.*')}$`).test(value);
+    for (const { statement } of sftp.filter((s) => s.statement.Effect === 'Allow')) {
+      const objects = asArray(statement.Resource as unknown[])
+        .map((r) => (r as { 'Fn::Sub'?: string })['Fn::Sub'])
+        .filter((r): r is string => r !== undefined)
+        .map((r) => r.replace('${ExtractBucket.Arn}/', ''));
+      const prefixes = asArray(statement.Condition?.StringLike?.['s3:prefix'] as string[] | undefined);
+      for (const pattern of [...objects, ...prefixes]) {
+        for (const value of [clientKey, 'extracts/client-activity/', 'extracts/client-activity/_manifests/2024-03.json']) {
+          expect({ pattern, value, matches: matches(pattern, value) }).toEqual({ pattern, value, matches: false });
+        }
+      }
+    }
+    // The loan extract's consumer keeps exactly the access it had without the fixture.
+    expect(template.Resources.SftpUserRole).toEqual(base.template.Resources.SftpUserRole);
+  });
+
+  it("lets CloudWatch Logs encrypt its job's log groups, by name", () => {
+    const statements = (resource(template, 'DataKey', 'AWS::KMS::Key').Properties.KeyPolicy as { Statement: Array<{ Sid: string; Condition: { ArnLike: Record<string, unknown> } }> }).Statement;
+    const jobs = statements.find((s) => s.Sid === 'CloudWatchLogsEncryptsTheExtractJobsLogGroups')!;
+    const groups = ['loan-moving-average/error', 'loan-moving-average/output', 'client-activity/error', 'client-activity/output'].map((name) => ({
+      'Fn::Sub': `arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:/aws-glue/jobs/monthly-loan-extract-prod-${name}`,
+    }));
+    expect(jobs.Condition.ArnLike).toEqual({ 'kms:EncryptionContext:aws:logs:arn': groups, 'aws:SourceArn': groups });
   });
 });
 
@@ -165,7 +201,82 @@ describe('a definition with mistakes', () => {
   });
 });
 
+describe("packaging checks each extract's SQL on its source model", () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'loan-extract-bad-sql-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('fails when the rows SQL renames a declared column, naming sql.rows and the column', async () => {
+    // The fixture with client_id renamed in its rows query: a valid definition, SQL that binds, the wrong columns.
+    const fixture = join(REPOSITORY_ROOT, FIXTURES, 'client-activity');
+    await cp(fixture, join(dir, 'client-activity'), { recursive: true });
+    const rows = join(dir, 'client-activity', 'sql', 'rows.sql');
+    const sql = await readFile(rows, 'utf8');
+    expect(sql).toMatch(/\bAS client_id\b/);
+    await writeFile(rows, sql.replace(/\bclient_id\b/g, 'customer_id'));
+
+    // What osls calls while resolving ${file(./scripts/serverless-extract-stack.js):…} (see the test
+    // above for the same refusal failing `osls package` itself).
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const shim = require('../../scripts/serverless-extract-stack.js') as { generate(stageRecipients?: string[]): Promise<unknown> };
+    const before = process.env.EXTRACTS_PATH;
+    process.env.EXTRACTS_PATH = dir;
+    try {
+      await expect(shim.generate()).rejects.toThrow(
+        /extract definitions refused: extract client-activity: sql\.rows \(sql\/rows\.sql\): returns \(branch_id, customer_id, .*\); .* say \(branch_id, client_id, .*\): missing client_id; not declared customer_id/,
+      );
+    } finally {
+      if (before === undefined) delete process.env.EXTRACTS_PATH;
+      else process.env.EXTRACTS_PATH = before;
+    }
+    // The fixture as it is passes the same check.
+    await expect(checkedExtracts({ EXTRACTS_PATH: FIXTURES })).resolves.toHaveLength(2);
+  }, 60_000);
+});
+
 describe('the generator', () => {
+  it("lets the SFTP user read only the extracts that say \"delivery\": {\"sftp\": true}, and nothing when none does", () => {
+    const [loan, clients] = loadExtracts({ EXTRACTS_PATH: FIXTURES });
+    const statementsOf = (folders: ExtractFolder[]) => extractStack(folders).sftpReadStatements as Array<Record<string, unknown>>;
+    const optedIn = { ...clients!, definition: { ...clients!.definition, delivery: { sftp: true } } };
+    const [list, read] = statementsOf([loan!, optedIn]);
+    expect(list!.Condition).toEqual({
+      StringLike: {
+        's3:prefix': [
+          'extracts/',
+          'extracts/_manifests',
+          'extracts/_manifests/',
+          'extracts/client-activity',
+          'extracts/client-activity/',
+          'extracts/client-activity/_manifests',
+          'extracts/bank_name=*',
+          'extracts/_manifests/year=*',
+          'extracts/client-activity/branch_id=*',
+          'extracts/client-activity/_manifests/*',
+        ],
+      },
+    });
+    expect(read!.Resource).toEqual(
+      ['extracts/bank_name=*', 'extracts/_manifests/year=*', 'extracts/client-activity/branch_id=*', 'extracts/client-activity/_manifests/*'].map((key) => ({
+        'Fn::Sub': `\${ExtractBucket.Arn}/${key}`,
+      })),
+    );
+    const notOptedIn = { ...loan!, definition: { ...loan!.definition, delivery: { sftp: false } } };
+    expect(statementsOf([notOptedIn, clients!])).toEqual([
+      { Sid: 'NoExtractIsDeliveredBySftp', Effect: 'Deny', Action: ['s3:ListBucket', 's3:GetObject'], Resource: [getAtt('ExtractBucket'), { 'Fn::Sub': '${ExtractBucket.Arn}/*' }] },
+    ]);
+  });
+
+  it('names the jobs and their log groups with the one prefix GLUE_JOB_NAME_PREFIX takes', () => {
+    const stack = extractStack(loadExtracts({}));
+    expect(stack.jobNamePrefix).toBe('${self:service}-${sls:stage}-');
+    expect((stack.resources.Resources.LoanMovingAverageJob!.Properties as { Name: string }).Name).toBe(`${stack.jobNamePrefix}loan-moving-average`);
+  });
+
   it('refuses two extracts whose ids name the same resources', () => {
     const [loan] = loadExtracts({});
     const twin = { ...loan!, definition: { ...loan!.definition, id: 'loan-moving-average2' } };

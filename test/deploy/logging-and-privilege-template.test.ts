@@ -98,20 +98,30 @@ describe('least privilege: logs', () => {
 
   it("lets CloudWatch Logs use the key only for this account's and this stack's log groups (aws:SourceAccount, aws:SourceArn, encryption context)", () => {
     const statements = (resource(template, 'DataKey', 'AWS::KMS::Key').Properties.KeyPolicy as { Statement: Array<Record<string, unknown>> }).Statement;
-    const logs = statements.find((s) => JSON.stringify(s.Principal).includes('logs.${AWS::Region}.amazonaws.com'))!;
-    const groups = [
+    const logs = statements.filter((s) => JSON.stringify(s.Principal).includes('logs.${AWS::Region}.amazonaws.com'));
+    const stackGroups = [
       logGroupArn('/aws/lambda/monthly-loan-extract-prod-*'),
       logGroupArn('/aws/vendedlogs/states/monthly-loan-extract-prod'),
-      // Every extract's job: monthly-loan-extract-prod-<extract id>.
-      logGroupArn('/aws-glue/jobs/monthly-loan-extract-prod-*'),
+      // The former single job's, kept until they expire.
+      logGroupArn('/aws-glue/jobs/monthly-loan-extract-prod-extract/error'),
+      logGroupArn('/aws-glue/jobs/monthly-loan-extract-prod-extract/output'),
       logGroupArn('/aws-glue/crawlers-role/monthly-loan-extract-prod-ods-crawler-monthly-loan-extract-prod'),
       logGroupArn('/aws/vendedlogs/transfer/monthly-loan-extract-prod'),
     ];
-    expect(logs.Condition).toEqual({
-      StringEquals: { 'aws:SourceAccount': ref('AWS::AccountId') },
-      ArnLike: { 'kms:EncryptionContext:aws:logs:arn': groups, 'aws:SourceArn': groups },
-    });
+    // Each extract's job's groups by exact name: no prefix another stage's name (prod-eu…) could match.
+    const jobGroups = [
+      logGroupArn('/aws-glue/jobs/monthly-loan-extract-prod-loan-moving-average/error'),
+      logGroupArn('/aws-glue/jobs/monthly-loan-extract-prod-loan-moving-average/output'),
+    ];
+    expect(logs.map((s) => s.Condition)).toEqual(
+      [stackGroups, jobGroups].map((groups) => ({
+        StringEquals: { 'aws:SourceAccount': ref('AWS::AccountId') },
+        ArnLike: { 'kms:EncryptionContext:aws:logs:arn': groups, 'aws:SourceArn': groups },
+      })),
+    );
+    expect(new Set(logs.map((s) => JSON.stringify([s.Effect, s.Action, s.Resource]))).size).toBe(1);
     // Every log group the template creates is covered (the Lambdas' by the prefix).
+    const groups = [...stackGroups, ...jobGroups];
     const names = resourcesOfType(template, 'AWS::Logs::LogGroup').map(([, g]) => g.Properties!.LogGroupName as string);
     const patterns = groups.map((g) => new RegExp(`^${g['Fn::Sub'].split(':log-group:')[1]!.replace(/[.]/g, '\\.').replace(/\*/g, '.*')}$`));
     const uncovered = names.filter((name) => typeof name === 'string' && !patterns.some((p) => p.test(name)));

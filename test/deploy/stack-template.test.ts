@@ -550,7 +550,7 @@ describe('analysts and the external system', () => {
     ]);
   });
 
-  it('gives the external system read-only SFTP access to extracts/ only (service-managed user, key from SSM, logical home)', () => {
+  it("gives the external system read-only SFTP access to the loan extract's files and manifests only (service-managed user, key from SSM, logical home)", () => {
     expect(template.Conditions?.SftpEnabled).toEqual({ 'Fn::Equals': ['true', 'true'] });
     expect(resource(template, 'SftpServer', 'AWS::Transfer::Server').Properties).toMatchObject({
       IdentityProviderType: 'SERVICE_MANAGED',
@@ -566,11 +566,20 @@ describe('analysts and the external system', () => {
     const statements = policyStatements(template).filter((s) => s.where.startsWith('SftpUserRole '));
     const actions = statements.flatMap((s) => asArray(s.statement.Action));
     expect(actions.sort()).toEqual(['kms:Decrypt', 's3:GetObject', 's3:GetObjectVersion', 's3:ListBucket']);
-    for (const { statement } of statements.filter((s) => asArray(s.statement.Action).some((a) => a.startsWith('s3:Get')))) {
-      expect(statement.Resource).toEqual({ 'Fn::Sub': '${ExtractBucket.Arn}/extracts/*' });
-    }
-    const list = statements.find((s) => asArray(s.statement.Action).includes('s3:ListBucket'))!.statement;
-    expect(list.Condition).toEqual({ StringLike: { 's3:prefix': ['extracts/', 'extracts/*'] } });
+    // The loan extract says "delivery": {"sftp": true}: its files and manifests, as before any other extract existed.
+    const reads = statements.filter((s) => asArray(s.statement.Action).some((a) => a.startsWith('s3:Get')));
+    expect(reads.map((s) => s.statement.Resource)).toEqual([
+      [{ 'Fn::Sub': '${ExtractBucket.Arn}/extracts/bank_name=*' }, { 'Fn::Sub': '${ExtractBucket.Arn}/extracts/_manifests/year=*' }],
+    ]);
+    const lists = statements.filter((s) => asArray(s.statement.Action).includes('s3:ListBucket'));
+    expect(lists.map((s) => [s.statement.Resource, s.statement.Condition])).toEqual([
+      [
+        getAtt('ExtractBucket'),
+        // The folders on the way (/, /_manifests), then everything under the extract's prefixes.
+        { StringLike: { 's3:prefix': ['extracts/', 'extracts/_manifests', 'extracts/_manifests/', 'extracts/bank_name=*', 'extracts/_manifests/year=*'] } },
+      ],
+    ]);
+    expect(statements.every((s) => s.statement.Effect === 'Allow')).toBe(true);
   });
 });
 
@@ -658,7 +667,7 @@ describe('least privilege', () => {
       PublishExtracts: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 's3:AbortMultipartUpload', ...settle],
       CompleteRun: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
       NotifyFailure: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', ...settle, 'sns:Publish', 'sqs:SendMessage'],
-      CheckMissedMonth: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 's3:GetObject', 'sns:Publish'],
+      CheckMissedMonth: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 's3:GetObject', 's3:ListBucket', 'sns:Publish'],
     });
   });
 
@@ -677,6 +686,24 @@ describe('least privilege', () => {
     const decrypt = policyStatements(template).find((s) => s.where.startsWith('CheckMissedMonthRole ') && asArray(s.statement.Action).includes('kms:Decrypt') &&
       JSON.stringify(s.statement.Condition).includes('s3.${AWS::Region}'));
     expect(asArray(decrypt?.statement.Action)).toEqual(['kms:Decrypt']);
+  });
+
+  it('lets ResolveRun, NotifyFailure and CheckMissedMonth list the scripts bucket, so a missing definition is a 404 (InvalidInput), not AccessDenied', () => {
+    const listsScripts = (logical: string) =>
+      policyStatements(template).filter(
+        (s) => s.where.startsWith(`${logical}Role `) && asArray(s.statement.Action).includes('s3:ListBucket') && JSON.stringify(s.statement.Resource).includes('ScriptsBucket'),
+      );
+    for (const logical of ['ResolveRun', 'NotifyFailure', 'CheckMissedMonth']) {
+      // Unconditioned (resources/functions.yml says why); the only action on the bucket itself.
+      expect({ logical, statements: listsScripts(logical).map((s) => s.statement) }).toEqual({
+        logical,
+        statements: [{ Sid: 'ListScriptsBucketToTellMissingDefinitions', Effect: 'Allow', Action: ['s3:ListBucket'], Resource: getAtt('ScriptsBucket') }],
+      });
+    }
+    const others = policyStatements(template).filter(
+      (s) => s.where.endsWith(' ListScriptsBucketToTellMissingDefinitions') && !/^(ResolveRun|NotifyFailure|CheckMissedMonth)Role /.test(s.where),
+    );
+    expect(others.map((s) => s.where)).toEqual([]);
   });
 
   it("lets StartExtractJob and GetExtractJobState act on every extract's job and no other", () => {

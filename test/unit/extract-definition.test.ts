@@ -14,6 +14,7 @@ import {
   type ExtractDefinition,
 } from '../../functions/core/extract-definition';
 import { monthWindow, parseMonth } from '../../functions/core/month';
+import { deliveredBySftp } from '../../functions/core/extract-keys';
 import { findExtract, loadExtractFolder, loadExtracts } from '../../extracts/folders';
 
 const FIXTURES = join(__dirname, '..', 'fixtures', 'extracts');
@@ -78,8 +79,16 @@ describe('fields checked one by one', () => {
     ['an output type that does not exist', changed((d) => ((d.output.columns as Json[])[4]!.type = 'float')), /^output\.columns\.4\.type: /],
     ['a source column of an unknown family', changed((d) => (((d.source.tables as Record<string, Json>).loans!.columns as Json).amount = 'numeric')), /^source\.tables\.loans\.columns\.amount: /],
     ['a SQL file outside the folder', changed((d) => ((d.sql as Json).rows = '../other/rows.sql')), /^sql\.rows: must stay inside the extract folder/],
+    ['an SFTP delivery that is not true or false', changed((d) => (d.delivery = { sftp: 'yes' })), /^delivery\.sftp: /],
+    ['a delivery by an unknown means', changed((d) => (d.delivery = { sftp: true, email: true })), /^delivery: .*email/],
   ])('%s', (_case, definition, problem) => {
     expect(problemsOf(definition)).toEqual(expect.arrayContaining([expect.stringMatching(problem)]));
+  });
+
+  it('delivers by SFTP only an extract that says so: the loan extract, not the fixture', () => {
+    expect(deliveredBySftp(parseExtractDefinition(clientActivityJson(), 'test'))).toBe(false);
+    expect(deliveredBySftp(parseExtractDefinition(changed((d) => (d.delivery = { sftp: true })), 'test'))).toBe(true);
+    expect(deliveredBySftp(loadExtractFolder(LOAN_EXTRACT).definition)).toBe(true);
   });
 });
 

@@ -1,13 +1,15 @@
 /**
  * What the local SFTP server shows of the extract bucket (local/sftp/published-tree.ts): `/` is
- * `extracts/`, nothing above it has a path, and every call reads the S3 stand-in's store as another
- * process (npm start) is writing it.
+ * `extracts/`, nothing above it has a path, only the extracts delivered by SFTP are there, and every
+ * call reads the S3 stand-in's store as another process (npm start) is writing it.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { PublishedTree, resolveClientPath } from '../../local/sftp/published-tree';
+import { sftpKeyPrefixes } from '../../functions/core/extract-keys';
+import { loadExtracts } from '../../extracts/folders';
 import { S3Store, StoredBucketReader, type StoredBucket } from '../../local/stand-ins/s3-store';
 
 describe('resolveClientPath', () => {
@@ -44,7 +46,7 @@ describe('PublishedTree over the S3 stand-in store', () => {
     store = await S3Store.open(root, [{ name: BUCKET, versioned: true }]);
     bucket = store.bucket(BUCKET);
     // Opened before anything is written, as a server started before a run.
-    tree = new PublishedTree((await StoredBucketReader.open(root, BUCKET))!, 'extracts/');
+    tree = new PublishedTree((await StoredBucketReader.open(root, BUCKET))!, 'extracts/', ['extracts/bank_name=', 'extracts/_manifests/year=']);
   });
   afterEach(async () => {
     await rm(root, { recursive: true, force: true });
@@ -86,6 +88,26 @@ describe('PublishedTree over the S3 stand-in store', () => {
     } finally {
       await before.file.close();
     }
+  });
+
+  it("serves only the delivered extracts' keys: another extract's folder is neither listed nor opened", async () => {
+    await put(FILE, 'loan');
+    const clients = 'extracts/client-activity/branch_id=1/2024-03/branch1_clients_20240331.csv';
+    await put(clients, 'client-level');
+    await put('extracts/_manifests/other.json', 'not a manifest key of the loan extract');
+    await put('extracts/client-activity/_manifests/2024-03.json', '{}');
+
+    expect((await tree.list([]))!.map((entry) => entry.name)).toEqual(['bank_name=A']);
+    expect(await tree.list(['client-activity'])).toBeUndefined();
+    expect(await tree.stat(['client-activity', 'branch_id=1', '2024-03', 'branch1_clients_20240331.csv'])).toBeUndefined();
+    expect(await tree.open(['client-activity', 'branch_id=1', '2024-03', 'branch1_clients_20240331.csv'])).toBeUndefined();
+    expect(await tree.open(['_manifests', 'other.json'])).toBeUndefined();
+  });
+
+  it("takes the delivered prefixes from the definitions: the loan extract's files and manifests, not the fixture's", () => {
+    const definitions = loadExtracts({ EXTRACTS_PATH: 'test/fixtures/extracts' }).map((folder) => folder.definition);
+    expect(definitions.map((d) => d.id)).toEqual(['loan-moving-average', 'client-activity']);
+    expect(sftpKeyPrefixes(definitions)).toEqual(['extracts/bank_name=', 'extracts/_manifests/year=']);
   });
 
   it('a store or bucket that does not exist yet opens no reader (nothing is published)', async () => {
