@@ -11,7 +11,7 @@ import { basename, delimiter, isAbsolute, join, resolve } from 'node:path';
 import {
   ExtractDefinitionError,
   extractSetProblems,
-  parseExtractDefinition,
+  parseDefinitionText,
   type ExtractDefinition,
 } from '../functions/core/extract-definition';
 
@@ -54,17 +54,9 @@ function folderIds(root: string): string[] {
 
 /** Reads and checks one extract folder; throws ExtractDefinitionError naming every problem. */
 export function loadExtractFolder(dir: string): ExtractFolder {
-  const where = join(dir, DEFINITION_FILE);
   const folderId = dir.split(/[\\/]/).filter(Boolean).pop() ?? dir;
-  let value: unknown;
-  try {
-    value = JSON.parse(readFileSync(where, 'utf8'));
-  } catch (error) {
-    throw new ExtractDefinitionError(folderId, [`${DEFINITION_FILE}: cannot be read as JSON (${(error as Error).message})`]);
-  }
-  const definition = parseExtractDefinition(value, folderId);
+  const definition = parseDefinitionText(readFileSync(join(dir, DEFINITION_FILE), 'utf8'), folderId, DEFINITION_FILE);
   const problems: string[] = [];
-  if (definition.id !== folderId) problems.push(`id: ${definition.id} is not the folder's name ${folderId}`);
   const read = (field: string, file: string | undefined): string | undefined => {
     if (file === undefined) return undefined;
     const path = join(dir, file);

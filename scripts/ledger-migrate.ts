@@ -3,7 +3,7 @@
  * copies the run ledger's records from before extracts were templated (`month#2024-03`, all the loan
  * extract's) to their extract key (`extract#loan-moving-average#month#2024-03`); see
  * functions/commons/clients/dynamodb-ledger-migration.ts. Idempotent: run it once after deploying
- * the change, again whenever in doubt. Needs dynamodb:Scan and dynamodb:PutItem on the stage's
+ * the change, again whenever in doubt. Needs dynamodb:Scan and dynamodb:UpdateItem on the stage's
  * ledger table and kms:Decrypt/GenerateDataKey on the stage key (docs/operations.md).
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';

@@ -42,9 +42,13 @@ export interface RerunRequest {
   readonly region?: string;
 }
 
+/** What a command takes from the stage's params: its region only (months are the extract's, below). */
 export interface StageSettings {
   readonly region: string;
-  /** The time zone months are resolved in: the extract's (its definition's schedule.timeZone). */
+}
+
+export interface RerunSettings extends StageSettings {
+  /** The time zone months are resolved in: the extract's (its definition's schedule.timeZone), never the stage's. */
   readonly timeZone: string;
 }
 
@@ -86,7 +90,7 @@ export function parseRerunArgs(argv: readonly string[]): RerunRequest {
   return { stage: values.stage, extract, month: values.month, force: values.force ?? false, region: values.region };
 }
 
-/** The stage's region and time zone: serverless.yml `params.<stage>`, else `params.default`. */
+/** The stage's region: serverless.yml `params.<stage>`, else `params.default`. */
 export function stageSettings(stage: string, serverlessYaml = readFileSync(SERVERLESS_FILE, 'utf8')): StageSettings {
   const params = (load(serverlessYaml) as { params?: Record<string, Record<string, unknown> | undefined> }).params ?? {};
   const pick = (name: string): string => {
@@ -94,7 +98,7 @@ export function stageSettings(stage: string, serverlessYaml = readFileSync(SERVE
     if (typeof value !== 'string' || value === '') throw new Error(`serverless.yml sets no params.${stage}.${name} or params.default.${name}`);
     return value;
   };
-  return { region: pick('region'), timeZone: pick('timeZone') };
+  return { region: pick('region') };
 }
 
 /** The execution input the state machine takes (contract section 4), for a month checked like ResolveRun does. */
@@ -105,7 +109,7 @@ export function rerunInput(request: RerunRequest, timeZone: string, now: Date): 
 }
 
 /** Finds the stage's state machine by name and starts an execution for the month. */
-export async function startRerun(client: SFNClient, request: RerunRequest, settings: StageSettings, now: Date, namePrefix = 'rerun'): Promise<StartedRerun> {
+export async function startRerun(client: SFNClient, request: RerunRequest, settings: RerunSettings, now: Date, namePrefix = 'rerun'): Promise<StartedRerun> {
   const input = rerunInput(request, settings.timeZone, now);
   const region = request.region ?? settings.region;
   const name = `${SERVICE}-${request.stage}`;

@@ -4,7 +4,7 @@
  * (docs/new-extract.md). The local runner puts the chosen extract's files at the same keys.
  */
 import { InvalidInputError } from './errors';
-import { ExtractDefinitionError, parseExtractDefinition, type ExtractDefinition } from './extract-definition';
+import { parseDefinitionText, type ExtractDefinition } from './extract-definition';
 import { readText, type ObjectStore } from './object-store';
 
 /** Where an extract's folder is deployed in the scripts bucket: the same path as in the repository. */
@@ -30,16 +30,7 @@ export async function readDeployedExtract(store: ObjectStore, extractId: string)
   if (!(await store.head(key))) {
     throw new InvalidInputError('extract', `no extract ${extractId} is deployed (there is no ${key} in the scripts bucket)`);
   }
-  const text = await readText(store, key);
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    throw new ExtractDefinitionError(extractId, [`${key}: cannot be read as JSON (${(error as Error).message})`]);
-  }
-  const definition = parseExtractDefinition(value, extractId);
-  if (definition.id !== extractId) throw new ExtractDefinitionError(extractId, [`id: ${definition.id} is not the folder's name ${extractId} (${key})`]);
-  return definition;
+  return parseDefinitionText(await readText(store, key), extractId, key);
 }
 
 /**

@@ -6,8 +6,10 @@
  *
  * The one schema of a definition, checked field by field (zod) and then across fields
  * (`definitionProblems`), so a mistake is refused before anything runs, naming the field. Plain
- * data: ResolveRun puts the parsed definition on the run, and every later step takes it from there,
- * so one run uses one definition from start to end even if a deploy lands meanwhile.
+ * data: ResolveRun puts the parsed definition on the run, and every later Lambda takes it from there,
+ * so the Lambdas of one run use one definition even if a deploy lands meanwhile. The Glue job does
+ * not: it reads extract.json and the SQL from the deployed files (its --extra-files) when it starts,
+ * so a deploy between ResolveRun and the job's start gives the job the new files.
  */
 import { z } from 'zod';
 import { scheduleProblems } from './extract-schedule';
@@ -147,10 +149,32 @@ export function parseExtractDefinition(value: unknown, where: string): ExtractDe
   return parsed.data;
 }
 
+/**
+ * An extract.json's text as a checked definition of the extract whose folder it is in (on disk or
+ * in the scripts bucket): JSON, the definition's checks, and its id equal to the folder's name.
+ * `where` (the file) is named in the messages.
+ */
+export function parseDefinitionText(text: string, expectedId: string, where: string): ExtractDefinition {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new ExtractDefinitionError(expectedId, [`${where}: cannot be read as JSON (${(error as Error).message})`]);
+  }
+  const definition = parseExtractDefinition(value, expectedId);
+  if (definition.id !== expectedId) throw new ExtractDefinitionError(expectedId, [`id: ${definition.id} is not the folder's name ${expectedId} (${where})`]);
+  return definition;
+}
+
 // --- keys -----------------------------------------------------------------------------------------
 
+/** Every extract's files and manifests are under it (the checks below hold each key pattern to it); SFTP's `/`. */
+export const EXTRACTS_PREFIX = 'extracts/';
+/** The analysts' Parquet copies of published files (resources/analytics.yml reads them with Athena). */
+const ANALYTICS_PREFIX = 'analytics/';
+
 /**
- * The tokens of a key pattern. `{name}` is the entity's name folded to A-Z a-z 0-9 (core/bank-naming),
+ * The tokens of a key pattern. `{name}` is the entity's name folded to A-Z a-z 0-9 (core/entity-naming),
  * `{id}` its id; `{yyyy}`, `{mm}` the extract month; `{yyyymmdd}` its last day (the contract's file date).
  */
 export const KEY_TOKENS = ['name', 'id', 'yyyy', 'mm', 'yyyymmdd'] as const;
@@ -163,7 +187,7 @@ const TOKEN = /\{([^{}]*)\}/g;
 export type KeyMonth = Pick<MonthWindow, 'year' | 'monthOfYear' | 'fileDate'>;
 
 export interface KeyEntity {
-  /** File-safe (A-Z a-z 0-9), from core/bank-naming's folding. */
+  /** File-safe (A-Z a-z 0-9), from core/entity-naming's folding. */
   readonly fileName: string;
   readonly id: number;
 }
@@ -181,7 +205,7 @@ export function renderKey(pattern: string, month: KeyMonth, entity?: KeyEntity):
       case 'name':
       case 'id': {
         if (!entity) throw new Error(`key pattern ${pattern} names an entity, and none was given`);
-        // A guard, not validation: names come from fileSafeBankName, and a bad one must never reach S3.
+        // A guard, not validation: names come from fileSafeName, and a bad one must never reach S3.
         if (token === 'name' && !/^[A-Za-z0-9]+$/.test(entity.fileName)) {
           throw new Error(`"${entity.fileName}" is not a file-safe name (A-Z a-z 0-9 only)`);
         }
@@ -281,12 +305,12 @@ function outputProblems(output: ExtractDefinition['output']): string[] {
     if (fileFields.includes(value)) problems.push(`output.manifestFields.${field}: ${value} is already a field of a manifest file entry`);
   }
   problems.push(
-    ...keyPatternProblems(output.keys.file, { field: 'output.keys.file', prefix: 'extracts/', extension: '.csv', entity: 'required' }),
-    ...keyPatternProblems(output.keys.manifest, { field: 'output.keys.manifest', prefix: 'extracts/', extension: '.json', entity: 'forbidden' }),
+    ...keyPatternProblems(output.keys.file, { field: 'output.keys.file', prefix: EXTRACTS_PREFIX, extension: '.csv', entity: 'required' }),
+    ...keyPatternProblems(output.keys.manifest, { field: 'output.keys.manifest', prefix: EXTRACTS_PREFIX, extension: '.json', entity: 'forbidden' }),
   );
   if (output.keys.analytics !== undefined) {
     problems.push(
-      ...keyPatternProblems(output.keys.analytics, { field: 'output.keys.analytics', prefix: 'analytics/', extension: '.parquet', entity: 'required' }),
+      ...keyPatternProblems(output.keys.analytics, { field: 'output.keys.analytics', prefix: ANALYTICS_PREFIX, extension: '.parquet', entity: 'required' }),
     );
   }
   if (!keysDisjoint(output.keys.file, output.keys.manifest)) {

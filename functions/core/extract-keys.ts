@@ -3,12 +3,9 @@
  * key patterns (`output.keys`, rendered by core/extract-definition.ts's renderKey), so publishing,
  * the manifest, tests and the local runner all take them from here and never spell one out.
  */
-import { keyPatternPrefix, renderKey, type ExtractDefinition, type KeyEntity, type KeyMonth } from './extract-definition';
+import { renderKey, type ExtractDefinition, type KeyEntity, type KeyMonth } from './extract-definition';
 
-/** Every extract's files and manifests are under it (the definition checks its patterns start with it); SFTP's `/`. */
-export const EXTRACTS_PREFIX = 'extracts/';
-/** The analysts' Parquet copies of published files (resources/analytics.yml reads them with Athena). */
-export const ANALYTICS_PREFIX = 'analytics/';
+export { EXTRACTS_PREFIX } from './extract-definition';
 
 export type { KeyEntity, KeyMonth } from './extract-definition';
 
@@ -28,16 +25,6 @@ export function analyticsFileKey(definition: Keyed, month: KeyMonth, entity: Key
 /** The month's manifest (`extracts/_manifests/year=<YYYY>/month=<MM>/manifest.json` for the loan extract). */
 export function manifestKey(definition: Keyed, month: KeyMonth): string {
   return renderKey(definition.output.keys.manifest, month);
-}
-
-/** The fixed beginning of every manifest key of the extract: listing it finds all its months' manifests. */
-export function manifestKeyPrefix(definition: Keyed): string {
-  return keyPatternPrefix(definition.output.keys.manifest);
-}
-
-/** The fixed beginning of every file key of the extract. */
-export function extractFileKeyPrefix(definition: Keyed): string {
-  return keyPatternPrefix(definition.output.keys.file);
 }
 
 /**

@@ -21,7 +21,7 @@ export interface ManifestFile {
   readonly sha256: string;
   /** Sum of each control-total column, as a decimal string. */
   readonly controlTotals: Readonly<Record<string, string>>;
-  /** The entity's id and name, under the definition's manifestFields names (read them with manifestEntity). */
+  /** The entity's id and name, under the definition's manifestFields names. */
   readonly [entityField: string]: unknown;
 }
 
@@ -48,16 +48,6 @@ export function manifestFileEntry(output: ManifestShape, parts: FileEntryParts):
     sha256: parts.sha256,
     controlTotals: Object.fromEntries(output.controlTotals.map((column, i) => [column, parts.controlTotals[i]!.toString()])),
   };
-}
-
-/** The entity a file entry is of: its id and stored name, read from the fields the definition names. */
-export function manifestEntity(output: Pick<ManifestShape, 'manifestFields'>, file: ManifestFile): { id: number; name: string } {
-  const id = file[output.manifestFields.id];
-  const name = file[output.manifestFields.name];
-  if (typeof id !== 'number' || typeof name !== 'string') {
-    throw new Error(`manifest entry ${file.key} has no ${output.manifestFields.id} (number) and ${output.manifestFields.name} (text)`);
-  }
-  return { id, name };
 }
 
 export interface Manifest {

@@ -5,12 +5,12 @@
 import { ListStateMachinesCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
-import { parseRerunArgs, rerunInput, stageSettings, startRerun, type StageSettings } from '../../scripts/rerun';
+import { parseRerunArgs, rerunInput, stageSettings, startRerun, type RerunSettings } from '../../scripts/rerun';
 
 const LOAN = 'loan-moving-average';
 
 const sfn = mockClient(SFNClient);
-const PROD: StageSettings = { region: 'af-south-1', timeZone: 'Africa/Johannesburg' };
+const PROD: RerunSettings = { region: 'af-south-1', timeZone: 'Africa/Johannesburg' };
 const NOW = new Date('2024-04-10T08:00:00Z');
 const MACHINE = 'arn:aws:states:af-south-1:111122223333:stateMachine:monthly-loan-extract-prod';
 
@@ -41,9 +41,9 @@ describe('npm run rerun: arguments', () => {
     expect(() => parseRerunArgs(argv)).toThrow(expect.objectContaining({ name, message: expect.stringContaining(message) }));
   });
 
-  it('takes the stage region and time zone from serverless.yml params', () => {
-    expect(stageSettings('prod')).toEqual({ region: 'af-south-1', timeZone: 'Africa/Johannesburg' });
-    expect(stageSettings('x', 'params:\n  default:\n    region: af-south-1\n    timeZone: UTC\n  x:\n    region: eu-west-1\n')).toEqual({ region: 'eu-west-1', timeZone: 'UTC' });
+  it("takes the stage's region from serverless.yml params, and not its time zone (months are the extract's)", () => {
+    expect(stageSettings('prod')).toEqual({ region: 'af-south-1' });
+    expect(stageSettings('x', 'params:\n  default:\n    region: af-south-1\n    timeZone: UTC\n  x:\n    region: eu-west-1\n')).toEqual({ region: 'eu-west-1' });
   });
 });
 

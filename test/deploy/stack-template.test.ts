@@ -342,10 +342,11 @@ describe('the state machine, its schedule and failure emails', () => {
       EXTRACT_IDS: 'loan-moving-average',
       EXTRACT_DEFINITIONS_BUCKET: ref('ScriptsBucket'),
     });
-    // It reads extract months and claims missed#… items only.
+    // It reads extract months (the loan extract's old month#… records too) and claims missed#… items only.
     const dynamo = policyStatements(template).filter((s) => s.where.startsWith('CheckMissedMonthRole ') && asArray(s.statement.Action).some((a) => a.startsWith('dynamodb:')));
     expect(dynamo.map((s) => [asArray(s.statement.Action), s.statement.Condition])).toEqual([
       [['dynamodb:GetItem'], { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['extract#*'] } }],
+      [['dynamodb:GetItem'], { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['month#*'] } }],
       [['dynamodb:PutItem', 'dynamodb:DeleteItem'], { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['missed#*'] } }],
     ]);
   });
@@ -668,6 +669,21 @@ describe('least privilege', () => {
       CompleteRun: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
       NotifyFailure: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', ...settle, 'sns:Publish', 'sqs:SendMessage'],
       CheckMissedMonth: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 's3:GetObject', 's3:ListBucket', 'sns:Publish'],
+    });
+  });
+
+  it("lets the Lambdas that read a month record read the loan extract's records from before extracts were templated (month#…), GetItem only", () => {
+    const keyGrants = (logical: string) =>
+      policyStatements(template)
+        .filter((s) => s.where.startsWith(`${logical}Role `) && asArray(s.statement.Action).some((a) => a.startsWith('dynamodb:')))
+        .map((s) => [asArray(s.statement.Action).join(' '), asArray(s.statement.Condition?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys'])]);
+    const month = [['dynamodb:GetItem dynamodb:UpdateItem', ['extract#*']], ['dynamodb:GetItem', ['month#*']]];
+    expect(Object.fromEntries(['ResolveRun', 'PublishExtracts', 'CompleteRun', 'NotifyFailure', 'CheckMissedMonth'].map((logical) => [logical, keyGrants(logical)]))).toEqual({
+      ResolveRun: month,
+      PublishExtracts: month,
+      CompleteRun: month,
+      NotifyFailure: [...month, ['dynamodb:PutItem dynamodb:DeleteItem', ['notice#*']]],
+      CheckMissedMonth: [['dynamodb:GetItem', ['extract#*']], ['dynamodb:GetItem', ['month#*']], ['dynamodb:PutItem dynamodb:DeleteItem', ['missed#*']]],
     });
   });
 

@@ -89,7 +89,7 @@ async function expectReleasedThenPublished(args: readonly string[], month: strin
   expect(email).toMatch(new RegExp(`^Subject: \\[local\\] loan-moving-average ${month} was aborted: ExecutionAborted\\r$`, 'm'));
   expect(email).toContain(`execution:monthly-loan-extract-local:${dead}`);
   expect(email).toMatch(/its process is gone/);
-  expect(email).toMatch(new RegExp(`Ledger: +${month} is marked FAILED`));
+  expect(email).toMatch(new RegExp(`Ledger: +loan-moving-average ${month} is marked FAILED`));
   const published = await readPublishedMonth(join(dataDir, 's3', LOCAL_STAGE.extractBucket), month);
   expect(published?.runId).toBe(report.executionName);
   expect(published?.files.length).toBe(3);
@@ -144,14 +144,14 @@ describe('npm start killed outright', () => {
     expect(run.report).toBeUndefined();
     expect(await emailsSince(before)).toEqual([]);
     const { email } = await expectReleasedThenPublished(['--month', month], month, name);
-    expect(email).toContain(`{"month":"${month}"}`);
+    expect(email).toContain(`{"extract":"loan-moving-average","month":"${month}"}`);
   });
 
   it('--force after a killed --force run: released, re-run input forced, republished', async () => {
     const month = monthsAgo(2);
     const { name } = await killedRun(['--month', month, '--force']);
     const { run, email } = await expectReleasedThenPublished(['--month', month, '--force'], month, name);
-    expect(email).toContain(`{"month":"${month}","force":true}`);
+    expect(email).toContain(`{"extract":"loan-moving-average","month":"${month}","force":true}`);
     expect(run.stdout).toContain('ledger: SUCCEEDED (attempt 4');
   });
 

@@ -130,10 +130,12 @@ describe('taking a month', () => {
   it('a refusal is explained from the item DynamoDB returns with it (ALL_OLD), without reading again', async () => {
     const { ledger, ddb } = scriptedLedger();
     const holder = { pk: PK, extract: LOAN, month: '2024-03', status: 'RUNNING', executionArn: A, runId: 'exec-a', attempt: 3, leaseExpiresAt: '2024-04-01T06:00:00.000Z', history: [] };
+    ddb.on(GetCommand).resolves({ Item: holder });
     ddb.on(UpdateCommand).rejects(conditionFailed(holder));
     await expect(ledger.take(takeBy(B))).resolves.toMatchObject({ kind: 'busy', record: { executionArn: A, attempt: 3 } });
     expect(ddb).toHaveReceivedCommandWith(UpdateCommand, { ReturnValuesOnConditionCheckFailure: 'ALL_OLD' });
-    expect(ddb).not.toHaveReceivedCommand(GetCommand);
+    // The one read is before the take: whether the loan extract's month still has only its month# record.
+    expect(ddb).toHaveReceivedCommandTimes(GetCommand, 1);
   });
 
   it('gives up with a clear error when the refused record keeps changing before it can be read', async () => {
@@ -145,6 +147,7 @@ describe('taking a month', () => {
 
   it('other DynamoDB errors surface unchanged (the state machine retries throttling)', async () => {
     const { ledger, ddb } = scriptedLedger();
+    ddb.on(GetCommand).resolves({});
     ddb.on(UpdateCommand).rejects(Object.assign(new Error('slow down'), { name: 'ProvisionedThroughputExceededException' }));
     await expect(ledger.take(takeBy(A))).rejects.toMatchObject({ name: 'ProvisionedThroughputExceededException' });
   });

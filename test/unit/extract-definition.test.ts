@@ -260,7 +260,7 @@ describe('extract folders', () => {
   };
 
   it('a folder whose name is not the id is refused', () => {
-    expect(refusal(() => loadExtractFolder(copyFolder('client-activities')))).toEqual(["id: client-activity is not the folder's name client-activities"]);
+    expect(refusal(() => loadExtractFolder(copyFolder('client-activities')))).toEqual(["id: client-activity is not the folder's name client-activities (extract.json)"]);
   });
 
   it('a missing SQL file is refused, naming the field and the file', () => {

@@ -1,14 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseExtractDefinition } from '../../functions/core/extract-definition';
-import {
-  analyticsFileKey,
-  extractFileKey,
-  extractFileKeyPrefix,
-  keysUseEntityNames,
-  manifestKey,
-  manifestKeyPrefix,
-} from '../../functions/core/extract-keys';
+import { keyPatternPrefix, parseExtractDefinition } from '../../functions/core/extract-definition';
+import { analyticsFileKey, extractFileKey, keysUseEntityNames, manifestKey } from '../../functions/core/extract-keys';
 import { monthWindow } from '../../functions/core/month';
 import { LOAN_EXTRACT } from '../support/run-context';
 
@@ -57,8 +50,8 @@ describe('the loan extract\'s keys (contract section 3)', () => {
 
   it('is one manifest per month, two-digit month', () => {
     expect(manifestKey(LOAN_EXTRACT, monthWindow({ year: 2025, month: 1 }))).toBe('extracts/_manifests/year=2025/month=01/manifest.json');
-    expect(manifestKeyPrefix(LOAN_EXTRACT)).toBe('extracts/_manifests/year=');
-    expect(extractFileKeyPrefix(LOAN_EXTRACT)).toBe('extracts/bank_name=');
+    expect(keyPatternPrefix(LOAN_EXTRACT.output.keys.manifest)).toBe('extracts/_manifests/year=');
+    expect(keyPatternPrefix(LOAN_EXTRACT.output.keys.file)).toBe('extracts/bank_name=');
   });
 
   it('needs bank names folded: its keys carry them', () => {
@@ -77,7 +70,7 @@ describe('the client-activity extract\'s keys (by branch id, from its definition
 
   it('has its manifests under its own folder, and no Parquet copy', () => {
     expect(manifestKey(CLIENT_ACTIVITY, february)).toBe('extracts/client-activity/_manifests/2024-02.json');
-    expect(manifestKeyPrefix(CLIENT_ACTIVITY)).toBe('extracts/client-activity/_manifests/');
+    expect(keyPatternPrefix(CLIENT_ACTIVITY.output.keys.manifest)).toBe('extracts/client-activity/_manifests/');
     expect(analyticsFileKey(CLIENT_ACTIVITY, february, { fileName: 'x', id: 7 })).toBeUndefined();
     expect(keysUseEntityNames(CLIENT_ACTIVITY)).toBe(false);
   });

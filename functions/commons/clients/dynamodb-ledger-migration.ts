@@ -4,14 +4,15 @@
  * `extract#loan-moving-average#month#2024-03`, with the record's `extract` set. Each copy is created
  * only if absent (attribute_not_exists), so running it again, or after a run of the new code took a
  * month, never overwrites a newer record. The old items are left in place (the stage's backups keep
- * the history as it was; nothing reads them any more) and counted in the report.
+ * the history as it was) and counted in the report.
+ *
+ * The ledger copies a month the same way (copyLegacyMonth) the first time a run takes the loan
+ * extract's month or settles its journal, so the pipeline is right before this has run; this copies
+ * every month at once, so the old items can be forgotten.
  */
-import { paginateScan, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { paginateScan, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DEFAULT_EXTRACT_ID } from '../../core/extract-id';
-import { monthKey } from './dynamodb-run-ledger';
-
-/** The pk of a record written before extracts were templated. */
-export const LEGACY_MONTH_PREFIX = 'month#';
+import { copyLegacyMonth, LEGACY_MONTH_PREFIX } from './dynamodb-run-ledger';
 
 export interface LedgerMigration {
   /** Months copied to their extract key now. */
@@ -34,19 +35,8 @@ export async function migrateLegacyLedger(client: DynamoDBDocumentClient, tableN
     for (const item of page.Items ?? []) {
       legacyItems++;
       const month = String(item.pk).slice(LEGACY_MONTH_PREFIX.length);
-      try {
-        await client.send(
-          new PutCommand({
-            TableName: tableName,
-            Item: { ...item, pk: monthKey(extractId, month), extract: extractId },
-            ConditionExpression: 'attribute_not_exists(pk)',
-          }),
-        );
-        copied.push(month);
-      } catch (error) {
-        if (!(error instanceof Error && error.name === 'ConditionalCheckFailedException')) throw error;
-        alreadyPresent.push(month);
-      }
+      const outcome = await copyLegacyMonth(client, tableName, item, extractId);
+      (outcome === 'copied' ? copied : alreadyPresent).push(month);
     }
   }
   return { copied: copied.sort(), alreadyPresent: alreadyPresent.sort(), legacyItems };

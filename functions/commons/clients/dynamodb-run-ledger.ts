@@ -7,8 +7,12 @@
  *                                     `publishingRunId`, so conditions compare a top-level attribute)
  *   pk = notice#<executionArn>        "this execution's failure was emailed" (expires after 90 days)
  *
- * Records written before extracts were templated have pk `month#2024-03` and belong to the loan
- * extract; scripts/ledger-migrate.ts copies them to their extract key (./dynamodb-ledger-migration.ts).
+ *   pk = month#2024-03                 a record written before extracts were templated: the loan
+ *                                     extract's (DEFAULT_EXTRACT_ID). Until `npm run ledger:migrate`
+ *                                     has copied them all, the ledger copies one (copyLegacyMonth) before
+ *                                     it takes the loan extract's month or settles its journal, and
+ *                                     `get` reads it when the month has no extract# record yet, so a
+ *                                     month that ran before the deploy never looks unrun.
  *
  * Every write that changes who holds a month is conditional on the rules in core/run-ledger.ts, so
  * the rules hold even when two executions read the same record at the same moment.
@@ -33,6 +37,7 @@ import {
   type TakeRequest,
   type TakeResult,
 } from '../../core/run-ledger';
+import { DEFAULT_EXTRACT_ID } from '../../core/extract-id';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
@@ -50,11 +55,30 @@ export class DynamoDbRunLedger implements RunLedger {
     private readonly tableName: string,
   ) {}
 
+  /**
+   * The month's record; for the loan extract, its record from before extracts were templated when it
+   * has no other. Read-only (the missed-month check needs no write), so that record is not copied here.
+   */
   async get(extractId: string, month: string): Promise<MonthRecord | undefined> {
-    const { Item } = await this.client.send(
-      new GetCommand({ TableName: this.tableName, Key: { pk: monthKey(extractId, month) }, ConsistentRead: true }),
-    );
-    return Item ? toMonthRecord(Item) : undefined;
+    const item = (await this.item(monthKey(extractId, month))) ?? (extractId === DEFAULT_EXTRACT_ID ? await this.item(legacyMonthKey(month)) : undefined);
+    return item ? toMonthRecord({ ...item, extract: extractId }) : undefined;
+  }
+
+  private async item(pk: string): Promise<Record<string, unknown> | undefined> {
+    const { Item } = await this.client.send(new GetCommand({ TableName: this.tableName, Key: { pk }, ConsistentRead: true }));
+    return Item;
+  }
+
+  /**
+   * Before a write that could create the loan extract's month record: its record from before
+   * extracts were templated, if it has one, is copied first. Otherwise a take would create a fresh
+   * record over a SUCCEEDED month (and re-run it), and the migration would then skip the old one
+   * with its open publish journal. One read when the month already has its record.
+   */
+  private async adoptLegacyMonth(extractId: string, month: string): Promise<void> {
+    if (extractId !== DEFAULT_EXTRACT_ID || (await this.item(monthKey(extractId, month)))) return;
+    const legacy = await this.item(legacyMonthKey(month));
+    if (legacy) await copyLegacyMonth(this.client, this.tableName, legacy, extractId);
   }
 
   /**
@@ -63,6 +87,7 @@ export class DynamoDbRunLedger implements RunLedger {
    * (ALL_OLD), and holdVerdict only explains why: busy, skipped, or this execution already holds it.
    */
   async take(request: TakeRequest): Promise<TakeResult> {
+    await this.adoptLegacyMonth(request.extract, request.month);
     for (let round = 0; round < TAKE_ATTEMPTS; round++) {
       const written = await this.writeTake(request);
       if ('attempt' in written) return { kind: 'taken', attempt: written.attempt };
@@ -228,6 +253,8 @@ export class DynamoDbRunLedger implements RunLedger {
   }
 
   async openJournal(extractId: string, month: string): Promise<PublishJournal | undefined> {
+    // Settling a journal writes the extract's record: a journal left open before the deploy must be on it.
+    await this.adoptLegacyMonth(extractId, month);
     return (await this.get(extractId, month))?.publishing;
   }
 
@@ -321,6 +348,41 @@ export async function releaseClaim(client: DynamoDBDocumentClient, tableName: st
 /** The pk of an extract month's record. */
 export function monthKey(extractId: string, month: string): string {
   return `${extractKeyPrefix(extractId)}${month}`;
+}
+
+/** The pk of a record written before extracts were templated (all the loan extract's). */
+export const LEGACY_MONTH_PREFIX = 'month#';
+
+export function legacyMonthKey(month: string): string {
+  return `${LEGACY_MONTH_PREFIX}${month}`;
+}
+
+/**
+ * Copies a record from before extracts were templated (`month#2024-03`) to its extract key, with its
+ * `extract` set, every other attribute as it is; only if the extract key has no record (so a record
+ * written since is never overwritten). An UpdateItem, not a PutItem: the Lambdas that copy already
+ * hold UpdateItem on `extract#` items and no more. The one copy the migration script and the ledger use.
+ */
+export async function copyLegacyMonth(
+  client: DynamoDBDocumentClient,
+  tableName: string,
+  legacy: Record<string, unknown>,
+  extractId: string,
+): Promise<'copied' | 'already-present'> {
+  const month = String(legacy.pk).slice(LEGACY_MONTH_PREFIX.length);
+  const fields = Object.entries({ ...legacy, extract: extractId }).filter(([name]) => name !== 'pk');
+  const copied = await written(
+    client,
+    new UpdateCommand({
+      TableName: tableName,
+      Key: { pk: monthKey(extractId, month) },
+      UpdateExpression: `SET ${fields.map((_, i) => `#a${i} = :a${i}`).join(', ')}`,
+      ConditionExpression: 'attribute_not_exists(pk)',
+      ExpressionAttributeNames: Object.fromEntries(fields.map(([name], i) => [`#a${i}`, name])),
+      ExpressionAttributeValues: Object.fromEntries(fields.map(([, value], i) => [`:a${i}`, value])),
+    }),
+  );
+  return copied ? 'copied' : 'already-present';
 }
 
 /** Every month record of one extract starts with this (and of all extracts with `extract#`). */
