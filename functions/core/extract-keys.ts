@@ -3,7 +3,7 @@
  * key patterns (`output.keys`, rendered by core/extract-definition.ts's renderKey), so publishing,
  * the manifest, tests and the local runner all take them from here and never spell one out.
  */
-import { renderKey, type ExtractDefinition, type KeyEntity, type KeyMonth } from './extract-definition';
+import { keyPatternPrefix, renderKey, type ExtractDefinition, type KeyEntity, type KeyMonth } from './extract-definition';
 
 export { EXTRACTS_PREFIX } from './extract-definition';
 
@@ -47,6 +47,6 @@ export function deliveredBySftp(definition: Pick<ExtractDefinition, 'delivery'>)
  * `<prefix>*` covers one extract's keys and no other's.
  */
 export function sftpKeyPrefixes(definitions: readonly Pick<ExtractDefinition, 'delivery' | 'output'>[]): string[] {
-  const prefixes = definitions.filter(deliveredBySftp).flatMap((d) => [extractFileKeyPrefix(d), manifestKeyPrefix(d)]);
+  const prefixes = definitions.filter(deliveredBySftp).flatMap((d) => [keyPatternPrefix(d.output.keys.file), keyPatternPrefix(d.output.keys.manifest)]);
   return [...new Set(prefixes)];
 }
