@@ -513,7 +513,7 @@ describe('metrics, cost and the dashboard', () => {
       }
     }
     expect(graphed.filter((name) => !emitted.has(name))).toEqual([]);
-    expect(new Set(graphed)).toEqual(new Set([METRIC.runSucceeded, METRIC.runFailed, METRIC.runDuration, METRIC.extractJobDuration, METRIC.handlerDuration, METRIC.bankRows, METRIC.rowsPublished, METRIC.rowsRejected, METRIC.estimatedCost, METRIC.glueDpuSeconds]));
+    expect(new Set(graphed)).toEqual(new Set([METRIC.runSucceeded, METRIC.runFailed, METRIC.runDuration, METRIC.extractJobDuration, METRIC.handlerDuration, METRIC.fileRows, METRIC.rowsPublished, METRIC.rowsRejected, METRIC.estimatedCost, METRIC.glueDpuSeconds]));
   });
 });
 

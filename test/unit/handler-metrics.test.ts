@@ -106,16 +106,16 @@ describe('CompleteRun metrics', () => {
         { namespace: NAMESPACE, name: METRIC.rowsPublished, unit: 'Count', value: 200, dimensions: run },
         { namespace: NAMESPACE, name: METRIC.estimatedCost, unit: 'None', value: 367_603, dimensions: run },
         { namespace: NAMESPACE, name: METRIC.handlerDuration, unit: 'Milliseconds', value: expect.any(Number), dimensions: run },
-        { namespace: NAMESPACE, name: METRIC.bankRows, unit: 'Count', value: 120, dimensions: { ...service, bank: 'FirstNationalBank' } },
-        { namespace: NAMESPACE, name: METRIC.bankRows, unit: 'Count', value: 0, dimensions: { ...service, bank: 'Capitec' } },
-        { namespace: NAMESPACE, name: METRIC.bankBytes, unit: 'Bytes', value: 10432, dimensions: { ...service, bank: 'FirstNationalBank' } },
+        { namespace: NAMESPACE, name: METRIC.fileRows, unit: 'Count', value: 120, dimensions: { ...service, bank: 'FirstNationalBank' } },
+        { namespace: NAMESPACE, name: METRIC.fileRows, unit: 'Count', value: 0, dimensions: { ...service, bank: 'Capitec' } },
+        { namespace: NAMESPACE, name: METRIC.fileBytes, unit: 'Bytes', value: 10432, dimensions: { ...service, bank: 'FirstNationalBank' } },
         { namespace: NAMESPACE, name: METRIC.rowsRejected, unit: 'Count', value: 4, dimensions: { ...service, reason: 'null_amount' } },
         { namespace: NAMESPACE, name: METRIC.rowsRejected, unit: 'Count', value: 1, dimensions: { ...service, reason: 'unresolved_branch' } },
       ]),
     );
-    expect(data.filter((d) => d.name === METRIC.bankRows)).toHaveLength(event.published.files.length);
+    expect(data.filter((d) => d.name === METRIC.fileRows)).toHaveLength(event.published.files.length);
     // The month and run are searchable in the line (the dashboard's outcome table), not dimensions.
-    expect(emf).toContainEqual(expect.objectContaining({ month: '2024-03', runId: event.run.runId, outcome: 'SUCCEEDED', estimatedCostUsd: '0.367603' }));
+    expect(emf).toContainEqual(expect.objectContaining({ extract: 'loan-moving-average', month: '2024-03', runId: event.run.runId, outcome: 'SUCCEEDED', estimatedCostUsd: '0.367603' }));
   });
 });
 

@@ -24,12 +24,15 @@ export const METRIC = {
   extractJobDuration: 'ExtractJobDuration',
   /** DPU-seconds the Spark job is billed for (core/glue-dpu.ts). */
   glueDpuSeconds: 'GlueDpuSeconds',
-  /** Data rows published, all banks. */
+  /** Data rows published by the run, all its files. */
   rowsPublished: 'RowsPublished',
-  /** Data rows and bytes of each bank's file, per `bank` (its file-safe name). */
-  bankRows: 'BankRows',
-  bankBytes: 'BankBytes',
-  /** Loans left out of the numbers, per `reason`. */
+  /**
+   * Data rows and bytes of each published file, per the extract's split entity: dimension `bank`
+   * (its file-safe name) for the loan extract, `branch` (its id) for one split by branch.
+   */
+  fileRows: 'FileRows',
+  fileBytes: 'FileBytes',
+  /** Source rows left out of the numbers, per `reason`. */
   rowsRejected: 'RowsRejected',
   /** The run's estimated cost in whole micro-USD (core/run-cost.ts): an integer, never a float of dollars. */
   estimatedCost: 'EstimatedCostMicroUsd',
@@ -38,7 +41,7 @@ export const METRIC = {
 export const metrics = new Metrics({ namespace: getStringFromEnv('POWERTOOLS_METRICS_NAMESPACE'), serviceName: SERVICE_NAME });
 
 /**
- * One metric with one extra dimension (a bank, a reason, a handler), written at once as its own
+ * One metric with one extra dimension (a split entity, a reason, a handler), written at once as its own
  * EMF line, so the invocation's other metrics keep only the default dimension.
  */
 export function addMetricWith(dimension: string, value: string, name: string, unit: Unit, amount: number): void {

@@ -1,5 +1,5 @@
 /**
- * What a run adds to the metrics (names and meaning in metrics.ts). Month and run id go in as EMF
+ * What a run adds to the metrics (names and meaning in metrics.ts). Extract, month and run id go in as EMF
  * metadata, not dimensions: they stay searchable in the log line (the dashboard's outcome table)
  * without making a new metric every month.
  */
@@ -14,6 +14,7 @@ import { parseMicroUsd } from '../../core/run-cost';
 import { METRIC, addMetricWith, metrics } from './metrics';
 
 export function recordSucceededRun(output: CompleteRunOutput, published: PublishOutput, extract: ExtractDefinition): void {
+  metrics.addMetadata('extract', extract.id);
   metrics.addMetadata('month', output.month);
   metrics.addMetadata('runId', output.runId);
   metrics.addMetadata('outcome', 'SUCCEEDED');
@@ -27,8 +28,8 @@ export function recordSucceededRun(output: CompleteRunOutput, published: Publish
   const entity = entityDimension(extract);
   for (const file of published.files) {
     const value = entity.valueOf(file);
-    addMetricWith(entity.name, value, METRIC.bankRows, MetricUnit.Count, file.rows);
-    addMetricWith(entity.name, value, METRIC.bankBytes, MetricUnit.Bytes, file.bytes);
+    addMetricWith(entity.name, value, METRIC.fileRows, MetricUnit.Count, file.rows);
+    addMetricWith(entity.name, value, METRIC.fileBytes, MetricUnit.Bytes, file.bytes);
   }
   for (const [reason, count] of Object.entries(published.rowsRejected ?? {})) {
     addMetricWith('reason', reason, METRIC.rowsRejected, MetricUnit.Count, count);
