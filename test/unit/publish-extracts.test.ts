@@ -69,7 +69,7 @@ function stage(store: MemoryStore, overrides: Record<string, string | null> = {}
     'entities/part-00000-exec-1.json':
       '{"id":1,"name":"First National Bank"}\n{"id":2,"name":"Nedbank"}\n{"id":3,"name":"Société Générale"}\n',
     'entities/_SUCCESS': '',
-    'rejected/part-00000-exec-1.json': '{"reason":"null_amount","row_count":7}\n{"reason":"null_loan_date","loan_count":27}\n',
+    'rejected/part-00000-exec-1.json': '{"reason":"null_amount","row_count":7}\n{"reason":"null_loan_date","row_count":27}\n',
     'rejected/part-00001-exec-1.json': '{"reason":"null_amount","row_count":1}\n',
     'source_rows/part-00000-exec-1.json': '{"table":"bank","row_count":3}\n{"table":"loans","row_count":12440}\n',
     'rows/_SUCCESS': '',
