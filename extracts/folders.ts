@@ -16,6 +16,12 @@ import {
 } from '../functions/core/extract-definition';
 
 export const DEFINITION_FILE = 'extract.json';
+/**
+ * The files every extract's Glue job takes besides its folder's (glue/README.md), repository paths
+ * that are also their keys in the scripts bucket: the deployed jobs' --extra-files, the glue-assets
+ * plugin's uploads and the local Spark runner all take them from here.
+ */
+export const SHARED_GLUE_FILES = ['glue/extract-layout.json', 'glue/rds-ca-bundle.pem'] as const;
 export const REPOSITORY_ROOT = resolve(__dirname, '..');
 /** The extract every command runs when none is named: the contract's loan extract. */
 export { DEFAULT_EXTRACT_ID } from '../functions/core/extract-id';

@@ -20,11 +20,8 @@ import { parseArgs } from 'node:util';
 import { extractFolderKey } from '../functions/core/deployed-extracts';
 import { ExtractDefinitionError } from '../functions/core/extract-definition';
 import { EXTRACTS_PREFIX, sftpKeyPrefixes } from '../functions/core/extract-keys';
-import { loadExtracts, REPOSITORY_ROOT, type ExtractFolder } from '../extracts/folders';
+import { loadExtracts, REPOSITORY_ROOT, SHARED_GLUE_FILES, type ExtractFolder } from '../extracts/folders';
 import { sqlProblems } from '../local/extract-check';
-
-/** Files every extract's job gets besides its own (glue/README.md); uploaded by the glue-assets plugin. */
-export const SHARED_GLUE_FILES = ['glue/extract-layout.json', 'glue/rds-ca-bundle.pem'] as const;
 
 /**
  * Every extract's Glue job is named `<prefix><id>`; StartExtractJob and GetExtractJobState get the
@@ -82,7 +79,7 @@ export interface ExtractStack {
    * whose definition says `delivery.sftp`, and list the folders above them to get there.
    */
   readonly sftpReadStatements: Json[];
-  /** Each extract's files, uploaded to `extracts/<id>/<file>` by scripts/serverless-glue-assets.js. */
+  /** The files every job shares (at their repository paths) and each extract's (at `extracts/<id>/<file>`), uploaded by scripts/serverless-glue-assets.js. */
   readonly glueAssets: GlueAsset[];
 }
 
@@ -207,7 +204,7 @@ export function extractStack(folders: readonly ExtractFolder[], options: Extract
   const jobArns: Json[] = [];
   const jobLogGroupArns: Json[] = [];
   const jobLogGroupKeyArns: Json[] = [];
-  const glueAssets: GlueAsset[] = [];
+  const glueAssets: GlueAsset[] = SHARED_GLUE_FILES.map((path) => ({ source: path, key: path }));
   const logicalIds = new Map<string, string>();
   const problems: string[] = [];
 

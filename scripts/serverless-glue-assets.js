@@ -17,22 +17,22 @@ const { readFileSync, existsSync } = require('node:fs');
 const { dirname, extname, join } = require('node:path');
 const extractStack = require('./serverless-extract-stack.js');
 
-/** Keys in the scripts bucket = paths in the repository. */
-const GLUE_ASSETS = [
-  { path: 'glue/etl.py', key: 'glue/etl.py', contentType: 'text/x-python; charset=utf-8' },
-  { path: 'glue/extract-layout.json', key: 'glue/extract-layout.json', contentType: 'application/json; charset=utf-8' },
-  { path: 'glue/rds-ca-bundle.pem', key: 'glue/rds-ca-bundle.pem', contentType: 'application/x-pem-file' },
-];
-const CONTENT_TYPES = { '.sql': 'application/sql; charset=utf-8', '.json': 'application/json; charset=utf-8' };
+/** The job script; the shared files and each extract's come from the generator. Keys = paths in the repository. */
+const GLUE_SCRIPT = { path: 'glue/etl.py', key: 'glue/etl.py', contentType: 'text/x-python; charset=utf-8' };
+const CONTENT_TYPES = {
+  '.sql': 'application/sql; charset=utf-8',
+  '.json': 'application/json; charset=utf-8',
+  '.pem': 'application/x-pem-file',
+};
 const BUCKET_OUTPUT = 'ScriptsBucketName';
 /** Where the extract folders go in the scripts bucket (functions/core/deployed-extracts.ts). */
 const EXTRACTS_PREFIX = 'extracts/';
 
-/** glue/ and every extract's files (`source` in the repository → `key` in the bucket). */
+/** The script, the files every job shares and every extract's files (`source` in the repository → `key` in the bucket). */
 async function allAssets() {
   const { glueAssets } = await extractStack.generate();
   return [
-    ...GLUE_ASSETS,
+    GLUE_SCRIPT,
     ...glueAssets.map(({ source, key }) => ({ path: source, key, contentType: CONTENT_TYPES[extname(source)] ?? 'application/octet-stream' })),
   ];
 }
@@ -121,5 +121,4 @@ class GlueAssetsPlugin {
   }
 }
 
-GlueAssetsPlugin.GLUE_ASSETS = GLUE_ASSETS;
 module.exports = GlueAssetsPlugin;

@@ -9,7 +9,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
-import type { ExtractFolder } from '../../extracts/folders';
+import { SHARED_GLUE_FILES, type ExtractFolder } from '../../extracts/folders';
 
 const REPO = join(__dirname, '..', '..');
 export const SPARK_DIR = join(REPO, '.spark');
@@ -17,7 +17,7 @@ const SPARK_PYTHON = join(SPARK_DIR, 'venv', 'bin', 'python');
 const SERVER = join(__dirname, 'glue_job_server.py');
 
 /** The shared files every extract's deployed job gets with --extra-files (after its extract's own), from this checkout. */
-export const GLUE_EXTRA_FILES = ['glue/extract-layout.json', 'glue/rds-ca-bundle.pem'].map((path) => join(REPO, path));
+export const GLUE_EXTRA_FILES = SHARED_GLUE_FILES.map((path) => join(REPO, path));
 
 /**
  * What one extract's job gets with --extra-files: the extract's folder (extract.json and its SQL),
