@@ -1,28 +1,32 @@
 /**
- * `COPY … TO STDOUT` through node-postgres, streamed into a file.
+ * `COPY … TO STDOUT` through node-postgres, streamed into a writable stream (the engine's: a named
+ * pipe that DuckDB reads as the rows arrive).
  *
  * node-postgres runs COPY only through a "submittable" query object that handles the protocol
  * messages itself (what the pg-copy-streams package provides; this is the read half of it, in the
  * engine's own code). PostgreSQL sends one CopyData message per row; each row is copied at once into
- * a 1 MiB buffer (the parser reuses its memory), full buffers go to the file, and the socket is
- * paused while the disk is behind, so memory stays bounded whatever the table's size.
+ * a 1 MiB buffer (the parser reuses its memory), full buffers are written, and the socket is paused
+ * while the stream is behind, so memory stays bounded whatever the table's size.
  */
-import { createWriteStream, type WriteStream } from 'node:fs';
 import type { Socket } from 'node:net';
+import type { Writable } from 'node:stream';
 import type { ClientBase } from 'pg';
 
 const CHUNK_BYTES = 1 << 20;
 
-/** Runs `copySql` (a `COPY … TO STDOUT` statement) and writes its output to `file`; resolves to the row count PostgreSQL reports. */
-export async function copyOutToFile(pg: ClientBase, copySql: string, file: string): Promise<number> {
-  const out = createWriteStream(file);
+/**
+ * Runs `copySql` (a `COPY … TO STDOUT` statement), writes its output to `out` and ends it; resolves
+ * to the row count PostgreSQL reports. `out` is destroyed if anything fails, so its reader sees the
+ * end of the data either way.
+ */
+export async function copyOut(pg: ClientBase, copySql: string, out: Writable): Promise<number> {
   const query = new CopyOutQuery(copySql, out);
   // A submittable is typed as a plain query result by @types/pg; the promise is the query's own.
   (pg as unknown as { query(q: CopyOutQuery): void }).query(query);
   try {
     return await query.done;
   } finally {
-    if (!out.closed) out.destroy();
+    if (!out.destroyed) out.destroy();
   }
 }
 
@@ -46,7 +50,7 @@ class CopyOutQuery {
 
   constructor(
     readonly text: string,
-    private readonly out: WriteStream,
+    private readonly out: Writable,
   ) {
     this.done = new Promise<number>((resolve, reject) => {
       this.resolveDone = resolve;
@@ -87,7 +91,12 @@ class CopyOutQuery {
     // Every row is in: write the rest, and never leave the socket paused for the next query.
     this.flush(0);
     this.resume();
-    this.out.end(() => {
+    // Resolved once the stream has taken the last byte; a reader that went away fails it (EPIPE).
+    this.out.end((error?: Error | null) => {
+      if (error) {
+        this.fail(error);
+        return;
+      }
       if (this.settled) return;
       this.settled = true;
       this.resolveDone(rows);
@@ -101,7 +110,7 @@ class CopyOutQuery {
   }
 
   handleCopyInResponse(connection: PgConnection): void {
-    connection.sendCopyFail('copyOutToFile only reads');
+    connection.sendCopyFail('copyOut only reads');
   }
 
   // Messages a COPY TO STDOUT never produces; node-postgres may still call the handlers.

@@ -4,10 +4,12 @@
  * window's loans with the accounts and clients they reference through one query pushed down to
  * PostgreSQL, where the loan_date index and the joins find them, so client and account rows no loan
  * of the window references never travel; the other tables (bank, branch) whole. Without one, every
- * table whole. Rows stream (COPY to a scratch file, or a cursor in batches), so no table is ever held
- * in memory whole.
+ * table whole. Rows stream (COPY through a named pipe that DuckDB reads as they arrive, or a cursor in
+ * batches), so no table is ever held in memory whole, and none is written to disk.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { constants, createWriteStream, type WriteStream } from 'node:fs';
+import { mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBDateValue, type DuckDBAppender, type DuckDBConnection } from '@duckdb/node-api';
@@ -18,20 +20,20 @@ import type { MonthWindow } from '../../functions/core/month';
 import type { SourceRowCount } from '../../functions/core/staging-layout';
 import { tracePhase } from './engine-trace';
 import { extractWindowSql } from './extract-sql';
-import { copyOutToFile } from './pg-copy-out';
+import { copyOut } from './pg-copy-out';
 import type { SourceModel, SourceTable, TypeFamily } from './source-model';
 
 const BATCH_ROWS = 10_000;
 
 /**
- * Set for the read transaction. Dates in ISO form. No parallel workers: each table arrives through one
- * COPY stream formatted by one backend, so workers only add start-up and contend for the CPU; the
- * planner picks them for the loans window once the table is large (20M loans), which made a longer
- * history cost time (bench/README.md). An extract's SQL files name the ODS tables unqualified: the
- * model's schema is the only one searched.
+ * Set for the read transaction. Dates in ISO form. An extract's SQL files name the ODS tables
+ * unqualified: the model's schema is the only one searched. Parallel query is left to the server's
+ * own settings (its DBA's `max_parallel_workers_per_gather`; 2 by default), as for the Glue job: the
+ * window read's two hash joins then run in parallel workers, 1.4 s instead of 2.3 s at 10M loans on
+ * 2 idle cores (docs/decisions.md). A whole-table `COPY table` is never planned, so never parallel.
  */
 export function readTransactionSettings(model: SourceModel): string[] {
-  return ['DateStyle = ISO, YMD', 'max_parallel_workers_per_gather = 0', `search_path = ${quoteIdent(model.schema)}`];
+  return ['DateStyle = ISO, YMD', `search_path = ${quoteIdent(model.schema)}`];
 }
 
 /** The DuckDB table the window read is loaded into, and dropped from once its tables are rebuilt. */
@@ -100,12 +102,11 @@ async function tablesWithoutSelect(pg: ClientBase, schema: string, tables: reado
  *
  * Three ways in:
  * - The window read (the loan extract's read_window.sql: the window's loans, each with the account and
- *   client it references, nearly all the rows): `COPY (…) TO STDOUT` streamed to a scratch file, loaded
- *   by DuckDB's CSV reader with the column types given, then split into loans, account and client (the
- *   referenced rows, once each) as the definition's source says. PostgreSQL and DuckDB do the per-row
- *   work in C++; this process only moves buffers.
+ *   client it references, nearly all the rows): `COPY (…) TO STDOUT` into DuckDB through a named
+ *   pipe (copyIntoDuckDb), then split into loans, account and client (the referenced rows, once each)
+ *   as the definition's source says.
  * - Other tables of integer and date columns only (a model without a window read: every table whole):
- *   `COPY table (columns)` the same way. Each file loads while PostgreSQL sends the next table.
+ *   `COPY table (columns) TO STDOUT` the same way.
  * - Any text column (bank, branch: a few hundred rows): a cursor, every value as PostgreSQL's text,
  *   appended as is, so names and addresses arrive byte for byte whatever they hold.
  */
@@ -116,13 +117,7 @@ export async function copySourceIntoDuckDb(
   model: SourceModel,
 ): Promise<SourceRowCount[]> {
   await tracePhase('schema', () => checkSourceSchema(pg, model));
-  const scratch = await mkdtemp(join(tmpdir(), 'extract-source-'));
-  // DuckDB loads one file at a time, on this chain, and the appender waits for it: one connection.
-  let loads: Promise<void> = Promise.resolve();
-  const load = (step: () => Promise<void>): void => {
-    loads = loads.then(step);
-    loads.catch(() => undefined); // awaited below; marked handled so a failure cannot end the process first
-  };
+  const pipes = await mkdtemp(join(tmpdir(), 'extract-source-'));
   try {
     await pg.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
     try {
@@ -131,40 +126,46 @@ export async function copySourceIntoDuckDb(
       const windowRead = model.windowRead;
       for (const table of model.tables) {
         if (windowRead && readThroughWindow(table)) continue;
-        let rows: number;
-        if (table.columns.every(([, family]) => family !== 'text')) {
-          const file = join(scratch, `${table.name}.tsv`);
-          const copy = `COPY ${quoteIdent(model.schema)}.${quoteIdent(table.name)} (${table.columns.map(([name]) => quoteIdent(name)).join(', ')}) TO STDOUT`;
-          rows = await tracePhase(`read:${table.name}`, () => copyOutToFile(pg, copy, file), (n) => n);
-          const copied = rows;
-          load(() => tracePhase(`load:${table.name}`, () => loadCopyFile(duck, table.name, table.columns, file, copied)));
-        } else {
-          await loads;
-          rows = await tracePhase(`read:${table.name}`, () => appendByCursor(pg, duck, table, tableReadSql(table, model.schema)), (n) => n);
-        }
+        const rows = table.columns.every(([, family]) => family !== 'text')
+          ? await tracePhase(
+              `read:${table.name}`,
+              () =>
+                copyIntoDuckDb(pg, duck, {
+                  copySql: `COPY ${quoteIdent(model.schema)}.${quoteIdent(table.name)} (${table.columns.map(([name]) => quoteIdent(name)).join(', ')}) TO STDOUT`,
+                  table: table.name,
+                  columns: table.columns,
+                  pipe: join(pipes, `${table.name}.pipe`),
+                }),
+              (n) => n,
+            )
+          : await tracePhase(`read:${table.name}`, () => appendByCursor(pg, duck, table, tableReadSql(table, model.schema)), (n) => n);
         counts.set(table.name, rows);
       }
       if (windowRead) {
-        const file = join(scratch, `${WINDOW_READ_TABLE}.tsv`);
-        const rows = await tracePhase('read:window', () => copyOutToFile(pg, `COPY (${windowReadSql(window, model)}) TO STDOUT`, file), (n) => n);
-        load(() =>
-          tracePhase('load:window', async () => {
-            await loadCopyFile(duck, WINDOW_READ_TABLE, windowRead.columns, file, rows);
-            for (const table of model.tables.filter(readThroughWindow)) counts.set(table.name, await rebuildFromWindowRead(duck, table));
-            await duck.run(`DROP TABLE ${quoteIdent(WINDOW_READ_TABLE)}`);
-          }),
+        await tracePhase(
+          'read:window',
+          () =>
+            copyIntoDuckDb(pg, duck, {
+              copySql: `COPY (${windowReadSql(window, model)}) TO STDOUT`,
+              table: WINDOW_READ_TABLE,
+              columns: windowRead.columns,
+              pipe: join(pipes, `${WINDOW_READ_TABLE}.pipe`),
+            }),
+          (n) => n,
         );
+        await tracePhase('rebuild:window', async () => {
+          for (const table of model.tables.filter(readThroughWindow)) counts.set(table.name, await rebuildFromWindowRead(duck, table));
+          await duck.run(`DROP TABLE ${quoteIdent(WINDOW_READ_TABLE)}`);
+        });
       }
       await pg.query('COMMIT');
-      await loads;
       return model.tables.map((table) => ({ table: table.name, row_count: counts.get(table.name)! }));
     } catch (error) {
       await pg.query('ROLLBACK').catch(() => undefined);
       throw error;
     }
   } finally {
-    await loads.catch(() => undefined);
-    await rm(scratch, { recursive: true, force: true });
+    await rm(pipes, { recursive: true, force: true });
   }
 }
 
@@ -201,22 +202,70 @@ async function rebuildFromWindowRead(duck: DuckDBConnection, table: SourceTable)
  * file is PostgreSQL's text format: tab-separated, `\N` for NULL; integers and ISO dates hold no tab,
  * backslash or line break, so no value needs escaping.
  */
-async function loadCopyFile(
-  duck: DuckDBConnection,
-  name: string,
-  types: ReadonlyArray<readonly [string, TypeFamily]>,
-  file: string,
-  expectedRows: number,
-): Promise<void> {
-  const columns = types.map(([column, family]) => `${sqlString(column)}: ${sqlString(DUCKDB_TYPES[family])}`).join(', ');
-  await duck.run(
-    `CREATE OR REPLACE TABLE ${quoteIdent(name)} AS SELECT * FROM read_csv(${sqlString(file)}, columns = {${columns}},
-      header = false, auto_detect = false, delim = '\t', quote = '', escape = '', nullstr = '\\N')`,
-  );
-  const loaded = Number((await duck.runAndReadAll(`SELECT count(*) FROM ${quoteIdent(name)}`)).getRowsJS()[0]![0]);
-  if (loaded !== expectedRows) {
-    throw new Error(`${name}: PostgreSQL sent ${expectedRows} rows but DuckDB loaded ${loaded}`);
+interface CopyIntoDuckDb {
+  /** A `COPY … TO STDOUT` statement in PostgreSQL's text format. */
+  readonly copySql: string;
+  /** The DuckDB table to create, with these columns and types. */
+  readonly table: string;
+  readonly columns: ReadonlyArray<readonly [string, TypeFamily]>;
+  /** Where to make the named pipe (a folder of this process's own). */
+  readonly pipe: string;
+}
+
+/**
+ * Runs a COPY into a new DuckDB table through a named pipe: DuckDB's CSV reader, given the columns'
+ * types, loads the rows while PostgreSQL is still sending them, so loading costs no time of its own
+ * and nothing is written to disk (bench/README.md). PostgreSQL and DuckDB do the per-row work in
+ * C/C++; this process only moves buffers. Resolves to the row count, checked on both sides.
+ *
+ * PostgreSQL's text format is tab-separated with `\N` for NULL; integers and ISO dates hold no tab,
+ * backslash or line break, so no value needs escaping. Either side failing fails the read with its
+ * own error, and neither is left waiting: a failed COPY ends the pipe (DuckDB sees the end of the
+ * data), and a failed load breaks it (the writer gets EPIPE, and is released if it was still waiting
+ * for DuckDB to open the pipe).
+ */
+async function copyIntoDuckDb(pg: ClientBase, duck: DuckDBConnection, read: CopyIntoDuckDb): Promise<number> {
+  await mkfifo(read.pipe);
+  const out = createWriteStream(read.pipe);
+  const columns = read.columns.map(([column, family]) => `${sqlString(column)}: ${sqlString(DUCKDB_TYPES[family])}`).join(', ');
+  const loading = (async () => {
+    await duck.run(
+      `CREATE OR REPLACE TABLE ${quoteIdent(read.table)} AS SELECT * FROM read_csv(${sqlString(read.pipe)}, columns = {${columns}},
+        header = false, auto_detect = false, delim = '\t', quote = '', escape = '', nullstr = '\\N')`,
+    );
+    return Number((await duck.runAndReadAll(`SELECT count(*) FROM ${quoteIdent(read.table)}`)).getRowsJS()[0]![0]);
+  })();
+  loading.catch(() => releaseWriter(read.pipe, out).catch(() => undefined));
+  const [copied, loaded] = await Promise.allSettled([copyOut(pg, read.copySql, out), loading]);
+  if (loaded.status === 'rejected' && (copied.status === 'fulfilled' || isBrokenPipe(copied.reason))) throw loaded.reason;
+  if (copied.status === 'rejected') throw copied.reason;
+  if (loaded.status === 'rejected') throw loaded.reason;
+  if (loaded.value !== copied.value) {
+    throw new Error(`${read.table}: PostgreSQL sent ${copied.value} rows but DuckDB loaded ${loaded.value}`);
   }
+  return copied.value;
+}
+
+async function mkfifo(path: string): Promise<void> {
+  await new Promise<void>((resolve, reject) => execFile('mkfifo', ['-m', '600', path], (error) => (error ? reject(error) : resolve())));
+}
+
+/**
+ * After a failed load: a writer still waiting in open() for a reader (DuckDB failed before opening the
+ * pipe) is let through by opening and closing the read end, until it is open or gone; its first
+ * write then fails with EPIPE.
+ */
+async function releaseWriter(pipe: string, out: WriteStream): Promise<void> {
+  while (out.pending && !out.closed) {
+    const handle = await open(pipe, constants.O_RDONLY | constants.O_NONBLOCK).catch(() => undefined);
+    if (!handle) return;
+    await handle.close();
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+function isBrokenPipe(error: unknown): boolean {
+  return (error as NodeJS.ErrnoException | undefined)?.code === 'EPIPE';
 }
 
 async function appendByCursor(pg: ClientBase, duck: DuckDBConnection, table: SourceTable, sql: string): Promise<number> {
