@@ -29,7 +29,11 @@ export type BundlesOutcome =
 /** Left out of the packaging copy: dependencies (linked instead), VCS, build and local run output. */
 const NOT_COPIED = new Set(['node_modules', '.git', '.local', '.scratch', '.serverless', '.esbuild', 'coverage', 'bench']);
 
-/** Placeholders for the configuration handlers read at import (getStringFromEnv fails on a missing one). */
+/**
+ * Placeholders for the configuration handlers read at import (getStringFromEnv fails on a missing one):
+ * these where the value's form matters; any other variable a function declares by a CloudFormation
+ * reference gets `bench-<name>` (environmentOf), so a new variable cannot fail the import here alone.
+ */
 const PLACEHOLDER_ENV: Record<string, string> = {
   AWS_REGION: 'af-south-1',
   STAGE: 'prod',
@@ -40,6 +44,7 @@ const PLACEHOLDER_ENV: Record<string, string> = {
   GLUE_CRAWLER_NAME: 'bench-crawler',
   GLUE_JOB_NAME: 'bench-job',
   EXTRACT_BUCKET: 'bench-bucket',
+  STATE_MACHINE_ARN: 'arn:aws:states:af-south-1:000000000000:stateMachine:bench',
 };
 
 export async function measureBundles(repoRoot: string, workDir: string, importRuns: number, log: (line: string) => void): Promise<BundlesOutcome> {
@@ -79,7 +84,7 @@ export async function measureBundles(repoRoot: string, workDir: string, importRu
       await extractZip(zip, dir);
       unzipped.set(zip, dir);
     }
-    const env = { ...PLACEHOLDER_ENV, ...stringValues(state.service.provider?.environment), ...stringValues(fn.environment) };
+    const env = { ...PLACEHOLDER_ENV, ...environmentOf(state.service.provider?.environment), ...environmentOf(fn.environment) };
     const imported = await coldImport(dir, fn.handler, env, importRuns);
     log(`    ${name}: ${(zipBytes / 1024).toFixed(0)} KiB zipped, cold import ${imported.ms === undefined ? imported.error : `${imported.ms.toFixed(0)} ms`}`);
     bundles.push({
@@ -109,9 +114,11 @@ interface ServerlessState {
   readonly package?: { readonly artifact?: string };
 }
 
-/** Only the literal values: CloudFormation references stay as placeholders. */
-function stringValues(env: Record<string, unknown> | undefined): Record<string, string> {
-  return Object.fromEntries(Object.entries(env ?? {}).filter((e): e is [string, string] => typeof e[1] === 'string'));
+/** The literal values as they are; a CloudFormation reference (an object) as its placeholder. */
+function environmentOf(env: Record<string, unknown> | undefined): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(env ?? {}).map(([name, value]) => [name, typeof value === 'string' ? value : (PLACEHOLDER_ENV[name] ?? `bench-${name.toLowerCase()}`)]),
+  );
 }
 
 /** Times `require(handler file)` in `runs` fresh processes; checks the handler is exported. */

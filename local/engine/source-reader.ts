@@ -249,7 +249,11 @@ async function copyIntoDuckDb(pg: ClientBase, duck: DuckDBConnection, read: Copy
 }
 
 async function mkfifo(path: string): Promise<void> {
-  await new Promise<void>((resolve, reject) => execFile('mkfifo', ['-m', '600', path], (error) => (error ? reject(error) : resolve())));
+  await new Promise<void>((resolve, reject) =>
+    execFile('mkfifo', ['-m', '600', path], (error) =>
+      error ? reject(new Error(`could not make the named pipe ${path} with mkfifo (the local engine needs Linux or macOS): ${error.message}`)) : resolve(),
+    ),
+  );
 }
 
 /**
