@@ -51,6 +51,11 @@ export function extractRoots(env: NodeJS.ProcessEnv = process.env): string[] {
   return [__dirname, ...extra];
 }
 
+/** The ids of every extract folder in extractRoots(env), sorted. */
+export function extractIds(env: NodeJS.ProcessEnv = process.env): string[] {
+  return extractRoots(env).flatMap(folderIds);
+}
+
 function folderIds(root: string): string[] {
   if (!existsSync(root)) return [];
   return readdirSync(root)
@@ -108,8 +113,10 @@ export function findExtract(id: string, env: NodeJS.ProcessEnv = process.env): E
   for (const root of extractRoots(env)) {
     if (folderIds(root).includes(id)) return loadExtractFolder(join(root, id));
   }
-  const known = extractRoots(env).flatMap(folderIds);
-  throw new ExtractDefinitionError(id, [
-    `no folder ${id}/${DEFINITION_FILE} in ${extractRoots(env).join(', ')}; extracts there: ${known.join(', ') || 'none'}`,
-  ]);
+  throw new ExtractDefinitionError(id, [unknownExtractProblem(id, env)]);
+}
+
+/** Why `id` names no extract: where it was looked for, and what is there. */
+export function unknownExtractProblem(id: string, env: NodeJS.ProcessEnv = process.env): string {
+  return `no folder ${id}/${DEFINITION_FILE} in ${extractRoots(env).join(', ')}; extracts there: ${extractIds(env).join(', ') || 'none'}`;
 }

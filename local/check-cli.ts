@@ -9,10 +9,9 @@ import { join } from 'node:path';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { DynamoDbMissedMonthNotices } from '../functions/commons/clients/dynamodb-missed-month-notices';
 import { SnsAlertSender } from '../functions/commons/clients/sns-alerts';
-import { InvalidInputError } from '../functions/core/errors';
 import { checkMissedMonth, MISSED_MONTH_GRACE_HOURS } from '../functions/core/missed-month';
-import { formatWallClock, parseCalendarDate, wallClockIn } from '../functions/core/month';
-import { parseCommandLine, parseDataDir, parseExtract, reportFailure, shown } from './cli-options';
+import { formatWallClock, wallClockIn } from '../functions/core/month';
+import { parseAt, parseCommandLine, parseDataDir, parseExtract, reportFailure, shown } from './cli-options';
 import { openLocalLedger } from './pipeline/local-ledger';
 import { ALERT_TOPIC_ARN, LOCAL_STAGE, STATE_MACHINE_ARN } from './pipeline/local-stack';
 import { S3_STAND_IN_CREDENTIALS } from './stand-ins/s3';
@@ -66,17 +65,6 @@ async function main(): Promise<void> {
   } finally {
     await local.close();
   }
-}
-
-/** --at: the instant to check as at (ISO 8601 with Z or an offset), to see what the daily check says then; default now. */
-function parseAt(text: string | undefined): Date {
-  if (text === undefined) return new Date();
-  const at = new Date(text);
-  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(text) || Number.isNaN(at.getTime())) {
-    throw new InvalidInputError('at', `must be an instant like 2024-04-01T08:00:00+02:00 (with Z or an offset), got "${text}"`);
-  }
-  parseCalendarDate(text.slice(0, 10), 'at'); // Date rolls 2024-02-30 over to March 1; refuse it instead.
-  return at;
 }
 
 main().catch(reportFailure);

@@ -1,7 +1,7 @@
 /** Command-line parsing shared by the local commands: unknown flags and bad values are errors, not ignored. */
 import { relative, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { DEFAULT_EXTRACT_ID, findExtract, type ExtractFolder } from '../extracts/folders';
+import { DEFAULT_EXTRACT_ID, extractIds, findExtract, unknownExtractProblem, type ExtractFolder } from '../extracts/folders';
 import { InvalidInputError } from '../functions/core/errors';
 import { isExtractId } from '../functions/core/extract-id';
 import { calendarDateIn, parseCalendarDate, type CalendarDate } from '../functions/core/month';
@@ -70,11 +70,14 @@ export function parseExtractId(text: string | undefined, field = 'extract'): str
 }
 
 /**
- * --extract's folder, found in extracts/ and EXTRACTS_PATH (extracts/folders.ts): an unknown id, or a
- * definition that does not check, is refused before anything starts, naming the field.
+ * --extract's folder, found in extracts/ and EXTRACTS_PATH (extracts/folders.ts), refused before
+ * anything starts: an unknown id as bad input (exit code 2, naming the field and the extracts there),
+ * a definition that does not check with its ExtractDefinitionError.
  */
 export function parseExtract(text: string | undefined, env: NodeJS.ProcessEnv = process.env, field = 'extract'): ExtractFolder {
-  return findExtract(parseExtractId(text, field), env);
+  const id = parseExtractId(text, field);
+  if (!extractIds(env).includes(id)) throw new InvalidInputError(field, unknownExtractProblem(id, env));
+  return findExtract(id, env);
 }
 
 /** The stage's time zone: STAGE_TIME_ZONE, or production's default. */
@@ -134,4 +137,15 @@ export function redactUrl(url: string): string {
 export function shown(path: string): string {
   const fromHere = relative(process.cwd(), path);
   return fromHere.startsWith('..') ? path : fromHere || '.';
+}
+
+/** --at: the instant to act as at (ISO 8601 with Z or an offset), to see what the tool says then; default now. */
+export function parseAt(text: string | undefined, field = 'at'): Date {
+  if (text === undefined) return new Date();
+  const at = new Date(text);
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(text) || Number.isNaN(at.getTime())) {
+    throw new InvalidInputError(field, `must be an instant like 2024-04-01T08:00:00+02:00 (with Z or an offset), got "${text}"`);
+  }
+  parseCalendarDate(text.slice(0, 10), field); // Date rolls 2024-02-30 over to March 1; refuse it instead.
+  return at;
 }

@@ -1,6 +1,7 @@
 /**
- * `npm run history [-- --extract <id>] [--stage prod | --data-dir DIR] [--from YYYY-MM --to YYYY-MM] [--json]`:
- * one row per month of the extract (default the loan extract) from the run ledger: status, attempts, last attempt's start, end and duration, and
+ * `npm run history [-- --extract <id>] [--stage prod | --data-dir DIR] [--from YYYY-MM --to YYYY-MM] [--json] [--at <ISO instant>]`:
+ * one row per month of the extract (default the loan extract) from the run ledger: status (a month
+ * without a record NEVER_RAN once due, NOT_DUE before; as at now or `--at`), attempts, last attempt's start, end and duration, and
  * what the last successful run published (files, rows, rejected rows, control totals). Read-only:
  * on AWS it needs dynamodb:Scan on the stage's ledger table and kms:Decrypt on the stage key
  * (docs/operations.md); locally it reads `<data-dir>/dynamodb/` (default .local).
@@ -8,11 +9,10 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbRunHistory } from '../functions/commons/clients/dynamodb-run-history';
-import { lastCompleteMonth } from '../functions/core/month';
 import { monthRangeBounds } from '../functions/core/month-range';
 import { formatHistoryTable, historyExtractOf, historyRows, type MonthHistoryRow } from '../functions/core/run-history';
 import type { MonthRecord } from '../functions/core/run-ledger';
-import { parseCommandLine, parseDataDir, parseExtract, reportFailure } from '../local/cli-options';
+import { parseAt, parseCommandLine, parseDataDir, parseExtract, reportFailure } from '../local/cli-options';
 import { openLocalLedger } from '../local/pipeline/local-ledger';
 import { parseStageTarget, type StageTarget } from './stage-target';
 import { ledgerTableName, stageSettings } from './rerun';
@@ -26,6 +26,7 @@ async function main(): Promise<void> {
     from: { type: 'string' },
     to: { type: 'string' },
     json: { type: 'boolean' },
+    at: { type: 'string' },
   });
   // The definition as in this checkout: deployed from it, so its time zone and control totals are the stage's.
   const { definition } = parseExtract(args.extract);
@@ -33,7 +34,7 @@ async function main(): Promise<void> {
   const target = parseStageTarget(args);
   const range = monthRangeBounds(args.from, args.to);
   const { records, where } = await readLedger(target, extract.id);
-  const rows = historyRows(extract, records, range, lastCompleteMonth(new Date(), definition.schedule.timeZone));
+  const rows = historyRows(extract, records, range, parseAt(args.at));
   if (args.json) {
     console.log(JSON.stringify(rows, null, 2));
     return;
@@ -65,7 +66,10 @@ async function readLedger(target: StageTarget, extractId: string): Promise<{ rec
 function printTotals(rows: readonly MonthHistoryRow[]): void {
   const count = (status: MonthHistoryRow['status']) => rows.filter((r) => r.status === status).length;
   if (rows.length > 0) {
-    console.log(`${rows.length} month(s): ${count('SUCCEEDED')} succeeded, ${count('FAILED')} failed, ${count('RUNNING')} running, ${count('NEVER_RAN')} never ran`);
+    console.log(
+      `${rows.length} month(s): ${count('SUCCEEDED')} succeeded, ${count('FAILED')} failed, ${count('RUNNING')} running, ${count('NEVER_RAN')} never ran` +
+        (count('NOT_DUE') > 0 ? `, ${count('NOT_DUE')} not due yet` : ''),
+    );
   }
 }
 

@@ -4,7 +4,9 @@
  * totals (its definition's `output.controlTotals`). Totals are decimal strings summed as BigInt (as
  * in the manifest), never floating point.
  */
-import { compareMonths, parseMonth, type ExtractMonth } from './month';
+import type { ExtractSchedule } from './extract-schedule';
+import { monthDueAt } from './missed-month';
+import { compareMonths, lastCompleteMonth, parseMonth, type ExtractMonth } from './month';
 import { monthsBetween } from './month-range';
 import type { MonthRecord, RunStatus } from './run-ledger';
 
@@ -18,16 +20,29 @@ export interface HistoryExtract {
   readonly id: string;
   /** The columns summed per file in the manifest, in the definition's order. */
   readonly controlTotals: readonly string[];
+  /** When each month is due (missed-month.ts monthDueAt), and the time zone its months are complete in. */
+  readonly schedule: ExtractSchedule;
 }
 
-export function historyExtractOf(definition: { readonly id: string; readonly output: { readonly controlTotals: readonly string[] } }): HistoryExtract {
-  return { id: definition.id, controlTotals: definition.output.controlTotals };
+export function historyExtractOf(definition: {
+  readonly id: string;
+  readonly schedule: ExtractSchedule;
+  readonly output: { readonly controlTotals: readonly string[] };
+}): HistoryExtract {
+  return { id: definition.id, controlTotals: definition.output.controlTotals, schedule: definition.schedule };
 }
+
+/**
+ * A month without a record: NEVER_RAN once it is due (its scheduled run in the month after, plus the
+ * grace the missed-month check gives it), NOT_DUE before, so that the current month does not read as
+ * missed on the morning before its run.
+ */
+export type NoRunStatus = 'NEVER_RAN' | 'NOT_DUE';
 
 export interface MonthHistoryRow {
   readonly extract: string;
   readonly month: string;
-  readonly status: RunStatus | 'NEVER_RAN';
+  readonly status: RunStatus | NoRunStatus;
   readonly attempts: number;
   /** ISO-8601 UTC, of the last attempt. */
   readonly startedAt: string | null;
@@ -42,9 +57,11 @@ export interface MonthHistoryRow {
   readonly controlTotals: Readonly<Record<string, string>> | null;
 }
 
-export function historyRow(extract: HistoryExtract, month: string, record: MonthRecord | undefined): MonthHistoryRow {
+/** The row of `month` as at `now` (which only matters for a month without a record). */
+export function historyRow(extract: HistoryExtract, month: string, record: MonthRecord | undefined, now: Date): MonthHistoryRow {
   if (!record) {
-    return { extract: extract.id, month, status: 'NEVER_RAN', attempts: 0, startedAt: null, finishedAt: null, durationSeconds: null, files: null, rows: null, rejectedRows: null, controlTotals: null };
+    const status: NoRunStatus = monthDueAt(extract.schedule, parseMonth(month)) <= now ? 'NEVER_RAN' : 'NOT_DUE';
+    return { extract: extract.id, month, status, attempts: 0, startedAt: null, finishedAt: null, durationSeconds: null, files: null, rows: null, rejectedRows: null, controlTotals: null };
   }
   const finishedAt = record.finishedAt ?? null;
   const stats = record.stats;
@@ -73,22 +90,24 @@ function controlTotals(columns: readonly string[], files: NonNullable<MonthRecor
 }
 
 /**
- * One row per month from `from` to `to`, months without a record included (NEVER_RAN). An open end
- * is the first recorded month, or `latest` (the last complete month); no records and no range: none.
+ * One row per month from `from` to `to` as at `now`, months without a record included (NEVER_RAN, or
+ * NOT_DUE). An open end is the first recorded month, or the last complete month at `now` in the
+ * schedule's time zone; no records and no range: none.
  */
 export function historyRows(
   extract: HistoryExtract,
   records: readonly MonthRecord[],
   range: { from?: ExtractMonth; to?: ExtractMonth },
-  latest: ExtractMonth,
+  now: Date,
 ): MonthHistoryRow[] {
+  const latest = lastCompleteMonth(now, extract.schedule.timeZone);
   const byMonth = new Map(records.map((r) => [r.month, r]));
   const recorded = [...byMonth.keys()].map((m) => parseMonth(m)).sort(compareMonths);
   const from = range.from ?? recorded[0];
   const lastRecorded = recorded[recorded.length - 1];
   const to = range.to ?? (lastRecorded && compareMonths(lastRecorded, latest) > 0 ? lastRecorded : latest);
   if (!from || compareMonths(from, to) > 0) return [];
-  return monthsBetween(from, to).map((month) => historyRow(extract, month, byMonth.get(month)));
+  return monthsBetween(from, to).map((month) => historyRow(extract, month, byMonth.get(month), now));
 }
 
 type Column = [string, (row: MonthHistoryRow) => string, 'left' | 'right'];

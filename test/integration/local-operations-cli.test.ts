@@ -68,7 +68,10 @@ describe('npm run backfill, history and check on a fresh data dir', () => {
   }, 400_000);
 
   it('shows each month from the ledger: the failed re-run and its attempts, the published month with exact totals', async () => {
-    const run = await npmRun('history', ['--data-dir', dataDir, '--from', A, '--to', LATEST, '--json']);
+    // As at set instants (--at): the latest month is due at 08:00 on the 1st after it (its run at 02:00 plus 6 hours).
+    const firstOfNext = `${formatMonth(addMonths(latest, 1))}-01`;
+    const due = `${firstOfNext}T08:00:00+02:00`;
+    const run = await npmRun('history', ['--data-dir', dataDir, '--from', A, '--to', LATEST, '--json', '--at', due]);
     expect(run.code).toBe(0);
     const rows = JSON.parse(run.stdout) as MonthHistoryRow[];
     expect(rows.map((r) => [r.month, r.status, r.attempts])).toEqual([
@@ -80,8 +83,12 @@ describe('npm run backfill, history and check on a fresh data dir', () => {
     expect(published).toMatchObject({ files: 3, rejectedRows: expect.any(Number), controlTotals: { loan_count: expect.stringMatching(/^\d+$/), loan_amount: expect.stringMatching(/^\d+$/) } });
     // The failed month keeps what its earlier success published.
     expect(rows[0]!.files).toBe(3);
-    const table = await npmRun('history', ['--data-dir', dataDir, '--from', A, '--to', LATEST]);
+    const table = await npmRun('history', ['--data-dir', dataDir, '--from', A, '--to', LATEST, '--at', due]);
     expect(table.stdout).toContain('3 month(s): 1 succeeded, 1 failed, 0 running, 1 never ran');
+    // A minute before, the latest month is not missed yet: NOT_DUE, not NEVER_RAN.
+    const early = await npmRun('history', ['--data-dir', dataDir, '--from', A, '--to', LATEST, '--at', `${firstOfNext}T07:59:00+02:00`]);
+    expect(early.stdout).toMatch(new RegExp(`^${LATEST}\\s+NOT_DUE\\s+0$`, 'm'));
+    expect(early.stdout).toContain('3 month(s): 1 succeeded, 1 failed, 0 running, 0 never ran, 1 not due yet');
   }, 60_000);
 
   it('checks the latest month due: the last complete one from 08:00 on the 1st (the run at 02:00 plus 6 hours), then emails it once a day', async () => {

@@ -57,6 +57,13 @@ describe('npm start refuses, before anything starts', () => {
     expect(Date.now() - started).toBeLessThan(20_000);
   });
 
+  it('--extract naming no extract, with the extracts there are (exit 2, as for any bad input)', async () => {
+    expectRefused(
+      await runWith(['--extract', 'no-such-extract', '--month', MONTH]),
+      /✖ InvalidInput: extract: no folder no-such-extract\/extract\.json in .*; extracts there: loan-moving-average/,
+    );
+  });
+
   it('--data-dir under a file, naming it', async () => {
     expectRefused(await runWith(['--data-dir', join(aFile, 'sub'), '--month', MONTH]), `data-dir: cannot use ${join(aFile, 'sub')} as the data dir: ${aFile} is a file, not a folder`);
   });

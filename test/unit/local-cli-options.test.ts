@@ -74,7 +74,7 @@ describe('--extract', () => {
   it('finds the folder in extracts/, then in EXTRACTS_PATH; an id found nowhere names the extracts there are', () => {
     expect(parseExtract(undefined, {}).definition.id).toBe('loan-moving-average');
     expect(() => parseExtract('client-activity', { EXTRACTS_PATH: 'test/no-such-folder' })).toThrow(
-      expect.objectContaining({ name: 'ExtractDefinitionError', message: expect.stringContaining('extracts there: loan-moving-average') }),
+      expect.objectContaining({ name: 'InvalidInput', message: expect.stringMatching(/^extract: no folder client-activity\/extract\.json in .*; extracts there: loan-moving-average$/) }),
     );
   });
 });
