@@ -10,7 +10,7 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { DynamoDbMissedMonthNotices } from '../functions/commons/clients/dynamodb-missed-month-notices';
 import { SnsAlertSender } from '../functions/commons/clients/sns-alerts';
 import { checkMissedMonth, MISSED_MONTH_GRACE_HOURS } from '../functions/core/missed-month';
-import { formatWallClock, wallClockIn } from '../functions/core/month';
+import { formatInstantIn } from '../functions/core/month';
 import { parseAt, parseCommandLine, parseDataDir, parseExtract, reportFailure, shown } from './cli-options';
 import { openLocalLedger } from './pipeline/local-ledger';
 import { ALERT_TOPIC_ARN, LOCAL_STAGE, STATE_MACHINE_ARN } from './pipeline/local-stack';
@@ -24,7 +24,7 @@ async function main(): Promise<void> {
   const dataDir = parseDataDir(args['data-dir']);
   const now = parseAt(args.at);
   const timeZone = definition.schedule.timeZone;
-  const inZone = (iso: string) => `${formatWallClock(wallClockIn(new Date(iso), timeZone))} ${timeZone}`;
+  const inZone = (iso: string) => formatInstantIn(new Date(iso), timeZone);
   const outboxDir = join(dataDir, 'outbox');
   const local = await openLocalLedger(dataDir);
   try {

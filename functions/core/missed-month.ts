@@ -13,7 +13,7 @@ import type { ExtractDefinitions } from './deployed-extracts';
 import type { ExtractDefinition } from './extract-definition';
 import { firstRunIn, type ExtractSchedule } from './extract-schedule';
 import { executionConsoleUrl, stateMachineConsoleUrl, MAX_SUBJECT_LENGTH } from './failure-message';
-import { addMonths, calendarDateIn, formatCalendarDate, formatMonth, formatWallClock, lastCompleteMonth, wallClockIn, type ExtractMonth } from './month';
+import { addMonths, calendarDateIn, formatCalendarDate, formatInstantIn, formatMonth, lastCompleteMonth, type ExtractMonth } from './month';
 import type { AlertSender } from './notify-failure';
 import { leaseExpired, type MonthRecord, type RunLedger } from './run-ledger';
 
@@ -187,7 +187,7 @@ export function missedMonthBody(message: MissedMonthMessage): string {
     '',
     `Stage:         ${message.stage}`,
     `Extract:       ${message.extract}`,
-    `Month:         ${month} (due since ${formatWallClock(wallClockIn(message.dueAt, message.timeZone))} ${message.timeZone}, ${MISSED_MONTH_GRACE_HOURS} hours after its scheduled run; checked on ${message.day})`,
+    `Month:         ${month} (due since ${formatInstantIn(message.dueAt, message.timeZone)}, ${MISSED_MONTH_GRACE_HOURS} hours after its scheduled run; checked on ${message.day})`,
     ...lastAttemptLines(state, message.region),
     '',
     'How to re-run',

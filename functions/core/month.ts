@@ -153,6 +153,11 @@ export function formatWallClock(clock: WallClock): string {
   return `${formatCalendarDate(clock)} ${pad(clock.hour, 2)}:${pad(clock.minute, 2)}`;
 }
 
+/** `instant` as a clock in `timeZone` shows it, with the zone: `YYYY-MM-DD HH:MM Africa/Johannesburg`. */
+export function formatInstantIn(instant: Date, timeZone: string): string {
+  return `${formatWallClock(wallClockIn(instant, timeZone))} ${timeZone}`;
+}
+
 /**
  * The instant a clock in `timeZone` shows `date` at `hour`:`minute`: the inverse of `wallClockIn`.
  * The zone's offset is read at the instant itself (a second pass, since the offset at the first

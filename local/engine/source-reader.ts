@@ -199,11 +199,7 @@ async function rebuildFromWindowRead(duck: DuckDBConnection, table: SourceTable)
   return Number((await duck.runAndReadAll(`SELECT count(*) FROM ${quoteIdent(table.name)}`)).getRowsJS()[0]![0]);
 }
 
-/**
- * Loads a COPY file into a new table of the given types, and checks nothing was lost on the way. The
- * file is PostgreSQL's text format: tab-separated, `\N` for NULL; integers and ISO dates hold no tab,
- * backslash or line break, so no value needs escaping.
- */
+/** One COPY into one DuckDB table (copyIntoDuckDb). */
 interface CopyIntoDuckDb {
   /** A `COPY … TO STDOUT` statement in PostgreSQL's text format. */
   readonly copySql: string;
